@@ -1,0 +1,1 @@
+// Certs module

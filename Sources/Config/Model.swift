@@ -1,0 +1,205 @@
+/// The routes file after parsing and validation: plain values, no I/O.
+///
+/// Every element remembers where it was written (`SourcePosition`) so that later checks
+/// (a route naming a missing cluster, a certificate that is not in the cert directory)
+/// can still point at file:line:column.
+public struct SourcePosition: Hashable, Sendable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var column: Int
+    public init(file: String, line: Int, column: Int) {
+        self.file = file
+        self.line = line
+        self.column = column
+    }
+    public var description: String { "\(file):\(line):\(column)" }
+}
+
+/// The whole routes file.
+public struct RoutesConfig: Hashable, Sendable {
+    /// Node groups declared by the file (`groups:`); when absent, the single group `default`.
+    public var groups: [String]
+    public var listeners: [Listener]
+    public var clusters: [Cluster]
+
+    public init(groups: [String] = ["default"], listeners: [Listener] = [], clusters: [Cluster] = []) {
+        self.groups = groups
+        self.listeners = listeners
+        self.clusters = clusters
+    }
+}
+
+public struct Listener: Hashable, Sendable {
+    public var name: String
+    /// The node groups that receive this listener; defaults to every declared group.
+    public var groups: [String]
+    public var address: String
+    public var port: Int
+    /// Accept a PROXY protocol header from the downstream (listener filter).
+    public var acceptProxyProtocol: Bool
+    public var kind: Kind
+    public var position: SourcePosition
+
+    public enum Kind: Hashable, Sendable {
+        case http(HTTPListener)
+        case tcp(TCPListener)
+    }
+
+    public init(name: String, groups: [String], address: String = "0.0.0.0", port: Int,
+                acceptProxyProtocol: Bool = false, kind: Kind, position: SourcePosition) {
+        self.name = name
+        self.groups = groups
+        self.address = address
+        self.port = port
+        self.acceptProxyProtocol = acceptProxyProtocol
+        self.kind = kind
+        self.position = position
+    }
+}
+
+public struct HTTPListener: Hashable, Sendable {
+    /// Answer every request with a 301 to the same URL on https.
+    public var redirectToHTTPS: Bool
+    /// The https port to redirect to when it is not 443.
+    public var redirectPort: Int?
+    /// TLS termination; nil for plain HTTP.
+    public var tls: TLSSettings?
+    public var hosts: [VirtualHost]
+
+    public init(redirectToHTTPS: Bool = false, redirectPort: Int? = nil, tls: TLSSettings? = nil, hosts: [VirtualHost] = []) {
+        self.redirectToHTTPS = redirectToHTTPS
+        self.redirectPort = redirectPort
+        self.tls = tls
+        self.hosts = hosts
+    }
+}
+
+public struct TLSSettings: Hashable, Sendable {
+    /// Name of a certificate in the cert directory (`DIR/NAME/tls.crt`), served through SDS.
+    public var certificate: String
+    public var alpn: [String]
+    public var position: SourcePosition
+
+    public init(certificate: String, alpn: [String] = ["h2", "http/1.1"], position: SourcePosition) {
+        self.certificate = certificate
+        self.alpn = alpn
+        self.position = position
+    }
+}
+
+public struct VirtualHost: Hashable, Sendable {
+    public var name: String
+    public var domains: [String]
+    /// Overrides the listener's certificate for these domains (selected by SNI).
+    public var certificate: String?
+    public var routes: [Route]
+    public var position: SourcePosition
+
+    public init(name: String, domains: [String], certificate: String? = nil, routes: [Route], position: SourcePosition) {
+        self.name = name
+        self.domains = domains
+        self.certificate = certificate
+        self.routes = routes
+        self.position = position
+    }
+}
+
+public struct Route: Hashable, Sendable {
+    public enum Match: Hashable, Sendable {
+        case prefix(String)
+        case path(String)
+    }
+
+    public enum Action: Hashable, Sendable {
+        case forward(Forward)
+        case redirect(Redirect)
+        case respond(status: Int, body: String)
+    }
+
+    public struct Forward: Hashable, Sendable {
+        public var cluster: String
+        /// nil keeps Envoy's default (15 s); zero disables the timeout (long uploads).
+        public var timeout: Duration?
+        public var websockets: Bool
+        public var prefixRewrite: String?
+
+        public init(cluster: String, timeout: Duration? = nil, websockets: Bool = false, prefixRewrite: String? = nil) {
+            self.cluster = cluster
+            self.timeout = timeout
+            self.websockets = websockets
+            self.prefixRewrite = prefixRewrite
+        }
+    }
+
+    public struct Redirect: Hashable, Sendable {
+        public var https: Bool
+        public var host: String?
+        public var port: Int?
+        public var path: String?
+        public var status: Int
+
+        public init(https: Bool = false, host: String? = nil, port: Int? = nil, path: String? = nil, status: Int = 301) {
+            self.https = https
+            self.host = host
+            self.port = port
+            self.path = path
+            self.status = status
+        }
+    }
+
+    public var match: Match
+    public var action: Action
+    public var position: SourcePosition
+
+    public init(match: Match, action: Action, position: SourcePosition) {
+        self.match = match
+        self.action = action
+        self.position = position
+    }
+}
+
+public struct TCPListener: Hashable, Sendable {
+    public var cluster: String
+    public var idleTimeout: Duration?
+    public var position: SourcePosition
+
+    public init(cluster: String, idleTimeout: Duration? = nil, position: SourcePosition) {
+        self.cluster = cluster
+        self.idleTimeout = idleTimeout
+        self.position = position
+    }
+}
+
+/// An upstream address: an IP literal (served through EDS) or a DNS name (resolved by Envoy).
+public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+    public var description: String { "\(host):\(port)" }
+}
+
+public struct Cluster: Hashable, Sendable {
+    public enum ProxyProtocol: Hashable, Sendable { case v1, v2 }
+
+    public var name: String
+    public var endpoints: [Endpoint]
+    public var connectTimeout: Duration
+    /// Send a PROXY protocol header upstream so the next proxy sees the client's address.
+    public var proxyProtocol: ProxyProtocol?
+    /// Speak HTTP/2 (h2c) to the upstream, e.g. for gRPC backends.
+    public var http2: Bool
+    public var position: SourcePosition
+
+    public init(name: String, endpoints: [Endpoint], connectTimeout: Duration = .seconds(5),
+                proxyProtocol: ProxyProtocol? = nil, http2: Bool = false, position: SourcePosition) {
+        self.name = name
+        self.endpoints = endpoints
+        self.connectTimeout = connectTimeout
+        self.proxyProtocol = proxyProtocol
+        self.http2 = http2
+        self.position = position
+    }
+}

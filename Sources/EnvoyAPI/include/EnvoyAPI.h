@@ -1,0 +1,1 @@
+int envoyapi_placeholder(void);

@@ -1,0 +1,2 @@
+/* Replaced by scripts/generate-protos output. */
+int envoyapi_placeholder(void) { return 0; }
