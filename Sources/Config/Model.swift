@@ -78,6 +78,7 @@ public struct TLSSettings: Hashable, Sendable {
     /// Name of a certificate in the cert directory (`DIR/NAME/tls.crt`), served through SDS.
     public var certificate: String
     public var alpn: [String]
+    /// Where the `certificate` value is written (the parser sets it there, not at `tls:`).
     public var position: SourcePosition
 
     public init(certificate: String, alpn: [String] = ["h2", "http/1.1"], position: SourcePosition) {
@@ -94,6 +95,8 @@ public struct VirtualHost: Hashable, Sendable {
     public var certificate: String?
     public var routes: [Route]
     public var position: SourcePosition
+    /// Where `certificate` is written, so a certificate missing from the cert directory is reported there.
+    public var certificatePosition: SourcePosition?
 
     public init(name: String, domains: [String], certificate: String? = nil, routes: [Route], position: SourcePosition) {
         self.name = name

@@ -1,0 +1,141 @@
+import Yams
+
+/// Turns the YAML tree into the model, one section at a time, noting every cross-reference for `Validation`.
+///
+/// A broken element is reported and left out (or filled with a placeholder when leaving it out would cause
+/// misleading follow-up errors), and decoding goes on so one run shows every problem in the file.
+final class RoutesDecoder {
+    let reader: YAMLReader
+    var references = References()
+    /// Groups from the top-level `groups:`; listeners default to all of them.
+    var declaredGroups: [String] = ["default"]
+
+    init(reader: YAMLReader) { self.reader = reader }
+
+    static let topKeys = ["groups", "listeners", "clusters"]
+
+    func decode(root: Node?) -> RoutesConfig {
+        let start = SourcePosition(file: reader.file, line: 1, column: 1)
+        guard let root else {
+            reader.report(.missingKey(at: start, key: "listeners", in: "the routes file (it is empty)",
+                                      hint: "start with \"listeners:\"; see Fixtures/example-site/routes.yaml"))
+            return RoutesConfig()
+        }
+        let top = Located(node: root, path: "", position: YAMLReader.position(of: root, file: reader.file) ?? start)
+        guard let map = reader.mapping(top, place: "the top level", allowed: Self.topKeys) else {
+            return RoutesConfig()
+        }
+        map.rejectUnknownKeys()
+
+        if let groupsValue = map.value("groups") { declaredGroups = decodeGroups(groupsValue) }
+
+        var listeners: [Listener] = []
+        if let value = map.required("listeners", hint: "add a \"listeners:\" list; see Fixtures/example-site/routes.yaml"),
+           let items = reader.list(value) {
+            if items.isEmpty {
+                reader.report(.emptyList(at: value.position, key: value.path, hint: "add at least one listener"))
+            }
+            listeners = items.compactMap(decodeListener)
+        }
+
+        var clusters: [Cluster] = []
+        if let value = map.value("clusters"), let items = reader.list(value) {
+            clusters = items.compactMap(decodeCluster)
+        }
+        return RoutesConfig(groups: declaredGroups, listeners: listeners, clusters: clusters)
+    }
+
+    private func decodeGroups(_ value: Located) -> [String] {
+        guard let items = reader.stringList(value, emptyHint: "declare at least one node group, e.g. [default]") else {
+            return ["default"]
+        }
+        var seen: [String: SourcePosition] = [:]
+        var groups: [String] = []
+        for (name, item) in items {
+            if let first = seen[name] {
+                reader.report(.duplicateName(at: item.position, key: item.path, kind: "group", name: name, first: first))
+                continue
+            }
+            seen[name] = item.position
+            groups.append(name)
+        }
+        return groups.isEmpty ? ["default"] : groups
+    }
+
+    // MARK: Clusters
+
+    static let clusterKeys = ["name", "endpoints", "connect_timeout", "proxy_protocol", "http2"]
+
+    private func decodeCluster(_ item: Located) -> Cluster? {
+        guard var map = reader.mapping(item, place: "cluster", allowed: Self.clusterKeys) else { return nil }
+        let nameValue = map.required("name", hint: "give the cluster a name that routes can refer to")
+        let name = nameValue.flatMap(reader.nonEmptyString)
+        if let name { map.place = "cluster \"\(name)\"" }
+        map.rejectUnknownKeys()
+        if let name, let nameValue {
+            references.clusterNames.append(.init(name: name, position: nameValue.position, key: nameValue.path))
+        }
+
+        var endpoints: [Endpoint] = []
+        if let value = map.required("endpoints", hint: "list the upstream addresses, e.g. [127.0.0.1:8080]"),
+           let items = reader.stringList(value, emptyHint: "list at least one host:port") {
+            for (text, entry) in items {
+                switch AddressText.endpoint(text) {
+                case .success(let address): endpoints.append(Endpoint(host: address.host, port: address.port))
+                case .failure(.reason(let reason)):
+                    reader.report(.invalidEndpoint(at: entry.position, key: entry.path, text: text, reason: reason))
+                }
+            }
+        }
+
+        var connectTimeout: Duration = .seconds(5)
+        if let value = map.value("connect_timeout"), let duration = reader.duration(value) {
+            if duration <= .zero {
+                reader.report(.invalidValue(at: value.position, key: value.path,
+                                            message: "\"connect_timeout\" must be longer than 0s",
+                                            hint: "Envoy needs a positive connect timeout; the default is 5s"))
+            } else {
+                connectTimeout = duration
+            }
+        }
+
+        var proxyProtocol: Cluster.ProxyProtocol?
+        if let value = map.value("proxy_protocol"), let text = reader.string(value) {
+            switch text.lowercased() {
+            case "v1": proxyProtocol = .v1
+            case "v2": proxyProtocol = .v2
+            default:
+                reader.report(.invalidValue(at: value.position, key: value.path,
+                                            message: "\"proxy_protocol\" \"\(text)\" is not a PROXY protocol version",
+                                            hint: "use v1 or v2"))
+            }
+        }
+
+        let http2 = map.value("http2").flatMap(reader.bool) ?? false
+        guard let name else { return nil }
+        return Cluster(name: name, endpoints: endpoints, connectTimeout: connectTimeout, proxyProtocol: proxyProtocol,
+                       http2: http2, position: map.position)
+    }
+}
+
+/// Names and cross-references noted while decoding, checked once the whole file is read.
+struct References {
+    struct Named {
+        var name: String
+        var position: SourcePosition
+        var key: String
+    }
+    struct Bind {
+        var listener: String
+        var address: String
+        var port: Int
+        var groups: [String]
+        var position: SourcePosition
+        var key: String
+    }
+    var listenerNames: [Named] = []
+    var clusterNames: [Named] = []
+    /// Cluster names used by routes and TCP listeners, with how to describe the user (`route`, `TCP listener "ssh"`).
+    var clusterUses: [(use: Named, owner: String)] = []
+    var binds: [Bind] = []
+}

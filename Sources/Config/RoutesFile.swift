@@ -1,0 +1,100 @@
+import Foundation
+import Yams
+
+/// The routes file: read it, parse it, validate it, and explain every problem with file:line:column.
+public enum RoutesFile {
+    /// Reads and parses the routes file at `path`; an unreadable file is one error naming the path.
+    public static func load(path: String) throws(ConfigErrors) -> RoutesConfig {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw ConfigErrors([.unreadableFile(path: path, reason: reason(for: error, path: path))])
+        }
+        // Invalid UTF-8 becomes U+FFFD, which libyaml then reports with a position rather than failing silently.
+        let text = String(decoding: data, as: UTF8.self)
+        return try parse(text, file: path)
+    }
+
+    /// Parses routes-file text. `file` is only used in positions (`file:line:column`).
+    public static func parse(_ yaml: String, file: String) throws(ConfigErrors) -> RoutesConfig {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch {
+            throw ConfigErrors([syntaxError(error, yaml: yaml, file: file)])
+        }
+        let reader = YAMLReader(file: file)
+        let decoder = RoutesDecoder(reader: reader)
+        let config = decoder.decode(root: root)
+        Validation.check(decoder.references, declaredGroups: decoder.declaredGroups, into: reader)
+        if !reader.errors.isEmpty {
+            throw ConfigErrors(inFileOrder(reader.errors))
+        }
+        return config
+    }
+
+    /// Cross-check against the certificates found in the cert directory: every `certificate:` must name one.
+    public static func checkCertificates(_ config: RoutesConfig, available: Set<String>) -> [ConfigError] {
+        inFileOrder(Validation.certificates(config, available: available))
+    }
+
+    // MARK: - Helpers
+
+    private static func inFileOrder(_ errors: [ConfigError]) -> [ConfigError] {
+        errors.enumerated().sorted { a, b in
+            let (x, y) = (a.element.position, b.element.position)
+            if x.line != y.line { return x.line < y.line }
+            if x.column != y.column { return x.column < y.column }
+            return a.offset < b.offset
+        }.map(\.element)
+    }
+
+    private static func reason(for error: any Error, path: String) -> String {
+        var isDirectory: ObjCBool = false
+        if !FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) { return "no such file" }
+        if isDirectory.boolValue { return "it is a directory" }
+        if !FileManager.default.isReadableFile(atPath: path) { return "permission denied" }
+        return (error as NSError).localizedDescription
+    }
+
+    /// Converts whatever Yams threw into one positioned error.
+    static func syntaxError(_ error: any Error, yaml: String, file: String) -> ConfigError {
+        func at(_ mark: Mark) -> SourcePosition {
+            SourcePosition(file: file, line: max(mark.line, 1), column: max(mark.column, 1))
+        }
+        guard let yamlError = error as? YamlError else {
+            return .yamlSyntax(at: SourcePosition(file: file, line: 1, column: 1), problem: "\(error)", context: nil)
+        }
+        switch yamlError {
+        case .scanner(let context, let problem, let mark, _),
+             .parser(let context, let problem, let mark, _),
+             .composer(let context, let problem, let mark, _):
+            let contextText = context.map { "\($0.text) at line \($0.mark.line), column \($0.mark.column)" }
+            return .yamlSyntax(at: at(mark), problem: problem, context: contextText)
+        case .reader(let problem, let offset, _, _):
+            return .yamlSyntax(at: position(ofCharacter: offset ?? 0, in: yaml, file: file), problem: problem,
+                               context: nil)
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            return .duplicateKey(at: at(context.mark), names: duplicates)
+        default:
+            return .yamlSyntax(at: SourcePosition(file: file, line: 1, column: 1), problem: "\(yamlError)", context: nil)
+        }
+    }
+
+    /// Line and column (1-based, columns in Unicode scalars like libyaml) of the `offset`-th character.
+    private static func position(ofCharacter offset: Int, in text: String, file: String) -> SourcePosition {
+        var line = 1
+        var column = 1
+        for (index, character) in text.enumerated() {
+            if index >= offset { break }
+            if character.isNewline {
+                line += 1
+                column = 1
+            } else {
+                column += character.unicodeScalars.count
+            }
+        }
+        return SourcePosition(file: file, line: line, column: column)
+    }
+}

@@ -1,0 +1,59 @@
+/// Checks that need the whole file: unique names, cluster references, address clashes, certificates.
+enum Validation {
+    static func check(_ references: References, declaredGroups: [String], into reader: YAMLReader) {
+        uniqueNames(references.listenerNames, kind: "listener", into: reader)
+        uniqueNames(references.clusterNames, kind: "cluster", into: reader)
+
+        let defined = references.clusterNames.map(\.name)
+        let definedSet = Set(defined)
+        for (use, owner) in references.clusterUses where !definedSet.contains(use.name) {
+            reader.report(.unknownCluster(at: use.position, key: use.key, name: use.name, defined: defined, from: owner))
+        }
+
+        // Two listeners on one address:port can only clash when some proxy receives both.
+        for group in declaredGroups {
+            var taken: [String: References.Bind] = [:]
+            for bind in references.binds where bind.groups.contains(group) {
+                let slot = "\(bind.address.lowercased())|\(bind.port)"
+                if let first = taken[slot] {
+                    reader.report(.addressInUse(at: bind.position, key: bind.key, address: bind.address,
+                                                port: bind.port, group: group, other: first.listener,
+                                                otherPosition: first.position))
+                } else {
+                    taken[slot] = bind
+                }
+            }
+        }
+    }
+
+    private static func uniqueNames(_ names: [References.Named], kind: String, into reader: YAMLReader) {
+        var seen: [String: SourcePosition] = [:]
+        for named in names {
+            if let first = seen[named.name] {
+                reader.report(.duplicateName(at: named.position, key: named.key, kind: kind, name: named.name,
+                                             first: first))
+            } else {
+                seen[named.name] = named.position
+            }
+        }
+    }
+
+    static func certificates(_ config: RoutesConfig, available: Set<String>) -> [ConfigError] {
+        var errors: [ConfigError] = []
+        for (listenerIndex, listener) in config.listeners.enumerated() {
+            guard case .http(let http) = listener.kind else { continue }
+            if let tls = http.tls, !available.contains(tls.certificate) {
+                errors.append(.unknownCertificate(at: tls.position, key: "listeners[\(listenerIndex)].tls.certificate",
+                                                  name: tls.certificate, available: available))
+            }
+            for (hostIndex, host) in http.hosts.enumerated() {
+                guard let certificate = host.certificate, !available.contains(certificate) else { continue }
+                errors.append(.unknownCertificate(
+                    at: host.certificatePosition ?? host.position,
+                    key: "listeners[\(listenerIndex)].hosts[\(hostIndex)].certificate",
+                    name: certificate, available: available))
+            }
+        }
+        return errors
+    }
+}
