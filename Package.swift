@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "Chancery",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "chancery", targets: ["chancery"]),
     ],
@@ -42,6 +42,7 @@ let package = Package(
         ]),
         .target(name: "XDS", dependencies: [
             "Snapshot", "Protobuf", "GRPCServer",
+            .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Admin", dependencies: [
@@ -52,6 +53,8 @@ let package = Package(
         ]),
         .executableTarget(name: "chancery", dependencies: [
             "Config", "Certs", "Translate", "Snapshot", "XDS", "Admin", "GRPCServer",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -1,1 +1,110 @@
-// Snapshot module
+import Protobuf
+import Translate
+
+/// All resources of one type for one node group.
+public struct TypeSnapshot: Hashable, Sendable {
+    public let type: ResourceType
+    public let resources: [String: EncodedResource]
+    /// Hash of every (name, version) pair: changes exactly when any resource of the type changes.
+    public let version: String
+
+    public init(type: ResourceType, resources: [String: EncodedResource]) {
+        self.type = type
+        self.resources = resources
+        self.version = ContentHash.of(versions: resources.values.map { ($0.name, $0.version) })
+    }
+
+    public var sortedNames: [String] { resources.keys.sorted() }
+}
+
+/// What one node group's proxies are served, for one config-source mode.
+public struct GroupSnapshot: Hashable, Sendable {
+    public let group: String
+    public let mode: ConfigSourceMode
+    public let types: [ResourceType: TypeSnapshot]
+    public let version: String
+
+    public init(group: String, mode: ConfigSourceMode, types: [ResourceType: TypeSnapshot]) {
+        self.group = group
+        self.mode = mode
+        var complete = types
+        for type in ResourceType.allCases where complete[type] == nil {
+            complete[type] = TypeSnapshot(type: type, resources: [:])
+        }
+        self.types = complete
+        self.version = ContentHash.of(versions: complete.values.map { ($0.type.rawValue, $0.version) })
+    }
+
+    public subscript(type: ResourceType) -> TypeSnapshot {
+        types[type] ?? TypeSnapshot(type: type, resources: [:])
+    }
+}
+
+public struct SnapshotKey: Hashable, Sendable, Comparable {
+    public let group: String
+    public let mode: ConfigSourceMode
+    public init(group: String, mode: ConfigSourceMode) {
+        self.group = group
+        self.mode = mode
+    }
+    public static func < (a: SnapshotKey, b: SnapshotKey) -> Bool { (a.group, a.mode) < (b.group, b.mode) }
+}
+
+/// An immutable, consistent set of encoded resources for every node group and mode.
+public struct Snapshot: Hashable, Sendable {
+    public let groups: [SnapshotKey: GroupSnapshot]
+    /// Hash over every group: the same input gives the same version on every restart and replica.
+    public let version: String
+
+    public init(groups: [SnapshotKey: GroupSnapshot]) {
+        self.groups = groups
+        self.version = ContentHash.of(versions: groups.map { ("\($0.key.group)/\($0.key.mode.rawValue)", $0.value.version) })
+    }
+
+    public static let empty = Snapshot(groups: [:])
+
+    public var groupNames: [String] { Array(Set(groups.keys.map(\.group))).sorted() }
+
+    public func group(_ name: String, mode: ConfigSourceMode) -> GroupSnapshot? {
+        groups[SnapshotKey(group: name, mode: mode)]
+    }
+
+    /// Encodes translated resources and checks that every reference resolves before anything is published.
+    public static func build(_ translated: [ConfigSourceMode: [String: GroupResources]]) throws -> Snapshot {
+        var groups: [SnapshotKey: GroupSnapshot] = [:]
+        for (mode, byGroup) in translated {
+            for (name, resources) in byGroup {
+                var types: [ResourceType: TypeSnapshot] = [:]
+                for (type, messages) in resources.resources {
+                    var encoded: [String: EncodedResource] = [:]
+                    for (resourceName, message) in messages {
+                        do {
+                            encoded[resourceName] = try EncodedResource(type: type, name: resourceName, message: message)
+                        } catch {
+                            throw SnapshotError.encoding(group: name, type: type, name: resourceName, reason: "\(error)")
+                        }
+                    }
+                    types[type] = TypeSnapshot(type: type, resources: encoded)
+                }
+                let group = GroupSnapshot(group: name, mode: mode, types: types)
+                try Consistency.check(group)
+                groups[SnapshotKey(group: name, mode: mode)] = group
+            }
+        }
+        return Snapshot(groups: groups)
+    }
+}
+
+public enum SnapshotError: Error, Hashable, Sendable, CustomStringConvertible {
+    case encoding(group: String, type: ResourceType, name: String, reason: String)
+    case dangling(group: String, from: String, type: ResourceType, name: String)
+
+    public var description: String {
+        switch self {
+        case .encoding(let group, let type, let name, let reason):
+            return "group \(group): cannot encode \(type.rawValue) \"\(name)\": \(reason)"
+        case .dangling(let group, let from, let type, let name):
+            return "group \(group): \(from) references \(type.rawValue) \"\(name)\", which the snapshot does not hold"
+        }
+    }
+}

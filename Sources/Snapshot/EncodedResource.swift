@@ -1,0 +1,56 @@
+import Crypto
+import Protobuf
+import Translate
+
+/// One resource, encoded once and shared by every stream that sends it.
+public struct EncodedResource: Hashable, Sendable {
+    public let type: ResourceType
+    public let name: String
+    /// The content hash of the resource: equal bytes, equal version, on every restart and every replica.
+    public let version: String
+    /// The resource as a serialized `google.protobuf.Any`, ready to be copied into a response.
+    public let anyBytes: [UInt8]
+    /// The resource message itself, for rendering (admin, golden files).
+    public let message: ProtoMessage
+
+    public init(type: ResourceType, name: String, message: ProtoMessage) throws {
+        self.type = type
+        self.name = name
+        self.message = message
+        let value = try ProtoCodec.encode(message)
+        self.anyBytes = try ProtoCodec.encode(ProtoMessage("google.protobuf.Any", [
+            "type_url": .string(type.typeURL),
+            "value": .bytes(value),
+        ]))
+        self.version = ContentHash.of(anyBytes)
+    }
+}
+
+/// Content hashes for versions: the first 16 hex digits of SHA-256.
+public enum ContentHash {
+    public static func of(_ bytes: [UInt8]) -> String {
+        hex(SHA256.hash(data: bytes)).prefix(16).description
+    }
+
+    /// The hash of a set of named versions, independent of the order they are given in.
+    public static func of(versions: [(name: String, version: String)]) -> String {
+        var bytes: [UInt8] = []
+        for entry in versions.sorted(by: { $0.name < $1.name }) {
+            bytes.append(contentsOf: Array(entry.name.utf8))
+            bytes.append(0)
+            bytes.append(contentsOf: Array(entry.version.utf8))
+            bytes.append(0)
+        }
+        return of(bytes)
+    }
+
+    private static func hex(_ digest: some Sequence<UInt8>) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        for byte in digest {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

@@ -1,0 +1,61 @@
+import Protobuf
+
+/// Small constructors that keep the resource builders readable.
+func message(_ type: String, _ fields: [String: ProtoValue] = [:]) -> ProtoValue {
+    .message(ProtoMessage(type, fields))
+}
+
+func any(_ type: String, _ fields: [String: ProtoValue] = [:]) -> ProtoValue {
+    .any(ProtoMessage(type, fields))
+}
+
+func socketAddress(_ host: String, _ port: Int) -> ProtoValue {
+    message("envoy.config.core.v3.Address", [
+        "socket_address": message("envoy.config.core.v3.SocketAddress", [
+            "address": .string(host),
+            "port_value": .int(Int64(port)),
+        ]),
+    ])
+}
+
+/// Where a proxy fetches the RDS, EDS and SDS resources that a Listener or Cluster names.
+///
+/// Envoy does not implement the `self` config source, so the resources name their source explicitly: `ads` keeps
+/// them on the proxy's aggregated stream; the per-type modes point at the bootstrap's control-plane cluster with one
+/// stream per type, state-of-the-world or delta. A snapshot is built once per mode.
+public enum ConfigSourceMode: String, Sendable, Hashable, CaseIterable, Comparable {
+    case ads
+    case perTypeSotW = "grpc"
+    case perTypeDelta = "delta-grpc"
+
+    /// The cluster name `chancery bootstrap` gives the control plane.
+    public static let controlPlaneCluster = "chancery_xds"
+
+    public static func < (a: ConfigSourceMode, b: ConfigSourceMode) -> Bool { a.rawValue < b.rawValue }
+
+    var configSource: ProtoValue {
+        switch self {
+        case .ads:
+            return message("envoy.config.core.v3.ConfigSource", [
+                "ads": message("envoy.config.core.v3.AggregatedConfigSource"),
+                "resource_api_version": .enumValue("V3"),
+            ])
+        case .perTypeSotW, .perTypeDelta:
+            return message("envoy.config.core.v3.ConfigSource", [
+                "api_config_source": message("envoy.config.core.v3.ApiConfigSource", [
+                    "api_type": .enumValue(self == .perTypeSotW ? "GRPC" : "DELTA_GRPC"),
+                    "transport_api_version": .enumValue("V3"),
+                    "grpc_services": .list([
+                        message("envoy.config.core.v3.GrpcService", [
+                            "envoy_grpc": message("envoy.config.core.v3.GrpcService.EnvoyGrpc", [
+                                "cluster_name": .string(ConfigSourceMode.controlPlaneCluster),
+                            ]),
+                        ]),
+                    ]),
+                    "set_node_on_first_message_only": .bool(true),
+                ]),
+                "resource_api_version": .enumValue("V3"),
+            ])
+        }
+    }
+}

@@ -1,0 +1,116 @@
+import Config
+import Protobuf
+
+/// Builds Envoy Listeners from the routes model. Stateless: same input, same output.
+enum ListenerBuilder {
+    static func listener(_ listener: Listener, mode: ConfigSourceMode) -> ProtoMessage {
+        var fields: [String: ProtoValue] = [
+            "name": .string(listener.name),
+            "address": socketAddress(listener.address, listener.port),
+        ]
+        var listenerFilters: [ProtoValue] = []
+        if listener.acceptProxyProtocol {
+            listenerFilters.append(message("envoy.config.listener.v3.ListenerFilter", [
+                "name": .string("envoy.filters.listener.proxy_protocol"),
+                "typed_config": any("envoy.extensions.filters.listener.proxy_protocol.v3.ProxyProtocol"),
+            ]))
+        }
+        switch listener.kind {
+        case .http(let http):
+            let chains = httpFilterChains(listener, http, mode: mode)
+            if chains.count > 1 {
+                listenerFilters.append(message("envoy.config.listener.v3.ListenerFilter", [
+                    "name": .string("envoy.filters.listener.tls_inspector"),
+                    "typed_config": any("envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector"),
+                ]))
+            }
+            fields["filter_chains"] = .list(chains)
+        case .tcp(let tcp):
+            var proxy: [String: ProtoValue] = [
+                "stat_prefix": .string(listener.name),
+                "cluster": .string(tcp.cluster),
+            ]
+            if let idle = tcp.idleTimeout { proxy["idle_timeout"] = .duration(idle) }
+            fields["filter_chains"] = .list([
+                message("envoy.config.listener.v3.FilterChain", [
+                    "filters": .list([
+                        message("envoy.config.listener.v3.Filter", [
+                            "name": .string("envoy.filters.network.tcp_proxy"),
+                            "typed_config": any("envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy", proxy),
+                        ]),
+                    ]),
+                ]),
+            ])
+        }
+        if !listenerFilters.isEmpty { fields["listener_filters"] = .list(listenerFilters) }
+        return ProtoMessage(ResourceType.listener.protoName, fields)
+    }
+
+    /// The certificates a listener presents, default first: hosts may override the listener's certificate by SNI.
+    static func certificateNames(_ http: HTTPListener) -> [String] {
+        guard let tls = http.tls else { return [] }
+        let overrides = Set(http.hosts.compactMap(\.certificate)).subtracting([tls.certificate])
+        return [tls.certificate] + overrides.sorted()
+    }
+
+    /// One filter chain per certificate; with more than one, each non-default chain matches its hosts' domains by SNI.
+    private static func httpFilterChains(_ listener: Listener, _ http: HTTPListener, mode: ConfigSourceMode) -> [ProtoValue] {
+        let hcm = message("envoy.config.listener.v3.Filter", [
+            "name": .string("envoy.filters.network.http_connection_manager"),
+            "typed_config": .any(connectionManager(statPrefix: listener.name, routeConfig: listener.name, mode: mode)),
+        ])
+        guard let tls = http.tls else {
+            return [message("envoy.config.listener.v3.FilterChain", ["filters": .list([hcm])])]
+        }
+        return certificateNames(http).map { cert in
+            var chain: [String: ProtoValue] = [
+                "name": .string(cert),
+                "filters": .list([hcm]),
+                "transport_socket": downstreamTLS(certificate: cert, alpn: tls.alpn, mode: mode),
+            ]
+            if cert != tls.certificate {
+                let domains = http.hosts.filter { $0.certificate == cert }.flatMap(\.domains)
+                chain["filter_chain_match"] = message("envoy.config.listener.v3.FilterChainMatch", [
+                    "server_names": .list(domains.map(ProtoValue.string)),
+                ])
+            }
+            return message("envoy.config.listener.v3.FilterChain", chain)
+        }
+    }
+
+    private static func connectionManager(statPrefix: String, routeConfig: String, mode: ConfigSourceMode) -> ProtoMessage {
+        ProtoMessage("envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager", [
+            "stat_prefix": .string(statPrefix),
+            "rds": message("envoy.extensions.filters.network.http_connection_manager.v3.Rds", [
+                "config_source": mode.configSource,
+                "route_config_name": .string(routeConfig),
+            ]),
+            "http_filters": .list([
+                message("envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter", [
+                    "name": .string("envoy.filters.http.router"),
+                    "typed_config": any("envoy.extensions.filters.http.router.v3.Router"),
+                ]),
+            ]),
+            // Chancery's Envoy is the edge: it sets X-Forwarded-For from the real peer address.
+            "use_remote_address": .boolValue(true),
+        ])
+    }
+
+    private static func downstreamTLS(certificate: String, alpn: [String], mode: ConfigSourceMode) -> ProtoValue {
+        var common: [String: ProtoValue] = [
+            "tls_certificate_sds_secret_configs": .list([
+                message("envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig", [
+                    "name": .string(certificate),
+                    "sds_config": mode.configSource,
+                ]),
+            ]),
+        ]
+        if !alpn.isEmpty { common["alpn_protocols"] = .list(alpn.map(ProtoValue.string)) }
+        return message("envoy.config.core.v3.TransportSocket", [
+            "name": .string("envoy.transport_sockets.tls"),
+            "typed_config": any("envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext", [
+                "common_tls_context": message("envoy.extensions.transport_sockets.tls.v3.CommonTlsContext", common),
+            ]),
+        ])
+    }
+}

@@ -1,0 +1,91 @@
+import Config
+import Protobuf
+
+/// Builds the RouteConfiguration of an HTTP listener: one virtual host per `hosts` entry, then the https redirect.
+enum RouteBuilder {
+    static func routeConfiguration(_ listener: Listener, _ http: HTTPListener) -> ProtoMessage {
+        var hosts = http.hosts.map(virtualHost)
+        if http.redirectToHTTPS {
+            var redirect: [String: ProtoValue] = ["https_redirect": .bool(true)]
+            if let port = http.redirectPort { redirect["port_redirect"] = .int(Int64(port)) }
+            hosts.append(message("envoy.config.route.v3.VirtualHost", [
+                "name": .string("redirect_to_https"),
+                "domains": .list([.string("*")]),
+                "routes": .list([
+                    message("envoy.config.route.v3.Route", [
+                        "match": message("envoy.config.route.v3.RouteMatch", ["prefix": .string("/")]),
+                        "redirect": message("envoy.config.route.v3.RedirectAction", redirect),
+                    ]),
+                ]),
+            ]))
+        }
+        return ProtoMessage(ResourceType.route.protoName, [
+            "name": .string(listener.name),
+            "virtual_hosts": .list(hosts),
+        ])
+    }
+
+    private static func virtualHost(_ host: VirtualHost) -> ProtoValue {
+        message("envoy.config.route.v3.VirtualHost", [
+            "name": .string(host.name),
+            "domains": .list(host.domains.map(ProtoValue.string)),
+            "routes": .list(host.routes.map(route)),
+        ])
+    }
+
+    private static func route(_ route: Route) -> ProtoValue {
+        var match: [String: ProtoValue] = [:]
+        switch route.match {
+        case .prefix(let prefix): match["prefix"] = .string(prefix)
+        case .path(let path): match["path"] = .string(path)
+        }
+        var fields: [String: ProtoValue] = ["match": message("envoy.config.route.v3.RouteMatch", match)]
+        switch route.action {
+        case .forward(let forward):
+            fields["route"] = routeAction(forward)
+        case .redirect(let redirect):
+            fields["redirect"] = redirectAction(redirect)
+        case .respond(let status, let body):
+            var direct: [String: ProtoValue] = ["status": .int(Int64(status))]
+            if !body.isEmpty {
+                direct["body"] = message("envoy.config.core.v3.DataSource", ["inline_string": .string(body)])
+            }
+            fields["direct_response"] = message("envoy.config.route.v3.DirectResponseAction", direct)
+        }
+        return message("envoy.config.route.v3.Route", fields)
+    }
+
+    private static func routeAction(_ forward: Route.Forward) -> ProtoValue {
+        var action: [String: ProtoValue] = ["cluster": .string(forward.cluster)]
+        if let timeout = forward.timeout {
+            action["timeout"] = .duration(timeout)
+            // A route with no timeout (long uploads, downloads) also must not be cut by the stream idle timer.
+            if timeout == .zero { action["idle_timeout"] = .duration(.zero) }
+        }
+        if forward.websockets {
+            action["upgrade_configs"] = .list([
+                message("envoy.config.route.v3.RouteAction.UpgradeConfig", [
+                    "upgrade_type": .string("websocket"),
+                    "enabled": .boolValue(true),
+                ]),
+            ])
+        }
+        if let rewrite = forward.prefixRewrite { action["prefix_rewrite"] = .string(rewrite) }
+        return message("envoy.config.route.v3.RouteAction", action)
+    }
+
+    /// Envoy's RedirectResponseCode enum, by HTTP status.
+    static let redirectCodes: [Int: String] = [
+        301: "MOVED_PERMANENTLY", 302: "FOUND", 303: "SEE_OTHER", 307: "TEMPORARY_REDIRECT", 308: "PERMANENT_REDIRECT",
+    ]
+
+    private static func redirectAction(_ redirect: Route.Redirect) -> ProtoValue {
+        var fields: [String: ProtoValue] = [:]
+        if redirect.https { fields["https_redirect"] = .bool(true) }
+        if let host = redirect.host { fields["host_redirect"] = .string(host) }
+        if let port = redirect.port { fields["port_redirect"] = .int(Int64(port)) }
+        if let path = redirect.path { fields["path_redirect"] = .string(path) }
+        fields["response_code"] = .enumValue(redirectCodes[redirect.status] ?? "MOVED_PERMANENTLY")
+        return message("envoy.config.route.v3.RedirectAction", fields)
+    }
+}

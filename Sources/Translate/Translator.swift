@@ -1,0 +1,78 @@
+import Certs
+import Config
+import Protobuf
+
+/// The Envoy resources of one node group, by type and name, before encoding.
+public struct GroupResources: Hashable, Sendable {
+    public var group: String
+    public var resources: [ResourceType: [String: ProtoMessage]]
+
+    public init(group: String, resources: [ResourceType: [String: ProtoMessage]] = [:]) {
+        self.group = group
+        self.resources = resources
+    }
+}
+
+/// Turns a validated routes model and the certificates into Envoy v3 resources, per node group.
+///
+/// A pure function: no I/O, no clock, no randomness, so golden tests can pin its output exactly. A group receives the
+/// listeners assigned to it, the routes those listeners serve, the clusters (and endpoints) their routes reach and the
+/// certificates they present — nothing else, so one group's edits never disturb another group's proxies.
+public enum Translator {
+    public static func translate(
+        _ config: RoutesConfig, certificates: [String: CertificateBundle], mode: ConfigSourceMode = .ads
+    ) -> [String: GroupResources] {
+        let clustersByName = Dictionary(config.clusters.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        var result: [String: GroupResources] = [:]
+        for group in config.groups {
+            var out = GroupResources(group: group)
+            var usedClusters = Set<String>()
+            var usedCertificates = Set<String>()
+            for listener in config.listeners where listener.groups.contains(group) {
+                out.resources[.listener, default: [:]][listener.name] = ListenerBuilder.listener(listener, mode: mode)
+                switch listener.kind {
+                case .http(let http):
+                    out.resources[.route, default: [:]][listener.name] = RouteBuilder.routeConfiguration(listener, http)
+                    usedCertificates.formUnion(ListenerBuilder.certificateNames(http))
+                    for host in http.hosts {
+                        for route in host.routes {
+                            if case .forward(let forward) = route.action { usedClusters.insert(forward.cluster) }
+                        }
+                    }
+                case .tcp(let tcp):
+                    usedClusters.insert(tcp.cluster)
+                }
+            }
+            for name in usedClusters {
+                guard let cluster = clustersByName[name] else { continue }
+                out.resources[.cluster, default: [:]][name] = ClusterBuilder.cluster(cluster, mode: mode)
+                if ClusterBuilder.usesEDS(cluster) {
+                    out.resources[.endpoint, default: [:]][name] = ClusterBuilder.loadAssignment(cluster)
+                }
+            }
+            for name in usedCertificates {
+                guard let bundle = certificates[name] else { continue }
+                out.resources[.secret, default: [:]][name] = secret(bundle)
+            }
+            result[group] = out
+        }
+        return result
+    }
+
+    static func secret(_ bundle: CertificateBundle) -> ProtoMessage {
+        ProtoMessage(ResourceType.secret.protoName, [
+            "name": .string(bundle.name),
+            "tls_certificate": message("envoy.extensions.transport_sockets.tls.v3.TlsCertificate", [
+                "certificate_chain": message("envoy.config.core.v3.DataSource", [
+                    "inline_bytes": .bytes(bundle.certificateChainPEM),
+                ]),
+                "private_key": message("envoy.config.core.v3.DataSource", [
+                    "inline_bytes": .bytes(bundle.privateKeyPEM),
+                ]),
+            ]),
+        ])
+    }
+
+    /// Fields whose values must never leave the process in readable form (admin output, golden files, logs).
+    public static let redactedFields: Set<String> = ["envoy.extensions.transport_sockets.tls.v3.TlsCertificate.private_key"]
+}

@@ -1,0 +1,177 @@
+import Snapshot
+import Translate
+
+/// The state-of-the-world protocol for one stream (ADS, or a per-type service), as a value.
+///
+/// It takes requests and snapshots and returns what to send; it does no I/O and reads no clock, so every rule of the
+/// protocol is tested with plain values. Rule numbers refer to `XDS-PROTOCOL.md` §3.
+public struct SotWStream: Sendable {
+    public struct Response: Hashable, Sendable {
+        public var type: ResourceType
+        public var version: String
+        public var nonce: String
+        public var resources: [EncodedResource]
+    }
+
+    public typealias Action = XDSAction<Response>
+
+    /// Per type: what the proxy asked for, what it was sent and what it said about it.
+    public struct TypeState: Hashable, Sendable {
+        public var names: Set<String> = []
+        public var wildcard = false
+        /// Any request so far named resources: an empty list then means "none", not legacy wildcard (rule 11, 12).
+        public var everNamed = false
+        public var lastNonce: String?
+        public var lastVersion: String?
+        public var sent: [String: String] = [:]
+        public var acked: String?
+        public var nacked: String?
+        public var nackMessage: String?
+        /// Endpoints are re-sent after every Cluster push so updated clusters finish warming (rule 31).
+        var resendPending = false
+        var sentResources: [EncodedResource] = []
+    }
+
+    /// nil on ADS; the single type of a per-type service otherwise.
+    public let fixedType: ResourceType?
+    public private(set) var node: NodeInfo?
+    public private(set) var types: [ResourceType: TypeState] = [:]
+    public private(set) var snapshot: GroupSnapshot?
+    private var nonceCounter: UInt64 = 0
+
+    public init(fixedType: ResourceType? = nil) {
+        self.fixedType = fixedType
+    }
+
+    /// Sets the first snapshot without pushing anything: the stream has not asked for anything yet.
+    public mutating func attach(_ snapshot: GroupSnapshot) {
+        self.snapshot = snapshot
+    }
+
+    public mutating func receive(_ request: DiscoveryRequest) -> [Action] {
+        if let node = request.node { self.node = node }  // rule 1: only the first request must carry it
+        let type: ResourceType
+        if let fixed = fixedType {
+            if !request.typeURL.isEmpty && request.typeURL != fixed.typeURL {
+                return [.fail(code: 3, message: "type_url \(request.typeURL) on the \(fixed.rawValue) service")]
+            }
+            type = fixed
+        } else {
+            guard !request.typeURL.isEmpty else {
+                return [.fail(code: 3, message: "type_url is required on the aggregated stream")]  // rule 2
+            }
+            // A type Chancery does not serve gets no answer, as for a resource that does not exist (rule 20).
+            guard let known = ResourceType(typeURL: request.typeURL) else { return [] }
+            type = known
+        }
+        var state = types[type] ?? TypeState()
+        subscribe(&state, type: type, names: request.resourceNames)
+
+        if request.responseNonce.isEmpty {
+            // A new subscription, or a reconnect that still knows an old version: always answer (rule 10).
+            types[type] = state
+            return respond(type, force: true)
+        }
+        guard request.responseNonce == state.lastNonce else {
+            // Stale nonce (rule 8): a newer response is in flight; the names are recorded, the answer waits for it.
+            types[type] = state
+            return []
+        }
+        if let error = request.errorDetail {  // rule 6: a NACK is known by error_detail alone
+            state.nacked = state.lastVersion
+            state.nackMessage = error.message
+        } else {
+            state.acked = request.versionInfo
+            state.nacked = nil
+            state.nackMessage = nil
+        }
+        types[type] = state
+        return respond(type, force: false)
+    }
+
+    /// A new snapshot: push every subscribed type whose content changed, clusters first (rule 30).
+    public mutating func update(_ snapshot: GroupSnapshot) -> [Action] {
+        self.snapshot = snapshot
+        var actions: [Action] = []
+        var finishClusterRemoval = false
+        for type in ResourceType.allCases.sorted() where types[type] != nil {
+            if type == .cluster, fixedType == nil, let keep = clustersBeingRemoved() {
+                // Make before break: send the new clusters alongside the old ones, remove the old ones last.
+                actions += respond(.cluster, force: false, keeping: keep)
+                finishClusterRemoval = true
+            } else {
+                actions += respond(type, force: false)
+            }
+        }
+        if finishClusterRemoval { actions += respond(.cluster, force: false) }
+        return actions
+    }
+
+    // MARK: - Subscriptions
+
+    private mutating func subscribe(_ state: inout TypeState, type: ResourceType, names: [String]) {
+        if names.isEmpty {
+            // Legacy wildcard lasts only while every request for the type was empty (rule 11).
+            state.wildcard = type.requiresFullStateInSotW && !state.everNamed
+            state.names = []
+            return
+        }
+        state.everNamed = true
+        state.wildcard = names.contains("*")
+        state.names = Set(names.filter { $0 != "*" })
+    }
+
+    private func selected(_ type: ResourceType, _ state: TypeState) -> [EncodedResource] {
+        guard let typeSnapshot = snapshot?[type] else { return [] }
+        if state.wildcard { return typeSnapshot.sortedNames.compactMap { typeSnapshot.resources[$0] } }
+        // Only names that exist and were asked for, each once (rule 15).
+        return state.names.sorted().compactMap { typeSnapshot.resources[$0] }
+    }
+
+    /// Names of clusters last sent that the new snapshot drops, while other types still have to follow.
+    private func clustersBeingRemoved() -> [EncodedResource]? {
+        guard let state = types[.cluster] else { return nil }
+        let now = Set(selected(.cluster, state).map(\.name))
+        let leaving = state.sentResources.filter { !now.contains($0.name) }
+        let othersFollow = [ResourceType.listener, .route].contains { types[$0] != nil }
+        return leaving.isEmpty || !othersFollow ? nil : leaving
+    }
+
+    // MARK: - Responses
+
+    private mutating func respond(_ type: ResourceType, force: Bool, keeping extra: [EncodedResource] = []) -> [Action] {
+        guard snapshot != nil, var state = types[type] else { return [] }
+        var resources = selected(type, state)
+        if !extra.isEmpty {
+            resources = (resources + extra).sorted { $0.name < $1.name }
+        }
+        if resources.isEmpty && !type.requiresFullStateInSotW {
+            return []  // rule 19, 20: nothing to say about names that do not exist; the subscription is remembered
+        }
+        let sent = Dictionary(resources.map { ($0.name, $0.version) }, uniquingKeysWith: { a, _ in a })
+        let version = state.wildcard && extra.isEmpty
+            ? snapshot![type].version
+            : ContentHash.of(versions: resources.map { ($0.name, $0.version) })
+        if !force && !state.resendPending {
+            if version == state.lastVersion && sent == state.sent { return [] }  // rule 9: only changes
+            if version == state.nacked { return [] }  // rule 7: never re-push what the proxy rejected
+        }
+        nonceCounter += 1
+        let nonce = String(nonceCounter)  // rule 4: unique within the stream
+        state.lastNonce = nonce
+        state.lastVersion = version
+        state.sent = sent
+        state.sentResources = resources
+        state.resendPending = false
+        types[type] = state
+        if type == .cluster, types[.endpoint] != nil {
+            types[.endpoint]!.resendPending = true
+        }
+        var actions: [Action] = [.send(Response(type: type, version: version, nonce: nonce, resources: resources))]
+        if type == .cluster, fixedType == nil, types[.endpoint] != nil {
+            // On ADS the endpoints follow their clusters at once, even unchanged, so updated clusters finish warming.
+            actions += respond(.endpoint, force: false)
+        }
+        return actions
+    }
+}

@@ -1,0 +1,138 @@
+import Foundation
+import GRPCServer
+import NIOCore
+import Snapshot
+import Translate
+
+/// Binds one gRPC stream to a protocol state machine (state-of-the-world or delta). Lives on the stream's event loop.
+final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
+    private let server: XDSServer
+    private let stream: GRPCServerStream
+    private let kind: String
+    private let id: UInt64
+    private let mode: ConfigSourceMode
+    private var machine: Machine
+    private var observer: UInt64?
+    private var finished = false
+
+    init(server: XDSServer, stream: GRPCServerStream, kind: String, fixedType: ResourceType?, mode: ConfigSourceMode) {
+        self.server = server
+        self.stream = stream
+        self.kind = kind
+        self.id = server.registry.makeID()
+        self.mode = mode
+        self.machine = Machine(fixedType: fixedType)
+    }
+
+    func received(_ message: [UInt8]) {
+        guard !finished else { return }
+        let request: Machine.Request
+        do {
+            request = try Machine.decode(message)
+        } catch {
+            return finish(GRPCStatus(code: .invalidArgument, message: "malformed \(Machine.requestName): \(error)"))
+        }
+        if machine.snapshot == nil, !start(with: request) { return }
+        let before = machine.summary
+        perform(machine.receive(request))
+        record(before: before)
+    }
+
+    func receivedEnd() {
+        finish(.ok)
+    }
+
+    func closed() {
+        finished = true
+        if let observer { server.store.stopObserving(observer) }
+        observer = nil
+        server.registry.remove(id)
+    }
+
+    /// The first request names the node: pick its group, register, and follow snapshot changes.
+    private func start(with request: Machine.Request) -> Bool {
+        guard let node = Machine.node(of: request) else {
+            finish(GRPCStatus(code: .invalidArgument, message: "the first request on a stream must carry node"))
+            return false
+        }
+        // Observe before reading the current snapshot so that no publish falls in between.
+        let loopBound = NIOLoopBound(self, eventLoop: stream.eventLoop)
+        let eventLoop = stream.eventLoop
+        observer = server.store.observe { snapshot in
+            eventLoop.execute { loopBound.value.snapshotChanged(snapshot) }
+        }
+        switch server.snapshot(for: node, mode: mode) {
+        case .failure(let status):
+            finish(status)
+            return false
+        case .success(let snapshot):
+            machine.attach(snapshot)
+            server.registry.upsert(StreamInfo(
+                id: id, nodeID: node.id, group: snapshot.group, kind: kind, peer: stream.remoteAddress,
+                userAgent: "\(node.userAgent) \(node.userAgentVersion)", connectedAt: Date()))
+            server.logger.info("stream opened", metadata: [
+                "node": "\(node.id)", "group": "\(snapshot.group)", "kind": "\(kind)", "peer": "\(stream.remoteAddress ?? "")",
+            ])
+            return true
+        }
+    }
+
+    private func snapshotChanged(_ snapshot: Snapshot) {
+        guard !finished, let current = machine.snapshot else { return }
+        guard let group = snapshot.group(current.group, mode: mode) else {
+            return finish(GRPCStatus(code: .unavailable, message: "group \"\(current.group)\" was removed from the routes file"))
+        }
+        let before = machine.summary
+        perform(machine.update(group))
+        record(before: before)
+    }
+
+    private func perform(_ actions: [XDSAction<Machine.Response>]) {
+        for action in actions {
+            switch action {
+            case .send(let response):
+                stream.send(Machine.encode(response, controlPlane: server.controlPlane))
+            case .fail(let code, let message):
+                finish(GRPCStatus(code: GRPCStatus.Code(rawValue: code) ?? .internalError, message: message))
+            }
+        }
+    }
+
+    private func finish(_ status: GRPCStatus) {
+        guard !finished else { return }
+        if status.code != .ok {
+            server.logger.warning("stream ended", metadata: ["code": "\(status.code)", "reason": "\(status.message)"])
+        }
+        finished = true
+        stream.finish(status)
+    }
+
+    /// Mirrors the state machine into the registry, stamping NACKs with the time they arrived.
+    private func record(before: [ResourceType: TypeSummary]) {
+        let now = Date()
+        let types = machine.summary
+        server.registry.update(id) { info in
+            for (type, state) in types {
+                var entry = info.types[type] ?? StreamInfo.TypeInfo()
+                entry.subscribed = state.subscribed
+                entry.wildcard = state.wildcard
+                entry.sentVersion = state.sentVersion
+                entry.sentNonce = state.sentNonce
+                entry.ackedVersion = state.acked
+                if state.nacked != nil, state.nacked != before[type]?.nacked || state.nackMessage != before[type]?.nackMessage {
+                    entry.nackAt = now
+                }
+                if let nacked = state.nacked {
+                    entry.nackedVersion = nacked
+                    entry.nackMessage = state.nackMessage
+                }
+                info.types[type] = entry
+            }
+        }
+        for (type, state) in types where state.nacked != nil && state.nacked != before[type]?.nacked {
+            server.logger.warning("proxy rejected an update", metadata: [
+                "type": "\(type.rawValue)", "version": "\(state.nacked ?? "")", "reason": "\(state.nackMessage ?? "")",
+            ])
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import Snapshot
+import Translate
+
+/// What a protocol state machine asks its stream to do.
+public enum XDSAction<Response: Hashable & Sendable>: Hashable, Sendable {
+    case send(Response)
+    /// End the stream with this gRPC status code and message.
+    case fail(code: Int, message: String)
+}
+
+/// One type's protocol state, as the admin endpoint shows it.
+struct TypeSummary: Hashable {
+    var subscribed: [String]
+    var wildcard: Bool
+    var sentVersion: String?
+    var sentNonce: String?
+    var acked: String?
+    var nacked: String?
+    var nackMessage: String?
+}
+
+/// The common shape of the state-of-the-world and delta state machines, so one handler drives either.
+protocol StreamMachine: Sendable {
+    associatedtype Request: Sendable
+    associatedtype Response: Hashable & Sendable
+
+    init(fixedType: ResourceType?)
+    var snapshot: GroupSnapshot? { get }
+    var summary: [ResourceType: TypeSummary] { get }
+    mutating func attach(_ snapshot: GroupSnapshot)
+    mutating func receive(_ request: Request) -> [XDSAction<Response>]
+    mutating func update(_ snapshot: GroupSnapshot) -> [XDSAction<Response>]
+
+    static var requestName: String { get }
+    static func decode(_ bytes: [UInt8]) throws -> Request
+    static func node(of request: Request) -> NodeInfo?
+    static func encode(_ response: Response, controlPlane: [UInt8]) -> [UInt8]
+}
+
+extension SotWStream: StreamMachine {
+    static var requestName: String { "DiscoveryRequest" }
+    static func decode(_ bytes: [UInt8]) throws -> DiscoveryRequest { try DiscoveryRequest(decoding: bytes) }
+    static func node(of request: DiscoveryRequest) -> NodeInfo? { request.node }
+    static func encode(_ response: Response, controlPlane: [UInt8]) -> [UInt8] {
+        ResponseEncoder.sotw(response, controlPlane: controlPlane)
+    }
+
+    var summary: [ResourceType: TypeSummary] {
+        types.mapValues { state in
+            TypeSummary(subscribed: state.names.sorted(), wildcard: state.wildcard, sentVersion: state.lastVersion,
+                        sentNonce: state.lastNonce, acked: state.acked, nacked: state.nacked,
+                        nackMessage: state.nackMessage)
+        }
+    }
+}
+
+extension DeltaStream: StreamMachine {
+    static var requestName: String { "DeltaDiscoveryRequest" }
+    static func decode(_ bytes: [UInt8]) throws -> DeltaDiscoveryRequest { try DeltaDiscoveryRequest(decoding: bytes) }
+    static func node(of request: DeltaDiscoveryRequest) -> NodeInfo? { request.node }
+    static func encode(_ response: Response, controlPlane: [UInt8]) -> [UInt8] {
+        ResponseEncoder.delta(response, controlPlane: controlPlane)
+    }
+
+    var summary: [ResourceType: TypeSummary] {
+        types.mapValues { state in
+            TypeSummary(subscribed: state.names.sorted(), wildcard: state.wildcard,
+                        sentVersion: state.lastVersion,
+                        sentNonce: state.lastNonce, acked: state.acked, nacked: state.nacked,
+                        nackMessage: state.nackMessage)
+        }
+    }
+}

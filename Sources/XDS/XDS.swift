@@ -1,1 +1,0 @@
-// XDS module

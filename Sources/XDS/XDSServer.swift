@@ -1,0 +1,81 @@
+import GRPCServer
+import Logging
+import Snapshot
+import Translate
+
+/// How a proxy is assigned to a node group of the routes file.
+public enum GroupSelector: Hashable, Sendable {
+    /// `node.cluster`, the default (Envoy's `--service-cluster`, or `node.cluster` in the bootstrap).
+    case nodeCluster
+    /// A string value in `node.metadata`.
+    case metadataKey(String)
+
+    func group(of node: NodeInfo) -> String {
+        let raw: String
+        switch self {
+        case .nodeCluster: raw = node.cluster
+        case .metadataKey(let key): raw = node.metadata[key] ?? ""
+        }
+        return raw.isEmpty ? "default" : raw
+    }
+}
+
+/// The xDS gRPC service: routes each method to its stream kind and keeps the registry of open streams.
+public final class XDSServer: GRPCService {
+    public let store: SnapshotStore
+    public let registry: StreamRegistry
+    let selector: GroupSelector
+    let logger: Logger
+    let controlPlane: [UInt8]
+
+    public init(store: SnapshotStore, registry: StreamRegistry = StreamRegistry(), selector: GroupSelector = .nodeCluster,
+                identifier: String = "chancery", logger: Logger) {
+        self.store = store
+        self.registry = registry
+        self.selector = selector
+        self.logger = logger
+        self.controlPlane = ResponseEncoder.controlPlane(identifier: identifier)
+    }
+
+    /// Method paths: ADS and the per-type services, state-of-the-world and delta (`XDS-PROTOCOL.md` §1).
+    static let methods: [String: (kind: String, type: ResourceType?, delta: Bool)] = {
+        var table: [String: (kind: String, type: ResourceType?, delta: Bool)] = [
+            "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources": ("ads", nil, false),
+            "/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources": ("ads-delta", nil, true),
+        ]
+        let services: [(ResourceType, String, String)] = [
+            (.listener, "envoy.service.listener.v3.ListenerDiscoveryService", "Listeners"),
+            (.route, "envoy.service.route.v3.RouteDiscoveryService", "Routes"),
+            (.cluster, "envoy.service.cluster.v3.ClusterDiscoveryService", "Clusters"),
+            (.endpoint, "envoy.service.endpoint.v3.EndpointDiscoveryService", "Endpoints"),
+            (.secret, "envoy.service.secret.v3.SecretDiscoveryService", "Secrets"),
+        ]
+        for (type, service, noun) in services {
+            table["/\(service)/Stream\(noun)"] = (noun.lowercased(), type, false)
+            table["/\(service)/Delta\(noun)"] = (noun.lowercased() + "-delta", type, true)
+        }
+        return table
+    }()
+
+    public func open(_ stream: GRPCServerStream) -> (any GRPCStreamHandler)? {
+        guard let method = Self.methods[stream.path] else { return nil }
+        if method.delta {
+            return StreamHandler<DeltaStream>(server: self, stream: stream, kind: method.kind, fixedType: method.type,
+                                              mode: method.type == nil ? .ads : .perTypeDelta)
+        }
+        return StreamHandler<SotWStream>(server: self, stream: stream, kind: method.kind, fixedType: method.type,
+                                         mode: method.type == nil ? .ads : .perTypeSotW)
+    }
+
+    /// The snapshot a new stream of `node` gets, or the gRPC error that explains why there is none.
+    func snapshot(for node: NodeInfo, mode: ConfigSourceMode) -> Result<GroupSnapshot, GRPCStatus> {
+        let group = selector.group(of: node)
+        let current = store.current
+        if let snapshot = current.group(group, mode: mode) { return .success(snapshot) }
+        let known = current.groupNames
+        let message = known.isEmpty
+            ? "no configuration is loaded yet"
+            : "node \"\(node.id)\" asks for group \"\(group)\", which the routes file does not define; groups: \(known.joined(separator: ", "))"
+        return .failure(GRPCStatus(code: .failedPrecondition, message: message))
+    }
+}

@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import Translate
+
+struct Bootstrap: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print an Envoy bootstrap (JSON) that takes all of its configuration from Chancery.")
+
+    @Option(help: "The node id this Envoy reports.")
+    var node: String
+
+    @Option(help: "The node group (node.cluster) that selects this Envoy's part of the routes file.")
+    var group: String = "default"
+
+    @Option(help: "Chancery's xDS address, host:port.")
+    var xds: String = "127.0.0.1:18000"
+
+    @Option(help: "How Envoy talks to Chancery: sotw or delta (one aggregated stream), or none (one stream per type).")
+    var ads: String = "sotw"
+
+    @Option(help: "Envoy's own admin address, host:port.")
+    var envoyAdmin: String = "127.0.0.1:9901"
+
+    func run() throws {
+        guard let (host, port) = splitHostPort(xds) else { throw ValidationError("--xds must be host:port") }
+        guard let (adminHost, adminPort) = splitHostPort(envoyAdmin) else {
+            throw ValidationError("--envoy-admin must be host:port")
+        }
+        let grpcService: [String: Any] = ["envoy_grpc": ["cluster_name": ConfigSourceMode.controlPlaneCluster]]
+        var dynamic: [String: Any]
+        switch ads {
+        case "sotw", "delta":
+            let viaADS: [String: Any] = ["ads": [String: Any](), "resource_api_version": "V3"]
+            dynamic = [
+                "ads_config": [
+                    "api_type": ads == "sotw" ? "GRPC" : "DELTA_GRPC",
+                    "transport_api_version": "V3",
+                    "grpc_services": [grpcService],
+                    "set_node_on_first_message_only": true,
+                ] as [String: Any],
+                "lds_config": viaADS,
+                "cds_config": viaADS,
+            ]
+        case "none":
+            let perType: [String: Any] = [
+                "api_config_source": [
+                    "api_type": "GRPC",
+                    "transport_api_version": "V3",
+                    "grpc_services": [grpcService],
+                    "set_node_on_first_message_only": true,
+                ] as [String: Any],
+                "resource_api_version": "V3",
+            ]
+            dynamic = ["lds_config": perType, "cds_config": perType]
+        default:
+            throw ValidationError("--ads must be sotw, delta or none")
+        }
+        let controlPlane: [String: Any] = [
+            "name": ConfigSourceMode.controlPlaneCluster,
+            "type": isIP(host) ? "STATIC" : "STRICT_DNS",
+            "connect_timeout": "1s",
+            "typed_extension_protocol_options": [
+                "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": [
+                    "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                    "explicit_http_config": ["http2_protocol_options": [String: Any]()],
+                ] as [String: Any],
+            ],
+            "load_assignment": [
+                "cluster_name": ConfigSourceMode.controlPlaneCluster,
+                "endpoints": [["lb_endpoints": [["endpoint": ["address": address(host, port)]]]]],
+            ] as [String: Any],
+        ]
+        let bootstrap: [String: Any] = [
+            "node": ["id": node, "cluster": group],
+            "admin": ["address": address(adminHost, adminPort)],
+            "dynamic_resources": dynamic,
+            "static_resources": ["clusters": [controlPlane]],
+        ]
+        let data = try JSONSerialization.data(withJSONObject: bootstrap, options: [.prettyPrinted, .sortedKeys])
+        print(String(decoding: data, as: UTF8.self))
+    }
+
+    private func address(_ host: String, _ port: Int) -> [String: Any] {
+        ["socket_address": ["address": host, "port_value": port] as [String: Any]]
+    }
+
+    private func isIP(_ host: String) -> Bool {
+        host.contains(":") || host.split(separator: ".").count == 4 && host.allSatisfy { $0.isNumber || $0 == "." }
+    }
+}
+
+/// Splits "host:port" or "[v6]:port".
+func splitHostPort(_ text: String) -> (String, Int)? {
+    guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+          (0...65535).contains(port) else { return nil }
+    var host = String(text[..<colon])
+    if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+    return host.isEmpty ? nil : (host, port)
+}

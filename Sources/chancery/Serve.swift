@@ -1,0 +1,109 @@
+import Admin
+import ArgumentParser
+import Dispatch
+import Foundation
+import GRPCServer
+import Logging
+import NIOCore
+import NIOPosix
+import Snapshot
+import XDS
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve the routes file and certificates to Envoy over xDS, reloading on every change.")
+
+    @Option(help: "The routes file.")
+    var config: String
+
+    @Option(help: "The certificate directory (DIR/NAME/tls.crt and tls.key, Kubernetes secret layout).")
+    var certs: String
+
+    @Option(help: "xDS gRPC listen address. Loopback by default: SDS carries private keys.")
+    var xds: String = "127.0.0.1:18000"
+
+    @Option(help: "Admin HTTP listen address.")
+    var admin: String = "127.0.0.1:18001"
+
+    @Option(help: "Select a proxy's node group by this node.metadata key instead of node.cluster.")
+    var groupMetadataKey: String?
+
+    @Option(help: "Largest gRPC message accepted from a proxy, in bytes.")
+    var maxReceiveBytes: Int = 64 << 20
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        var logger = Logger(label: "chancery")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        guard let (xdsHost, xdsPort) = splitHostPort(xds) else { throw ValidationError("--xds must be host:port") }
+        guard let (adminHost, adminPort) = splitHostPort(admin) else { throw ValidationError("--admin must be host:port") }
+
+        let store = SnapshotStore()
+        let reloader = Reloader(configPath: config, certsPath: certs, store: store, logger: logger)
+        guard reloader.reload() else {
+            for line in store.status.errors { printError(line) }
+            throw ExitCode(1)
+        }
+
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let selector: GroupSelector = groupMetadataKey.map { .metadataKey($0) } ?? .nodeCluster
+        let xdsServer = XDSServer(store: store, selector: selector, logger: logger)
+        var configuration = GRPCServerConfiguration()
+        configuration.maxReceiveMessageBytes = maxReceiveBytes
+        let grpc = GRPCServer(service: xdsServer, configuration: configuration, group: group, logger: logger)
+        let boundXDS = try await grpc.start(host: xdsHost, port: xdsPort)
+        let adminServer = AdminServer(store: store, registry: xdsServer.registry, group: group, logger: logger)
+        let boundAdmin = try await adminServer.start(host: adminHost, port: adminPort)
+        logger.info("serving", metadata: [
+            "xds": "\(xdsHost):\(boundXDS)", "admin": "\(adminHost):\(boundAdmin)",
+            "snapshot": "\(store.current.version)",
+        ])
+
+        let watcher = try FileWatcher(paths: [config, certs], logger: logger) { reloader.reload() }
+        let signal = await waitForTermination()
+        logger.info("shutting down", metadata: ["signal": "\(signal)"])
+        watcher.stop()
+        await grpc.shutdown()
+        await adminServer.shutdown()
+        try await group.shutdownGracefully()
+    }
+}
+
+/// Suspends until SIGTERM or SIGINT arrives; returns its number.
+func waitForTermination() async -> Int32 {
+    await withCheckedContinuation { continuation in
+        let queue = DispatchQueue(label: "chancery.signals")
+        let once = OnceFlag()
+        var sources: [DispatchSourceSignal] = []
+        for number in [SIGTERM, SIGINT] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+            source.setEventHandler {
+                if once.claim() { continuation.resume(returning: number) }
+            }
+            source.resume()
+            sources.append(source)
+        }
+        SignalSources.keep(sources)
+    }
+}
+
+/// Keeps the signal sources alive for the life of the process.
+enum SignalSources {
+    nonisolated(unsafe) private static var kept: [DispatchSourceSignal] = []
+    static func keep(_ sources: [DispatchSourceSignal]) { kept += sources }
+}
+
+final class OnceFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var done = false
+    func claim() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if done { return false }
+        done = true
+        return true
+    }
+}

@@ -1,0 +1,162 @@
+"""Process harness for end-to-end tests: the real chancery binary, the real Envoy, local backends.
+
+Everything listens on 127.0.0.1; every wait is bounded; every process is stopped at teardown.
+"""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+FIXTURES = os.path.join(ROOT, "Fixtures")
+
+
+def chancery_bin():
+    path = os.environ.get("CHANCERY_BIN")
+    if not path:
+        out = subprocess.run(["swift", "build", "--show-bin-path"], cwd=ROOT, check=True,
+                             capture_output=True, text=True).stdout.strip()
+        path = os.path.join(out, "chancery")
+    assert os.path.exists(path), f"chancery binary not built at {path}"
+    return path
+
+
+def envoy_bin():
+    path = shutil.which("envoy") or os.path.join(ROOT, ".venv", "bin", "envoy")
+    assert os.path.exists(path), "envoy not installed: run scripts/setup"
+    return path
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(check, timeout=30.0, interval=0.1, what="condition"):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            result = check()
+            if result:
+                return result
+        except Exception as error:  # the thing we wait for may not be up yet
+            last = error
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last error: {last})")
+
+
+def http_get(url, timeout=5.0):
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return response.status, response.read().decode()
+
+
+def get_json(url):
+    return json.loads(http_get(url)[1])
+
+
+class Backend:
+    """An HTTP server that answers every request with JSON naming itself, the Host and the path."""
+
+    def __init__(self, name, port):
+        backend_name = name
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):
+                body = json.dumps({"backend": backend_name, "host": self.headers.get("Host"),
+                                   "path": self.path,
+                                   "xff": self.headers.get("X-Forwarded-For")}).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Process:
+    def __init__(self, name, args, cwd=ROOT):
+        self.name = name
+        self.log = tempfile.NamedTemporaryFile(prefix=f"{name}-", suffix=".log", delete=False)
+        self.proc = subprocess.Popen(args, cwd=cwd, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def output(self):
+        with open(self.log.name, errors="replace") as f:
+            return f.read()
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self, sig_timeout=10):
+        if self.alive():
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=sig_timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        return self.proc.returncode
+
+
+class Chancery(Process):
+    def __init__(self, config, certs, extra=()):
+        self.xds_port = free_port()
+        self.admin_port = free_port()
+        super().__init__("chancery", [chancery_bin(), "serve", "--config", config, "--certs", certs,
+                                      "--xds", f"127.0.0.1:{self.xds_port}",
+                                      "--admin", f"127.0.0.1:{self.admin_port}", *extra])
+        wait_until(lambda: self.alive() and http_get(self.admin("/readyz"))[0] == 200, timeout=30,
+                   what=f"chancery ready\n{self.output()}")
+
+    def admin(self, path):
+        return f"http://127.0.0.1:{self.admin_port}{path}"
+
+
+class Envoy(Process):
+    def __init__(self, chancery, node="e2e", group="default", ads="sotw", workdir=None):
+        self.admin_port = free_port()
+        bootstrap = subprocess.run(
+            [chancery_bin(), "bootstrap", "--node", node, "--group", group, "--ads", ads,
+             "--xds", f"127.0.0.1:{chancery.xds_port}", "--envoy-admin", f"127.0.0.1:{self.admin_port}"],
+            check=True, capture_output=True, text=True).stdout
+        self.dir = workdir or tempfile.mkdtemp(prefix="envoy-")
+        path = os.path.join(self.dir, "bootstrap.json")
+        with open(path, "w") as f:
+            f.write(bootstrap)
+        super().__init__("envoy", [envoy_bin(), "-c", path, "--disable-hot-restart", "-l", "warning",
+                                   "--drain-time-s", "1", "--parent-shutdown-time-s", "2"])
+        wait_until(lambda: self.alive() and http_get(self.admin("/ready"))[1].strip() == "LIVE",
+                   timeout=60, what=f"envoy LIVE\n{self.output()}")
+
+    def admin(self, path):
+        return f"http://127.0.0.1:{self.admin_port}{path}"
+
+    def config_dump(self):
+        return get_json(self.admin("/config_dump"))
+
+    def stats(self):
+        out = {}
+        for line in http_get(self.admin("/stats"))[1].splitlines():
+            key, _, value = line.partition(": ")
+            if value.strip().lstrip("-").isdigit():
+                out[key] = int(value)
+        return out
