@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Snapshot
 import Translate
 
@@ -18,6 +19,9 @@ struct Render: ParsableCommand {
     @Option(help: "Config-source mode the resources are rendered for: ads, grpc or delta-grpc.")
     var mode: String = "ads"
 
+    @Option(help: "json (proto3 JSON, keys redacted) or wire (each resource's encoded Any in base64, for checks with other decoders; includes keys).")
+    var format: String = "json"
+
     func run() throws {
         guard let sourceMode = ConfigSourceMode(rawValue: mode) else {
             throw ValidationError("--mode must be one of ads, grpc, delta-grpc")
@@ -34,7 +38,28 @@ struct Render: ParsableCommand {
             printError("no group \"\(group)\"; groups: \(result.snapshot.groupNames.joined(separator: ", "))")
             throw ExitCode(1)
         }
-        let rendered = groups.compactMap { result.snapshot.group($0, mode: sourceMode) }.map(SnapshotJSON.render)
-        print(SnapshotJSON.array(rendered))
+        let snapshots = groups.compactMap { result.snapshot.group($0, mode: sourceMode) }
+        switch format {
+        case "json":
+            print(SnapshotJSON.array(snapshots.map(SnapshotJSON.render)))
+        case "wire":
+            var lines: [String] = []
+            for snapshot in snapshots {
+                for type in ResourceType.allCases.sorted() {
+                    for name in snapshot[type].sortedNames {
+                        let any = snapshot[type].resources[name]!.anyBytes
+                        lines.append(SnapshotJSON.object([
+                            ("group", SnapshotJSON.quoted(snapshot.group)),
+                            ("type", SnapshotJSON.quoted(type.rawValue)),
+                            ("name", SnapshotJSON.quoted(name)),
+                            ("any", SnapshotJSON.quoted(Data(any).base64EncodedString())),
+                        ]))
+                    }
+                }
+            }
+            print(SnapshotJSON.array(lines))
+        default:
+            throw ValidationError("--format must be json or wire")
+        }
     }
 }
