@@ -125,6 +125,8 @@ extension RoutesDecoder {
             match = matchPath(prefix).map(Route.Match.prefix)
         case (nil, let path?):
             match = matchPath(path).map(Route.Match.path)
+        case (nil, nil) where map.isMisspelled("prefix") || map.isMisspelled("path"):
+            match = nil
         case (nil, nil):
             reader.report(.missingKey(at: map.position, key: map.keyPath("prefix"), in: "route",
                                       hint: "add prefix: / (everything below) or path: /exact"))
@@ -140,9 +142,11 @@ extension RoutesDecoder {
                                            hint: "a route does exactly one thing: forward (cluster), redirect or respond"))
             action = nil
         } else if actions.isEmpty {
-            reader.report(.missingAction(at: map.position, key: map.keyPath("cluster"),
+            if !["cluster", "redirect", "respond"].contains(where: map.isMisspelled) {
+                reader.report(.missingAction(at: map.position, key: map.keyPath("cluster"),
                                          message: "route has no \"cluster\", \"redirect\" or \"respond\"",
                                          hint: "add cluster: NAME to forward, redirect: {...} or respond: {...}"))
+            }
             action = nil
         } else if actions[0] == "cluster" {
             action = decodeForward(map)

@@ -222,10 +222,24 @@ struct MappingReader {
     func keyPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
     /// The value under a required key, or a `missingKey` error with `hint`.
+    ///
+    /// No error when an unknown key in this mapping looks like a misspelling of `key`: the unknown-key error
+    /// already says "did you mean", and a second error for the same typo is noise.
     func required(_ key: String, hint: String) -> Located? {
         if let value = value(key) { return value }
-        reader.report(.missingKey(at: position, key: keyPath(key), in: place, hint: hint))
+        if !isMisspelled(key) {
+            reader.report(.missingKey(at: position, key: keyPath(key), in: place, hint: hint))
+        }
         return nil
+    }
+
+    /// Whether some unknown key of this mapping is most likely a typo for `key`.
+    func isMisspelled(_ key: String) -> Bool {
+        for (keyNode, _) in mapping {
+            guard let name = keyNode.scalar?.string, !allowed.contains(name) else { continue }
+            if Suggest.closest(to: name, in: allowed) == key { return true }
+        }
+        return false
     }
 
     /// Reports every key not in `allowed`, with a did-you-mean.
