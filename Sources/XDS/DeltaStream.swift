@@ -111,11 +111,12 @@ public struct DeltaStream: Sendable {
         self.snapshot = snapshot
         var actions: [Action] = []
         let ads = fixedType == nil
+        let removedLast: Set<ResourceType> = ads ? [.cluster, .endpoint] : []
         for type in ResourceType.allCases.sorted() where types[type] != nil {
-            actions += respond(type, forcing: [], includeRemovals: !(ads && type == .cluster))
+            actions += respond(type, forcing: [], includeRemovals: !removedLast.contains(type))
         }
-        if ads, types[.cluster] != nil {
-            actions += respond(.cluster, forcing: [], includeRemovals: true)
+        for type in removedLast.sorted() where types[type] != nil {
+            actions += respond(type, forcing: [], includeRemovals: true)
         }
         return actions
     }
@@ -163,7 +164,7 @@ public struct DeltaStream: Sendable {
             // Rule 31: updated clusters warm until their endpoints arrive, so re-send those even if unchanged.
             let endpoints = Set(send.map(\.name)).intersection(interest(.endpoint, types[.endpoint]!))
             actions += respond(.endpoint, forcing: endpoints.filter { snapshot[.endpoint].resources[$0] != nil },
-                               includeRemovals: true)
+                               includeRemovals: false)
         }
         return actions
     }
