@@ -1,0 +1,353 @@
+import CNghttp2
+import NIOCore
+
+// The only file in Chancery that touches libnghttp2 or raw C pointers (in the manner of swift-nio-http2 0.2.x).
+// Callbacks never call back into user code: they record `NGHTTP2Event`s that the owner processes after
+// `mem_recv`/`mem_send` return, so nghttp2 is never re-entered from inside itself.
+
+/// A failed nghttp2 call, with the C error code and the operation that returned it.
+struct NGHTTP2Error: Error, Hashable, CustomStringConvertible {
+    var code: Int32
+    var operation: String
+
+    var description: String { "\(operation): \(String(cString: nghttp2_strerror(code))) (\(code))" }
+    var isFatal: Bool { nghttp2_is_fatal(code) != 0 }
+}
+
+/// Something nghttp2 reported while processing input or producing output.
+enum NGHTTP2Event {
+    /// A complete header block (request/response headers or trailers).
+    case headers(streamID: Int32, fields: [HeaderField])
+    case data(streamID: Int32, bytes: ByteBuffer)
+    /// The peer set END_STREAM (on HEADERS or DATA); reported after the frame's headers/data.
+    case endStream(streamID: Int32)
+    case streamClosed(streamID: Int32, errorCode: UInt32)
+    case goAway(lastStreamID: Int32, errorCode: UInt32)
+    /// We sent a frame carrying END_STREAM.
+    case sentEndStream(streamID: Int32)
+}
+
+/// How a data-provider read ended.
+enum NGHTTP2OutboundRead {
+    /// Nothing to send now; the owner calls `resumeData` when bytes arrive.
+    case deferred
+    /// Bytes were written and more may follow.
+    case more
+    /// The body is complete; END_STREAM goes on the last DATA frame.
+    case endStream
+    /// The body is complete; these trailers follow in a HEADERS frame with END_STREAM.
+    case trailers([HeaderField])
+}
+
+/// Supplies outbound DATA for streams submitted with a body.
+protocol NGHTTP2DataSource: AnyObject {
+    /// Hands at most `maxLength` bytes to `write` (possibly in several slices).
+    func readOutbound(streamID: Int32, maxLength: Int, write: (ByteBuffer) -> Void) -> NGHTTP2OutboundRead
+}
+
+/// One nghttp2 session: owns the `nghttp2_session*` and frees it in deinit. Not thread-safe: event-loop confined.
+final class NGHTTP2Session {
+    enum Role { case server, client }
+
+    private var session: OpaquePointer?
+    private var events: [NGHTTP2Event] = []
+    private var headerBlocks: [Int32: [HeaderField]] = [:]
+    private let allocator: ByteBufferAllocator
+    weak var dataSource: (any NGHTTP2DataSource)?
+
+    init(role: Role, allocator: ByteBufferAllocator) throws(NGHTTP2Error) {
+        self.allocator = allocator
+        var callbacks: OpaquePointer?
+        try check(nghttp2_session_callbacks_new(&callbacks), "nghttp2_session_callbacks_new")
+        defer { nghttp2_session_callbacks_del(callbacks) }
+        nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, onBeginHeaders)
+        nghttp2_session_callbacks_set_on_header_callback(callbacks, onHeader)
+        nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, onFrameRecv)
+        nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, onDataChunkRecv)
+        nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, onStreamClose)
+        nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, onFrameSend)
+
+        var options: OpaquePointer?
+        try check(nghttp2_option_new(&options), "nghttp2_option_new")
+        defer { nghttp2_option_del(options) }
+        // Lets a client open many streams before the server's SETTINGS arrive; the server still enforces its limit.
+        nghttp2_option_set_peer_max_concurrent_streams(options, 1 << 16)
+
+        let userData = Unmanaged.passUnretained(self).toOpaque()
+        let rc: Int32
+        switch role {
+        case .server: rc = nghttp2_session_server_new2(&session, callbacks, userData, options)
+        case .client: rc = nghttp2_session_client_new2(&session, callbacks, userData, options)
+        }
+        try check(rc, "nghttp2_session_new")
+    }
+
+    deinit {
+        nghttp2_session_del(session)
+    }
+
+    // MARK: Input and output
+
+    /// Feeds received bytes; returns the events they produced. Throws on a connection-fatal error.
+    func receive(_ bytes: ByteBuffer) throws(NGHTTP2Error) -> [NGHTTP2Event] {
+        let rc = bytes.withUnsafeReadableBytes { raw -> Int in
+            guard let base = raw.baseAddress, raw.count > 0 else { return 0 }
+            return nghttp2_session_mem_recv(session, base.assumingMemoryBound(to: UInt8.self), raw.count)
+        }
+        if rc < 0 {
+            throw NGHTTP2Error(code: Int32(truncatingIfNeeded: rc), operation: "nghttp2_session_mem_recv")
+        }
+        return takeEvents()
+    }
+
+    /// Appends serialized frames to `buffer` until it holds at least `limit` bytes or nghttp2 has nothing more.
+    func produce(into buffer: inout ByteBuffer, limit: Int) throws(NGHTTP2Error) {
+        while buffer.readableBytes < limit {
+            var data: UnsafePointer<UInt8>?
+            let count = nghttp2_session_mem_send(session, &data)
+            if count < 0 {
+                throw NGHTTP2Error(code: Int32(truncatingIfNeeded: count), operation: "nghttp2_session_mem_send")
+            }
+            guard count > 0, let data else { return }
+            buffer.writeBytes(UnsafeRawBufferPointer(start: data, count: count))
+        }
+    }
+
+    /// Events recorded since the last call (from output callbacks such as frame-sent).
+    func takeEvents() -> [NGHTTP2Event] {
+        defer { events.removeAll(keepingCapacity: true) }
+        return events
+    }
+
+    var wantsRead: Bool { nghttp2_session_want_read(session) != 0 }
+    var wantsWrite: Bool { nghttp2_session_want_write(session) != 0 }
+    /// Frames nghttp2 has queued but not yet serialized (DATA is pulled lazily and not counted).
+    var outboundQueueSize: Int { nghttp2_session_get_outbound_queue_size(session) }
+    var lastProcessedStreamID: Int32 { nghttp2_session_get_last_proc_stream_id(session) }
+
+    // MARK: Submissions
+
+    func submitSettings(maxConcurrentStreams: Int, initialWindowSize: Int) throws(NGHTTP2Error) {
+        var entries = [
+            nghttp2_settings_entry(
+                settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue),
+                value: UInt32(clamping: maxConcurrentStreams)),
+            nghttp2_settings_entry(
+                settings_id: Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue),
+                value: UInt32(clamping: min(initialWindowSize, Int(Int32.max)))),
+        ]
+        let rc = nghttp2_submit_settings(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), &entries, entries.count)
+        try check(rc, "nghttp2_submit_settings")
+    }
+
+    /// Sets the connection-level receive window (nghttp2 sends the WINDOW_UPDATE).
+    func setConnectionReceiveWindow(_ bytes: Int) throws(NGHTTP2Error) {
+        let size = Int32(clamping: min(bytes, Int(Int32.max)))
+        try check(nghttp2_session_set_local_window_size(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0, size),
+            "nghttp2_session_set_local_window_size")
+    }
+
+    /// Submits response headers; with `hasBody` DATA is pulled from `dataSource`, otherwise END_STREAM is set.
+    func submitResponse(streamID: Int32, headers: [HeaderField], hasBody: Bool) throws(NGHTTP2Error) {
+        let rc = withNVArray(headers) { nva, count in
+            if hasBody {
+                var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: onDataRead)
+                return nghttp2_submit_response(session, streamID, nva, count, &provider)
+            }
+            return nghttp2_submit_response(session, streamID, nva, count, nil)
+        }
+        try check(rc, "nghttp2_submit_response")
+    }
+
+    /// Submits a request whose body is pulled from `dataSource`; returns the new stream ID.
+    func submitRequest(headers: [HeaderField]) throws(NGHTTP2Error) -> Int32 {
+        let rc = withNVArray(headers) { nva, count in
+            var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: onDataRead)
+            return nghttp2_submit_request(session, nil, nva, count, &provider, nil)
+        }
+        try check(rc, "nghttp2_submit_request")
+        return rc
+    }
+
+    func submitRstStream(streamID: Int32, errorCode: HTTP2ErrorCode) {
+        // Fails only for stream 0 or when the stream is already gone: nothing to do either way.
+        _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), streamID, errorCode.rawValue)
+    }
+
+    /// GOAWAY naming the last stream we processed: streams after it are refused, earlier ones may finish.
+    func submitGoAway(errorCode: HTTP2ErrorCode) throws(NGHTTP2Error) {
+        let rc = nghttp2_submit_goaway(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), lastProcessedStreamID,
+            errorCode.rawValue, nil, 0)
+        try check(rc, "nghttp2_submit_goaway")
+    }
+
+    /// Wakes a deferred data provider; harmless when the stream is not deferred or already gone.
+    func resumeData(streamID: Int32) {
+        _ = nghttp2_session_resume_data(session, streamID)
+    }
+
+    // MARK: Callback plumbing (called from the C callbacks below)
+
+    fileprivate func beginHeaders(streamID: Int32) {
+        headerBlocks[streamID] = []
+    }
+
+    fileprivate func header(streamID: Int32, name: String, value: String) {
+        headerBlocks[streamID, default: []].append((name, value))
+    }
+
+    fileprivate func frameReceived(type: UInt8, flags: UInt8, streamID: Int32, goAway: (Int32, UInt32)?) {
+        let endStream = flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
+        switch UInt32(type) {
+        case NGHTTP2_HEADERS.rawValue:
+            events.append(.headers(streamID: streamID, fields: headerBlocks.removeValue(forKey: streamID) ?? []))
+            if endStream { events.append(.endStream(streamID: streamID)) }
+        case NGHTTP2_DATA.rawValue:
+            if endStream { events.append(.endStream(streamID: streamID)) }
+        case NGHTTP2_GOAWAY.rawValue:
+            if let (last, code) = goAway { events.append(.goAway(lastStreamID: last, errorCode: code)) }
+        default:
+            break
+        }
+    }
+
+    fileprivate func dataChunk(streamID: Int32, bytes: UnsafeRawBufferPointer) {
+        var buffer = allocator.buffer(capacity: bytes.count)
+        buffer.writeBytes(bytes)
+        events.append(.data(streamID: streamID, bytes: buffer))
+    }
+
+    fileprivate func streamClosed(streamID: Int32, errorCode: UInt32) {
+        headerBlocks.removeValue(forKey: streamID)
+        events.append(.streamClosed(streamID: streamID, errorCode: errorCode))
+    }
+
+    fileprivate func frameSent(type: UInt8, flags: UInt8, streamID: Int32) {
+        let isStreamFrame = UInt32(type) == NGHTTP2_HEADERS.rawValue || UInt32(type) == NGHTTP2_DATA.rawValue
+        if isStreamFrame && flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0 {
+            events.append(.sentEndStream(streamID: streamID))
+        }
+    }
+
+    /// Fills nghttp2's DATA buffer; returns the byte count or a negative nghttp2 error.
+    fileprivate func readData(streamID: Int32, into buf: UnsafeMutablePointer<UInt8>, length: Int,
+        flags: UnsafeMutablePointer<UInt32>) throws(NGHTTP2Error) -> Int
+    {
+        guard let dataSource else { return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue) }
+        var written = 0
+        let result = dataSource.readOutbound(streamID: streamID, maxLength: length) { slice in
+            let count = min(slice.readableBytes, length - written)
+            slice.withUnsafeReadableBytes { raw in
+                UnsafeMutableRawPointer(buf + written).copyMemory(from: raw.baseAddress!, byteCount: count)
+            }
+            written += count
+        }
+        switch result {
+        case .deferred:
+            return written > 0 ? written : Int(NGHTTP2_ERR_DEFERRED.rawValue)
+        case .more:
+            return written
+        case .endStream:
+            flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
+            return written
+        case .trailers(let fields):
+            flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue | NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
+            let rc = withNVArray(fields) { nva, count in nghttp2_submit_trailer(session, streamID, nva, count) }
+            try check(rc, "nghttp2_submit_trailer")
+            return written
+        }
+    }
+
+    /// Builds a temporary `nghttp2_nv` array; nghttp2 copies the fields, so the storage is scoped to `body`.
+    private func withNVArray<R>(_ fields: [HeaderField], _ body: (UnsafePointer<nghttp2_nv>?, Int) -> R) -> R {
+        var storage: [UInt8] = []
+        var ranges: [(name: Range<Int>, value: Range<Int>)] = []
+        ranges.reserveCapacity(fields.count)
+        for field in fields {
+            let nameStart = storage.count
+            storage.append(contentsOf: field.name.utf8)
+            let valueStart = storage.count
+            storage.append(contentsOf: field.value.utf8)
+            ranges.append((nameStart..<valueStart, valueStart..<storage.count))
+        }
+        storage.append(0)  // never empty, so baseAddress is non-nil
+        return storage.withUnsafeMutableBufferPointer { bytes in
+            let base = bytes.baseAddress!
+            let nva = ranges.map { range in
+                nghttp2_nv(name: base + range.name.lowerBound, value: base + range.value.lowerBound,
+                    namelen: range.name.count, valuelen: range.value.count, flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue))
+            }
+            return nva.withUnsafeBufferPointer { body($0.baseAddress, $0.count) }
+        }
+    }
+}
+
+private func check(_ rc: Int32, _ operation: String) throws(NGHTTP2Error) {
+    if rc < 0 { throw NGHTTP2Error(code: rc, operation: operation) }
+}
+
+private func owner(_ userData: UnsafeMutableRawPointer?) -> NGHTTP2Session {
+    Unmanaged<NGHTTP2Session>.fromOpaque(userData!).takeUnretainedValue()
+}
+
+private func string(_ pointer: UnsafePointer<UInt8>?, _ count: Int) -> String {
+    String(decoding: UnsafeBufferPointer(start: pointer, count: count), as: UTF8.self)
+}
+
+// MARK: C callbacks: recover the Swift session and record events; never re-enter nghttp2 (except submit_trailer).
+
+private func onBeginHeaders(_: OpaquePointer?, frame: UnsafePointer<nghttp2_frame>?, userData: UnsafeMutableRawPointer?) -> Int32 {
+    guard let frame else { return NGHTTP2_ERR_CALLBACK_FAILURE.rawValue }
+    owner(userData).beginHeaders(streamID: frame.pointee.hd.stream_id)
+    return 0
+}
+
+private func onHeader(_: OpaquePointer?, frame: UnsafePointer<nghttp2_frame>?, name: UnsafePointer<UInt8>?,
+    nameLength: Int, value: UnsafePointer<UInt8>?, valueLength: Int, flags: UInt8, userData: UnsafeMutableRawPointer?
+) -> Int32 {
+    guard let frame else { return NGHTTP2_ERR_CALLBACK_FAILURE.rawValue }
+    owner(userData).header(streamID: frame.pointee.hd.stream_id, name: string(name, nameLength),
+        value: string(value, valueLength))
+    return 0
+}
+
+private func onFrameRecv(_: OpaquePointer?, frame: UnsafePointer<nghttp2_frame>?, userData: UnsafeMutableRawPointer?) -> Int32 {
+    guard let frame else { return NGHTTP2_ERR_CALLBACK_FAILURE.rawValue }
+    let hd = frame.pointee.hd
+    let goAway: (Int32, UInt32)? =
+        UInt32(hd.type) == NGHTTP2_GOAWAY.rawValue
+        ? (frame.pointee.goaway.last_stream_id, frame.pointee.goaway.error_code) : nil
+    owner(userData).frameReceived(type: hd.type, flags: hd.flags, streamID: hd.stream_id, goAway: goAway)
+    return 0
+}
+
+private func onDataChunkRecv(_: OpaquePointer?, flags: UInt8, streamID: Int32, data: UnsafePointer<UInt8>?, length: Int,
+    userData: UnsafeMutableRawPointer?
+) -> Int32 {
+    owner(userData).dataChunk(streamID: streamID, bytes: UnsafeRawBufferPointer(start: data, count: length))
+    return 0
+}
+
+private func onStreamClose(_: OpaquePointer?, streamID: Int32, errorCode: UInt32, userData: UnsafeMutableRawPointer?) -> Int32 {
+    owner(userData).streamClosed(streamID: streamID, errorCode: errorCode)
+    return 0
+}
+
+private func onFrameSend(_: OpaquePointer?, frame: UnsafePointer<nghttp2_frame>?, userData: UnsafeMutableRawPointer?) -> Int32 {
+    guard let frame else { return NGHTTP2_ERR_CALLBACK_FAILURE.rawValue }
+    owner(userData).frameSent(type: frame.pointee.hd.type, flags: frame.pointee.hd.flags, streamID: frame.pointee.hd.stream_id)
+    return 0
+}
+
+private func onDataRead(_: OpaquePointer?, streamID: Int32, buf: UnsafeMutablePointer<UInt8>?, length: Int,
+    dataFlags: UnsafeMutablePointer<UInt32>?, source: UnsafeMutablePointer<nghttp2_data_source>?,
+    userData: UnsafeMutableRawPointer?
+) -> Int {
+    guard let buf, let dataFlags else { return Int(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue) }
+    do {
+        return try owner(userData).readData(streamID: streamID, into: buf, length: length, flags: dataFlags)
+    } catch {
+        // A Swift throw becomes CALLBACK_FAILURE, which nghttp2 treats as fatal for the session.
+        return Int(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue)
+    }
+}

@@ -1,0 +1,228 @@
+@testable import GRPCServer
+import NIOCore
+import NIOPosix
+import Testing
+
+@Suite("gRPC server: errors, abuse, deadlines, shutdown")
+struct GRPCServerErrorTests {
+    @Test func unknownMethodIsUnimplementedTrailersOnly() async throws {
+        try await withServer { server, port, _ in
+            let client = try await GRPCClient.connect(host: "127.0.0.1", port: port, group: testGroup)
+            let stream = try await client.openStream(path: "/test.Nope/Missing")
+            let events = try await drain(stream)
+            #expect(events.count == 1)  // Trailers-Only: no separate headers, no messages
+            #expect(events.status?.code == .unimplemented)
+            #expect(events.status?.message.contains("/test.Nope/Missing") == true)
+            #expect(events.trailer(":status") == "200")
+            #expect(await eventually { server.activeStreamCount == 0 })
+            await client.close()
+        }
+    }
+
+    @Test func badContentTypeIs415InvalidArgument() async throws {
+        try await withServer { _, port, service in
+            let client = try await GRPCClient.connect(host: "127.0.0.1", port: port, group: testGroup)
+            let stream = try await client.openStream(path: TestPath.echo, contentType: "application/json")
+            let events = try await drain(stream)
+            #expect(events.trailer(":status") == "415")
+            #expect(events.status?.code == .invalidArgument)
+            #expect(service.log.opens == 0)
+            await client.close()
+        }
+    }
+
+    @Test func compressedFlagIsUnimplementedWithAcceptEncoding() async throws {
+        try await withServer { _, port, service in
+            let client = try await GRPCClient.connect(host: "127.0.0.1", port: port, group: testGroup)
+            let stream = try await client.openStream(path: TestPath.echo)
+            try await stream.send([1, 2, 3], compressed: true)
+            let events = try await drain(stream)
+            #expect(events.status?.code == .unimplemented)
+            #expect(events.trailer("grpc-accept-encoding") == "identity")
+            #expect(events.messages.isEmpty)
+            #expect(service.log.receives == 0)
+            await client.close()
+        }
+    }
+
+    @Test func unsupportedGrpcEncodingHeaderIsUnimplemented() async throws {
+        try await withServer { _, port, _ in
+            let client = try await GRPCClient.connect(host: "127.0.0.1", port: port, group: testGroup)
+            let stream = try await client.openStream(path: TestPath.echo, extraHeaders: [("grpc-encoding", "gzip")])
+            let events = try await drain(stream)
+            #expect(events.status?.code == .unimplemented)
+            #expect(events.trailer("grpc-accept-encoding") == "identity")
+            await client.close()
+        }
+    }
+
+    @Test func overReceiveLimitFailsOnlyThatStream() async throws {
+        var configuration = GRPCServerConfiguration()
+        configuration.maxReceiveMessageBytes = 1024
+        try await withServer(configuration: configuration) { server, port, _ in
+            let client = try await GRPCClient.connect(host: "127.0.0.1", port: port, group: testGroup)
+            let other = try await client.openStream(path: TestPath.echo)
+            try await other.send([7])
+            let big = try await client.openStream(path: TestPath.echo)
+            try await big.send([UInt8](repeating: 1, count: 2000))
+            let bigEvents = try await drain(big)
+            #expect(bigEvents.status?.code == .resourceExhausted)
+            #expect(bigEvents.messages.isEmpty)
+            // The sibling stream on the same connection keeps working.
+            try await other.send([UInt8](repeating: 2, count: 1024))
+            try await other.finishSending()
+            let otherEvents = try await drain(other)
+            #expect(otherEvents.messages == [[7], [UInt8](repeating: 2, count: 1024)])
+            #expect(otherEvents.status == .ok)
+            #expect(await eventually { server.activeStreamCount == 0 })
+            await client.close()
+        }
+    }
+
+    @Test func truncatedMessageAtEndStreamIsAnError() async throws {
+        try await withServer { _, port, service in
+            let client = try await GRPCClient.connect(host: "127.0.0.1", port: port, group: testGroup)
+            let stream = try await client.openStream(path: TestPath.echo)
+            try await stream.sendRaw([0, 0, 0, 0, 10, 1, 2, 3], endStream: true)
+            let events = try await drain(stream)
+            let code = try #require(events.status?.code)
+            #expect(code == .internalError || code == .invalidArgument)
+            #expect(service.log.receives == 0)
+            await client.close()
+        }
+    }
+
+    @Test func garbageClosesThatConnectionOnly() async throws {
+        try await withServer { server, port, _ in
+            let healthy = try await GRPCClient.connect(host: "127.0.0.1", port: port, group: testGroup)
+            let survivor = try await healthy.openStream(path: TestPath.echo)
+            try await survivor.send([1])
+
+            // Not an HTTP/2 preface at all.
+            let plain = try await RawConnection.connect(port: port)
+            try await plain.write(Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8) + (0..<4096).map { UInt8($0 % 251) })
+            #expect(await plain.closes(within: .seconds(5)))
+
+            // A valid preface, then a DATA frame on stream 0 (a connection PROTOCOL_ERROR).
+            let framed = try await RawConnection.connect(port: port)
+            let preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
+            let settings: [UInt8] = [0, 0, 0, 4, 0, 0, 0, 0, 0]
+            let dataOnZero: [UInt8] = [0, 0, 4, 0, 0, 0, 0, 0, 0, 0xDE, 0xAD, 0xBE, 0xEF]
+            try await framed.write(preface + settings + dataOnZero)
+            #expect(await framed.closes(within: .seconds(5)))
+
+            // Random bytes after a valid preface: whatever nghttp2 makes of them, the server must survive.
+            let random = try await RawConnection.connect(port: port)
+            var generator = SystemRandomNumberGenerator()
+            try await random.write(preface + (0..<8192).map { _ in UInt8.random(in: 0...255, using: &generator) })
+            await random.close()
+
+            // The healthy connection and new clients are unaffected.
+            try await survivor.send([2])
+            try await survivor.finishSending()
+            #expect(try await drain(survivor).messages == [[1], [2]])
+            let fresh = try await GRPCClient.connect(host: "127.0.0.1", port: port, group: testGroup)
+            let stream = try await fresh.openStream(path: TestPath.echo)
+            try await stream.send([3])
+            try await stream.finishSending()
+            #expect(try await drain(stream).status == .ok)
+            await healthy.close()
+            await fresh.close()
+            #expect(await eventually { server.connectionCount == 0 && server.activeStreamCount == 0 })
+        }
+    }
+
+    @Test func grpcTimeoutExpires() async throws {
+        try await withServer { server, port, service in
+            let client = try await GRPCClient.connect(host: "127.0.0.1", port: port, group: testGroup)
+            let start = ContinuousClock.now
+            let stream = try await client.openStream(path: TestPath.hold, extraHeaders: [("grpc-timeout", "200m")])
+            try await stream.send([1])
+            let events = try await drain(stream, timeout: .seconds(5))
+            let elapsed = ContinuousClock.now - start
+            let deadlineHit = events.status?.code == .deadlineExceeded
+                || events.contains { if case .reset(8) = $0 { true } else { false } }
+            #expect(deadlineHit)
+            #expect(elapsed >= .milliseconds(150))
+            #expect(await eventually { service.log.closes == 1 && server.activeStreamCount == 0 })
+            await client.close()
+        }
+    }
+
+    @Test func malformedTimeoutIsRejected() async throws {
+        try await withServer { _, port, _ in
+            let client = try await GRPCClient.connect(host: "127.0.0.1", port: port, group: testGroup)
+            let stream = try await client.openStream(path: TestPath.hold, extraHeaders: [("grpc-timeout", "soon")])
+            #expect(try await drain(stream).status?.code == .invalidArgument)
+            await client.close()
+        }
+    }
+
+    @Test func shutdownDrainsOpenStreamsAfterGoAway() async throws {
+        try await withServer { server, port, _ in
+            let client = try await GRPCClient.connect(host: "127.0.0.1", port: port, group: testGroup)
+            let stream = try await client.openStream(path: TestPath.echo)
+            try await stream.send([1])
+            _ = try await stream.next()  // headers
+            _ = try await stream.next()  // echo
+            let start = ContinuousClock.now
+            let shutdown = Task { await server.shutdown() }
+            #expect(await eventually { client.receivedGoAway != nil })
+            #expect(client.receivedGoAway?.errorCode == 0)
+            // The open stream still completes normally after GOAWAY.
+            try await stream.send([2])
+            try await stream.finishSending()
+            let events = try await drain(stream)
+            #expect(events.messages == [[2]])
+            #expect(events.status == .ok)
+            await shutdown.value
+            #expect(ContinuousClock.now - start < .seconds(4))  // drained, not the 5 s grace period
+            #expect(server.connectionCount == 0)
+            #expect(await eventually { client.isClosed })
+        }
+    }
+
+    @Test func shutdownEndsStreamsThatOutliveTheGracePeriod() async throws {
+        var configuration = GRPCServerConfiguration()
+        configuration.shutdownGracePeriod = .milliseconds(300)
+        try await withServer(configuration: configuration) { server, port, service in
+            let client = try await GRPCClient.connect(host: "127.0.0.1", port: port, group: testGroup)
+            let stream = try await client.openStream(path: TestPath.hold)
+            try await stream.send([1])
+            #expect(await eventually { service.log.receives == 1 })
+            await server.shutdown()
+            #expect(client.receivedGoAway != nil)
+            let events = try await drain(stream, timeout: .seconds(5))
+            #expect(events.status?.code == .unavailable)
+            #expect(server.activeStreamCount == 0 && server.connectionCount == 0)
+            #expect(service.log.closes == 1)
+            // No longer accepting.
+            await #expect(throws: (any Error).self) {
+                let late = try await GRPCClient.connect(host: "127.0.0.1", port: port, group: testGroup)
+                _ = try await late.openStream(path: TestPath.echo)
+            }
+        }
+    }
+}
+
+/// A plain TCP connection for sending bytes that are not HTTP/2.
+struct RawConnection {
+    let channel: any Channel
+
+    static func connect(port: Int) async throws -> RawConnection {
+        let channel = try await ClientBootstrap(group: testGroup).connect(host: "127.0.0.1", port: port).get()
+        return RawConnection(channel: channel)
+    }
+
+    func write(_ bytes: [UInt8]) async throws {
+        try await channel.writeAndFlush(ByteBuffer(bytes: bytes))
+    }
+
+    func closes(within limit: Duration) async -> Bool {
+        await eventually(limit) { !channel.isActive }
+    }
+
+    func close() async {
+        try? await channel.close()
+    }
+}
