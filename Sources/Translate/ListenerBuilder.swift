@@ -93,6 +93,11 @@ enum ListenerBuilder {
             ]),
             // Chancery's Envoy is the edge: it sets X-Forwarded-For from the real peer address.
             "use_remote_address": .boolValue(true),
+            // Hosts match with or without the port (`Host: www.example.com:8443`), as a person expects.
+            "strip_any_host_port": .bool(true),
+            // Reject `/a/../b` tricks before routing: routes see the normalized path.
+            "normalize_path": .boolValue(true),
+            "merge_slashes": .bool(true),
         ])
     }
 
