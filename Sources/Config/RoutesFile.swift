@@ -41,8 +41,11 @@ public enum RoutesFile {
 
     // MARK: - Helpers
 
+    /// Sorted by position; repeats (an aliased node read once per alias) are reported once, under the first key.
     private static func inFileOrder(_ errors: [ConfigError]) -> [ConfigError] {
-        errors.enumerated().sorted { a, b in
+        var seen = Set<String>()
+        let unique = errors.filter { seen.insert($0.description).inserted }
+        return unique.enumerated().sorted { a, b in
             let (x, y) = (a.element.position, b.element.position)
             if x.line != y.line { return x.line < y.line }
             if x.column != y.column { return x.column < y.column }

@@ -6,7 +6,10 @@ enum Validation {
 
         let defined = references.clusterNames.map(\.name)
         let definedSet = Set(defined)
+        // An aliased route is one use per alias but one mistake: report each written position once.
+        var reported = Set<SourcePosition>()
         for (use, owner) in references.clusterUses where !definedSet.contains(use.name) {
+            guard reported.insert(use.position).inserted else { continue }
             reader.report(.unknownCluster(at: use.position, key: use.key, name: use.name, defined: defined, from: owner))
         }
 

@@ -42,7 +42,12 @@ final class YAMLReader {
                               found: Self.describe(value.node)))
             return nil
         }
-        return MappingReader(reader: self, mapping: mapping, located: value, place: place, allowed: allowed)
+        var entries: [String: (key: Node, value: Node)] = [:]
+        for (key, item) in mapping {
+            if let name = key.scalar?.string, entries[name] == nil { entries[name] = (key, item) }
+        }
+        return MappingReader(reader: self, mapping: mapping, entries: entries, located: value, place: place,
+                             allowed: allowed)
     }
 
     func list(_ value: Located) -> [Located]? {
@@ -195,6 +200,9 @@ final class YAMLReader {
 struct MappingReader {
     let reader: YAMLReader
     let mapping: Node.Mapping
+    /// Scalar keys by their text. Looked up here rather than with Yams' subscript, which resolves tags with
+    /// regular expressions on every comparison (slow when aliases repeat a mapping thousands of times).
+    let entries: [String: (key: Node, value: Node)]
     let located: Located
     /// How the mapping is named in messages: `listener "http"`, `route`, `the top level`.
     var place: String
@@ -203,20 +211,18 @@ struct MappingReader {
     var position: SourcePosition { located.position }
     var path: String { located.path }
 
-    func has(_ key: String) -> Bool { mapping[key] != nil }
+    func has(_ key: String) -> Bool { entries[key] != nil }
 
     /// The value under `key`, located for error messages.
     func value(_ key: String) -> Located? {
-        guard let node = mapping[key] else { return nil }
+        guard let node = entries[key]?.value else { return nil }
         return located.child(node, path: path.isEmpty ? key : "\(path).\(key)")
     }
 
     /// Where `key` itself is written (for conflicts between keys).
     func keyPosition(_ key: String) -> SourcePosition {
-        for (keyNode, _) in mapping where keyNode.string == key {
-            return YAMLReader.position(of: keyNode, file: position.file) ?? position
-        }
-        return position
+        guard let keyNode = entries[key]?.key else { return position }
+        return YAMLReader.position(of: keyNode, file: position.file) ?? position
     }
 
     func keyPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
