@@ -1,1 +1,0 @@
-int envoyapi_placeholder(void);

@@ -1,2 +1,0 @@
-/* Replaced by scripts/generate-protos output. */
-int envoyapi_placeholder(void) { return 0; }
