@@ -77,11 +77,13 @@ final class ServerConnectionHandler: ChannelDuplexHandler, NGHTTP2DataSource {
     }
 
     func channelActive(context: ChannelHandlerContext) {
+        logger.debug("connection opened", metadata: ["peer": "\(remoteAddress ?? "?")"])
         pumpOutput()
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        logger.debug("connection closed", metadata: ["streams": "\(streams.count)"])
         closing = true
         closeAllStreams()
         context.fireChannelInactive()
@@ -110,22 +112,26 @@ final class ServerConnectionHandler: ChannelDuplexHandler, NGHTTP2DataSource {
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if context.channel.isWritable {
-            pumpOutput()
-            if readHeld {
-                readHeld = false
-                context.read()
-            }
+            pumpOutput()  // also releases a held read
         }
         context.fireChannelWritabilityChanged()
     }
 
     func read(context: ChannelHandlerContext) {
-        if context.channel.isWritable {
+        if canRead(context) {
             context.read()
         } else {
             readHeld = true
         }
     }
+
+    /// Back-pressure: no more input while the socket is backed up or nghttp2 holds many unsent frames
+    /// (e.g. a PING or SETTINGS flood whose ACKs we cannot write yet).
+    private func canRead(_ context: ChannelHandlerContext) -> Bool {
+        context.channel.isWritable && (session?.outboundQueueSize ?? 0) < Self.maxQueuedFrames
+    }
+
+    private static let maxQueuedFrames = 1024
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         logger.debug("connection error", metadata: ["error": "\(error)"])
@@ -338,6 +344,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler, NGHTTP2DataSource {
             context.flush()
         }
         if closing { return }
+        if readHeld && canRead(context) {
+            readHeld = false
+            context.read()
+        }
         if !session.wantsRead && !session.wantsWrite {
             // nghttp2 is done with this connection (e.g. it sent GOAWAY after a protocol error).
             closing = true

@@ -132,6 +132,22 @@ struct GRPCServerErrorTests {
         }
     }
 
+    @Test func pingIsAcknowledged() async throws {
+        try await withServer { _, port, _ in
+            let raw = try await RawConnection.connect(port: port)
+            let preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
+            let settings: [UInt8] = [0, 0, 0, 4, 0, 0, 0, 0, 0]
+            let opaque: [UInt8] = [1, 2, 3, 4, 5, 6, 7, 8]
+            let ping: [UInt8] = [0, 0, 8, 6, 0, 0, 0, 0, 0] + opaque
+            try await raw.write(preface + settings + ping)
+            // PING with the ACK flag, stream 0, echoing our opaque data.
+            let ack: [UInt8] = [0, 0, 8, 6, 1, 0, 0, 0, 0] + opaque
+            #expect(await eventually { containsSubsequence(raw.received, ack) })
+            #expect(raw.channel.isActive)
+            await raw.close()
+        }
+    }
+
     @Test func grpcTimeoutExpires() async throws {
         try await withServer { server, port, service in
             let client = try await GRPCClient.connect(host: "127.0.0.1", port: port, group: testGroup)
@@ -205,14 +221,31 @@ struct GRPCServerErrorTests {
     }
 }
 
-/// A plain TCP connection for sending bytes that are not HTTP/2.
+/// Collects every byte a raw connection receives.
+final class ByteCollector: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    let bytes = LockedValue<[UInt8]>([])
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        bytes.withLockedValue { $0 += buffer.readableBytesView }
+    }
+}
+
+/// A plain TCP connection for sending bytes that are not (valid) HTTP/2 and reading raw replies.
 struct RawConnection {
     let channel: any Channel
+    let collector: ByteCollector
 
     static func connect(port: Int) async throws -> RawConnection {
-        let channel = try await ClientBootstrap(group: testGroup).connect(host: "127.0.0.1", port: port).get()
-        return RawConnection(channel: channel)
+        let collector = ByteCollector()
+        let channel = try await ClientBootstrap(group: testGroup)
+            .channelInitializer { channel in channel.pipeline.addHandler(collector) }
+            .connect(host: "127.0.0.1", port: port).get()
+        return RawConnection(channel: channel, collector: collector)
     }
+
+    var received: [UInt8] { collector.bytes.withLockedValue { $0 } }
 
     func write(_ bytes: [UInt8]) async throws {
         try await channel.writeAndFlush(ByteBuffer(bytes: bytes))
@@ -225,4 +258,9 @@ struct RawConnection {
     func close() async {
         try? await channel.close()
     }
+}
+
+func containsSubsequence(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+    guard haystack.count >= needle.count else { return false }
+    return (0...(haystack.count - needle.count)).contains { Array(haystack[$0..<($0 + needle.count)]) == needle }
 }

@@ -48,7 +48,7 @@ struct GRPCServerStreamingTests {
     }
 
     @Test func twentyMiBResponseArrivesIntact() async throws {
-        try await withServer { server, port, _ in
+        try await withServer { server, port, service in
             let client = try await GRPCClient.connect(host: "127.0.0.1", port: port, group: testGroup)
             let stream = try await client.openStream(path: TestPath.big)
             let size = 20 << 20
@@ -59,6 +59,23 @@ struct GRPCServerStreamingTests {
             #expect(events.messages.first?.count == size)
             #expect(events.messages.first == bigPayload(size))
             #expect(events.status == .ok)
+            #expect(await eventually { server.activeStreamCount == 0 })
+            let observed = service.log.observed.withLockedValue { $0 }
+            #expect(observed.pendingAfterSend >= size + 5)  // counted as soon as send() queues it
+            #expect(observed.pendingAtClose == 0)  // all of it went through nghttp2
+            #expect(observed.remoteAddress?.hasPrefix("127.0.0.1:") == true)
+            await client.close()
+        }
+    }
+
+    @Test func sendAndFinishFromAnotherThread() async throws {
+        try await withServer { server, port, _ in
+            let client = try await GRPCClient.connect(host: "127.0.0.1", port: port, group: testGroup)
+            let stream = try await client.openStream(path: TestPath.offLoop)
+            try await stream.send([42, 43])
+            let events = try await drain(stream)
+            #expect(events.messages == [[42, 43]])
+            #expect(events.status == .ok)  // the second finish was ignored
             #expect(await eventually { server.activeStreamCount == 0 })
             await client.close()
         }

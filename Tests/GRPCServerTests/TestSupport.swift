@@ -12,11 +12,15 @@ enum TestPath {
     static let big = "/test.Echo/Big"
     /// Never replies; for deadlines, disconnects and shutdown.
     static let hold = "/test.Echo/Hold"
+    /// Echoes each message and finishes from a detached task (send/finish off the event loop).
+    static let offLoop = "/test.Echo/OffLoop"
 }
 
 /// Counts handler lifecycle calls so tests can check closed() runs exactly once per stream.
 final class HandlerLog: Sendable {
     private let state = LockedValue((opened: 0, closed: 0, ended: 0, doubleClosed: 0, received: 0))
+    /// Facts about the last `big` stream: pendingOutboundBytes right after send and when closed, and the peer.
+    let observed = LockedValue((pendingAfterSend: -1, pendingAtClose: -1, remoteAddress: String?.none))
 
     func opened() { state.withLockedValue { $0.opened += 1 } }
     func received() { state.withLockedValue { $0.received += 1 } }
@@ -53,7 +57,19 @@ final class TestHandler: GRPCStreamHandler {
         case TestPath.big:
             let size = Int(String(decoding: message, as: UTF8.self)) ?? 0
             stream.send(bigPayload(size))
+            let pending = stream.pendingOutboundBytes
+            log.observed.withLockedValue {
+                $0.pendingAfterSend = pending
+                $0.remoteAddress = stream.remoteAddress
+            }
             stream.finish(.ok)
+        case TestPath.offLoop:
+            let stream = self.stream
+            Task.detached {
+                stream.send(message)
+                stream.finish(.ok)
+                stream.finish(.internalError("ignored: finish is idempotent"))
+            }
         default:
             break
         }
@@ -67,6 +83,10 @@ final class TestHandler: GRPCStreamHandler {
     }
 
     func closed() {
+        if stream.path == TestPath.big {
+            let pending = stream.pendingOutboundBytes
+            log.observed.withLockedValue { $0.pendingAtClose = pending }
+        }
         log.closed(twice: isClosed)
         isClosed = true
     }
@@ -77,7 +97,7 @@ struct TestService: GRPCService {
 
     func open(_ stream: GRPCServerStream) -> (any GRPCStreamHandler)? {
         switch stream.path {
-        case TestPath.echo, TestPath.big, TestPath.hold: return TestHandler(stream: stream, log: log)
+        case TestPath.echo, TestPath.big, TestPath.hold, TestPath.offLoop: return TestHandler(stream: stream, log: log)
         default: return nil
         }
     }
