@@ -14,6 +14,7 @@ struct AdminPage {
 struct AdminPages: Sendable {
     let store: SnapshotStore
     let registry: StreamRegistry
+    let groupGuard: GroupGuard?
 
     func page(for uri: String) -> AdminPage {
         let path = uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? uri
@@ -74,6 +75,8 @@ struct AdminPages: Sendable {
             "ok": status.ok, "errors": status.errors, "warnings": status.warnings, "at": timestamp(status.at),
         ]
         if let version = status.snapshotVersion { out["snapshot_version"] = version }
+        // Group versions some proxy rejected: new proxies of those groups get the last accepted version instead.
+        out["rejected_group_versions"] = groupGuard?.rejections ?? [:]
         return out
     }
 

@@ -13,8 +13,9 @@ public final class AdminServer: Sendable {
     private let logger: Logger
     private let channel = Mutex<(any Channel)?>(nil)
 
-    public init(store: SnapshotStore, registry: StreamRegistry, group: any EventLoopGroup, logger: Logger) {
-        self.pages = AdminPages(store: store, registry: registry)
+    public init(store: SnapshotStore, registry: StreamRegistry, groupGuard: GroupGuard? = nil,
+                group: any EventLoopGroup, logger: Logger) {
+        self.pages = AdminPages(store: store, registry: registry, groupGuard: groupGuard)
         self.group = group
         self.logger = logger
     }

@@ -12,6 +12,8 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
     private let id: UInt64
     private let mode: ConfigSourceMode
     private var machine: Machine
+    /// The whole snapshot this stream's group snapshot came from, for the group guard.
+    private var served: Snapshot = .empty
     private var observer: UInt64?
     private var finished = false
 
@@ -65,8 +67,9 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
         case .failure(let status):
             finish(status)
             return false
-        case .success(let snapshot):
+        case .success(let (snapshot, full)):
             machine.attach(snapshot)
+            served = full
             server.registry.upsert(StreamInfo(
                 id: id, nodeID: node.id, group: snapshot.group, kind: kind, peer: stream.remoteAddress,
                 userAgent: "\(node.userAgent) \(node.userAgentVersion)", connectedAt: Date()))
@@ -82,6 +85,9 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
         guard let group = snapshot.group(current.group, mode: mode) else {
             return finish(GRPCStatus(code: .unavailable, message: "group \"\(current.group)\" was removed from the routes file"))
         }
+        // A version some proxy of the group already rejected is not pushed to the others.
+        if server.groupGuard.isRejected(snapshot, group: current.group) { return }
+        served = snapshot
         let before = machine.summary
         perform(machine.update(group))
         record(before: before)
@@ -107,10 +113,21 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
         stream.finish(status)
     }
 
-    /// Mirrors the state machine into the registry, stamping NACKs with the time they arrived.
+    /// Mirrors the state machine into the registry, stamping NACKs with the time they arrived, and tells the group
+    /// guard when this proxy rejected or fully accepted what it was served.
     private func record(before: [ResourceType: TypeSummary]) {
         let now = Date()
         let types = machine.summary
+        if let group = machine.snapshot?.group {
+            let newNack = types.contains { type, state in
+                state.nacked != nil && (state.nacked != before[type]?.nacked || state.nackMessage != before[type]?.nackMessage)
+            }
+            if newNack {
+                server.groupGuard.reject(served, group: group)
+            } else if !types.isEmpty, types.values.allSatisfy({ $0.nacked == nil && $0.acked != nil && $0.acked == $0.sentVersion }) {
+                server.groupGuard.accept(served, group: group)
+            }
+        }
         server.registry.update(id) { info in
             for (type, state) in types {
                 var entry = info.types[type] ?? StreamInfo.TypeInfo()

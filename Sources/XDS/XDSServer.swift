@@ -24,6 +24,7 @@ public enum GroupSelector: Hashable, Sendable {
 public final class XDSServer: GRPCService {
     public let store: SnapshotStore
     public let registry: StreamRegistry
+    public let groupGuard = GroupGuard()
     let selector: GroupSelector
     let logger: Logger
     let controlPlane: [UInt8]
@@ -68,10 +69,13 @@ public final class XDSServer: GRPCService {
     }
 
     /// The snapshot a new stream of `node` gets, or the gRPC error that explains why there is none.
-    func snapshot(for node: NodeInfo, mode: ConfigSourceMode) -> Result<GroupSnapshot, GRPCStatus> {
+    ///
+    /// A version that a proxy of the group rejected is not handed to new streams while an accepted one exists.
+    func snapshot(for node: NodeInfo, mode: ConfigSourceMode) -> Result<(GroupSnapshot, Snapshot), GRPCStatus> {
         let group = selector.group(of: node)
         let current = store.current
-        if let snapshot = current.group(group, mode: mode) { return .success(snapshot) }
+        let served = groupGuard.snapshot(for: group, current: current)
+        if let snapshot = served.group(group, mode: mode) { return .success((snapshot, served)) }
         let known = current.groupNames
         let message = known.isEmpty
             ? "no configuration is loaded yet"

@@ -54,7 +54,8 @@ struct Serve: AsyncParsableCommand {
         configuration.maxReceiveMessageBytes = maxReceiveBytes
         let grpc = GRPCServer(service: xdsServer, configuration: configuration, group: group, logger: logger)
         let boundXDS = try await grpc.start(host: xdsHost, port: xdsPort)
-        let adminServer = AdminServer(store: store, registry: xdsServer.registry, group: group, logger: logger)
+        let adminServer = AdminServer(store: store, registry: xdsServer.registry, groupGuard: xdsServer.groupGuard,
+                                      group: group, logger: logger)
         let boundAdmin = try await adminServer.start(host: adminHost, port: adminPort)
         logger.info("serving", metadata: [
             "xds": "\(xdsHost):\(boundXDS)", "admin": "\(adminHost):\(boundAdmin)",
