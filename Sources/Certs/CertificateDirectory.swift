@@ -62,8 +62,13 @@ public struct CertificateDirectory {
         }
 
         // The chain: only CERTIFICATE blocks, at least one, each a valid X.509 certificate.
+        // Checked on the raw text first, so a key is caught even when the PEM around it is malformed.
+        let chainText = String(decoding: chainBytes, as: UTF8.self)
+        if chainText.contains("PRIVATE KEY-----") {
+            return .failure(.privateKeyInCertificateFile(certificatePath))
+        }
         let chainBlocks: [PEMBlock]
-        switch PEM.blocks(in: String(decoding: chainBytes, as: UTF8.self)) {
+        switch PEM.blocks(in: chainText) {
         case .failure(let failure): return .failure(.invalidPEM(certificatePath, PEM.describe(failure)))
         case .success(let blocks): chainBlocks = blocks
         }

@@ -16,32 +16,40 @@ enum PEM {
         case badBase64(label: String, index: Int)
     }
 
+    /// Every block in `text`, found by its markers wherever they are: a file glued together without a newline
+    /// (`-----END CERTIFICATE----------BEGIN PRIVATE KEY-----`) still shows every block it holds.
     static func blocks(in text: String) -> Result<[PEMBlock], Failure> {
         var blocks: [PEMBlock] = []
-        var label: String?
-        var body = ""
-        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
-            let line = rawLine.trimmingCharacters(in: .whitespaces)
-            if let current = label {
-                if line.hasPrefix("-----END ") {
-                    guard let data = Data(base64Encoded: body), !data.isEmpty else {
-                        return .failure(.badBase64(label: current, index: blocks.count))
-                    }
-                    blocks.append(PEMBlock(label: current, der: Array(data)))
-                    label = nil
-                    body = ""
-                } else if line.contains(":") {
-                    // RFC 1421 headers (`Proc-Type: 4,ENCRYPTED`) mark legacy encrypted keys; keep the label visible.
-                    body = ""
-                    label = current.hasPrefix("ENCRYPTED ") ? current : "ENCRYPTED " + current
-                } else {
-                    body += line
-                }
-            } else if line.hasPrefix("-----BEGIN "), line.hasSuffix("-----"), line.count > 16 {
-                label = String(line.dropFirst(11).dropLast(5))
+        var rest = Substring(text)
+        while let begin = rest.range(of: "-----BEGIN ") {
+            let afterBegin = rest[begin.upperBound...]
+            guard let labelEnd = afterBegin.range(of: "-----") else {
+                return .failure(.unterminated(label: "?"))
             }
+            var label = String(afterBegin[..<labelEnd.lowerBound])
+            guard let end = afterBegin.range(of: "-----END ") else {
+                return .failure(.unterminated(label: label))
+            }
+            let endLabelStart = end.upperBound
+            guard let endLabelEnd = afterBegin[endLabelStart...].range(of: "-----"),
+                  afterBegin[endLabelStart..<endLabelEnd.lowerBound] == label else {
+                return .failure(.unterminated(label: label))
+            }
+            var base64 = ""
+            for line in afterBegin[labelEnd.upperBound..<end.lowerBound].split(whereSeparator: \.isNewline) {
+                if line.contains(":") {
+                    // RFC 1421 headers (`Proc-Type: 4,ENCRYPTED`) mark legacy encrypted keys.
+                    if !label.hasPrefix("ENCRYPTED ") { label = "ENCRYPTED " + label }
+                    continue
+                }
+                base64 += line.filter { !$0.isWhitespace }
+            }
+            guard let data = Data(base64Encoded: base64), !data.isEmpty else {
+                return .failure(.badBase64(label: label, index: blocks.count))
+            }
+            blocks.append(PEMBlock(label: label, der: Array(data)))
+            rest = afterBegin[endLabelEnd.upperBound...]
         }
-        if let label { return .failure(.unterminated(label: label)) }
         if blocks.isEmpty { return .failure(.noBlocks) }
         return .success(blocks)
     }
