@@ -82,6 +82,11 @@ public final class GRPCClient: Sendable {
     /// True once the TCP connection is gone.
     public var isClosed: Bool { !channel.isActive }
 
+    /// Stops or resumes reading from the socket, to play a slow reader in back-pressure tests.
+    func setReading(_ enabled: Bool) async throws {
+        try await channel.setOption(ChannelOptions.autoRead, value: enabled)
+    }
+
     public func close() async {
         try? await channel.close()
     }

@@ -207,7 +207,7 @@ struct GRPCServerErrorTests {
             try await stream.send([1])
             #expect(await eventually { service.log.receives == 1 })
             await server.shutdown()
-            #expect(client.receivedGoAway != nil)
+            #expect(await eventually { client.receivedGoAway != nil })  // the client reads it asynchronously
             let events = try await drain(stream, timeout: .seconds(5))
             #expect(events.status?.code == .unavailable)
             #expect(server.activeStreamCount == 0 && server.connectionCount == 0)

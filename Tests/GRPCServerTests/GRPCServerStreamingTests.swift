@@ -68,6 +68,29 @@ struct GRPCServerStreamingTests {
         }
     }
 
+    @Test func slowReaderKeepsDataQueuedInsteadOfInSocketBuffers() async throws {
+        // 12 MiB fits the client's 16 MiB HTTP/2 windows, so only NIO back-pressure (not flow control)
+        // can keep the bytes in the stream queue while the client does not read.
+        try await withServer { server, port, service in
+            let client = try await GRPCClient.connect(host: "127.0.0.1", port: port, group: testGroup)
+            let stream = try await client.openStream(path: TestPath.big)
+            try await client.setReading(false)
+            let size = 12 << 20
+            try await stream.send(Array(String(size).utf8))
+            #expect(await eventually { service.log.observed.withLockedValue { $0.pendingAfterSend } > 0 })
+            try await Task.sleep(for: .milliseconds(500))
+            let serverStream = try #require(service.log.lastStream.withLockedValue { $0 })
+            #expect(serverStream.pendingOutboundBytes > 1 << 20)
+            try await client.setReading(true)
+            let events = try await drain(stream, timeout: .seconds(20))
+            #expect(events.messages == [bigPayload(size)])
+            #expect(events.status == .ok)
+            #expect(serverStream.pendingOutboundBytes == 0)
+            #expect(await eventually { server.activeStreamCount == 0 })
+            await client.close()
+        }
+    }
+
     @Test func sendAndFinishFromAnotherThread() async throws {
         try await withServer { server, port, _ in
             let client = try await GRPCClient.connect(host: "127.0.0.1", port: port, group: testGroup)

@@ -21,6 +21,8 @@ final class HandlerLog: Sendable {
     private let state = LockedValue((opened: 0, closed: 0, ended: 0, doubleClosed: 0, received: 0))
     /// Facts about the last `big` stream: pendingOutboundBytes right after send and when closed, and the peer.
     let observed = LockedValue((pendingAfterSend: -1, pendingAtClose: -1, remoteAddress: String?.none))
+    /// The most recently opened server stream.
+    let lastStream = LockedValue<GRPCServerStream?>(nil)
 
     func opened() { state.withLockedValue { $0.opened += 1 } }
     func received() { state.withLockedValue { $0.received += 1 } }
@@ -46,6 +48,7 @@ final class TestHandler: GRPCStreamHandler {
     init(stream: GRPCServerStream, log: HandlerLog) {
         self.stream = stream
         self.log = log
+        log.lastStream.withLockedValue { $0 = stream }
         log.opened()
     }
 
