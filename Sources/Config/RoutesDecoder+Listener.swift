@@ -51,7 +51,7 @@ extension RoutesDecoder {
                         acceptProxyProtocol: acceptProxyProtocol, kind: kind, position: map.position)
     }
 
-    private func decodeListenerGroups(_ map: MappingReader) -> [String] {
+    func decodeListenerGroups(_ map: MappingReader) -> [String] {
         guard let value = map.value("groups") else { return declaredGroups }
         guard let items = reader.stringList(value, emptyHint: "name at least one node group, or remove \"groups\" to use all") else {
             return declaredGroups
@@ -93,7 +93,13 @@ extension RoutesDecoder {
 
     private func decodeHTTP(_ map: MappingReader, listener: String) -> Listener.Kind? {
         var ok = true
-        let redirect = map.value("redirect_to_https").flatMap(reader.bool) ?? false
+        var redirect = false
+        var redirectReadable = true
+        if let value = map.value("redirect_to_https") {
+            let parsed = reader.bool(value)
+            redirect = parsed ?? false
+            redirectReadable = parsed != nil
+        }
 
         var redirectPort: Int?
         if let value = map.value("https_port") {
@@ -129,6 +135,8 @@ extension RoutesDecoder {
             } else {
                 ok = false
             }
+        } else if !redirectReadable {
+            ok = false  // already reported as a wrong type; "nothing to do" would repeat it
         } else if !redirect && map.has("redirect_to_https") == false {
             reader.report(.listenerHasNothingToDo(at: map.position, key: map.path, name: listener))
             ok = false

@@ -300,3 +300,42 @@ struct ConfigErrorTests {
         #expect(a.first?.description != b.first?.description)
     }
 }
+
+@Suite("Broken routes fixtures")
+struct BrokenRoutesFixtureTests {
+    func load(_ name: String) -> (path: String, errors: [ConfigError]) {
+        let path = FixturePath.path("bad/routes/\(name)")
+        do {
+            _ = try RoutesFile.load(path: path)
+            return (path, [])
+        } catch {
+            return (path, error.errors)
+        }
+    }
+
+    @Test func typoInClusterName() {
+        let (path, errors) = load("typo-cluster.yaml")
+        #expect(errors.map(\.description)
+            == ["\(path):10:22: route targets cluster \"wwww\", which is not defined (did you mean \"www\"?)"])
+    }
+
+    @Test func syntaxError() {
+        let (path, errors) = load("syntax-error.yaml")
+        #expect(errors.map(\.code) == [.yamlSyntax])
+        #expect(errors.first?.position.file == path)
+        #expect(errors.first?.position.line == 7, "\(errors)")
+    }
+
+    @Test func httpAndTCPTogether() {
+        let (_, errors) = load("http-and-tcp.yaml")
+        #expect(errors.map(\.code) == [.conflictingKeys, .conflictingKeys])
+        #expect(errors.map(\.key) == ["listeners[0].tls", "listeners[0].hosts"])
+        #expect(errors.map { "\($0.position.line):\($0.position.column)" } == ["6:5", "7:5"])
+    }
+
+    @Test func wrongTypeForRedirectIsReportedOnce() {
+        let errors = parseErrors("listeners:\n  - name: r\n    port: 80\n    redirect_to_https: sure\n")
+        #expect(errors.map(\.code) == [.wrongType])
+        #expect(errors.first?.key == "listeners[0].redirect_to_https")
+    }
+}
