@@ -62,12 +62,19 @@ let package = Package(
         .testTarget(name: "ProtobufTests", dependencies: ["Protobuf"]),
         .testTarget(name: "GRPCServerTests", dependencies: [
             "GRPCServer",
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
-        .testTarget(name: "ConfigTests", dependencies: ["Config", "Certs"]),
+        .testTarget(name: "ConfigTests", dependencies: [
+            "Config", "Certs",
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
+        ]),
         .testTarget(name: "ChanceryTests", dependencies: [
             "Config", "Certs", "Translate", "Snapshot", "XDS", "Admin", "GRPCServer", "Protobuf",
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),

@@ -21,11 +21,33 @@ public struct RoutesConfig: Hashable, Sendable {
     public var groups: [String]
     public var listeners: [Listener]
     public var clusters: [Cluster]
+    /// Services that proxyless gRPC clients reach as `xds:///NAME`.
+    public var grpcServices: [ProxylessService]
 
-    public init(groups: [String] = ["default"], listeners: [Listener] = [], clusters: [Cluster] = []) {
+    public init(groups: [String] = ["default"], listeners: [Listener] = [], clusters: [Cluster] = [],
+                grpcServices: [ProxylessService] = []) {
         self.groups = groups
         self.listeners = listeners
         self.clusters = clusters
+        self.grpcServices = grpcServices
+    }
+}
+
+/// A gRPC service for proxyless gRPC clients: the target `xds:///NAME` resolves through Chancery to `cluster`.
+public struct ProxylessService: Hashable, Sendable {
+    public var name: String
+    public var groups: [String]
+    public var cluster: String
+    /// The longest a call may take (gRPC's per-route `max_stream_duration`); nil leaves it to the client.
+    public var timeout: Duration?
+    public var position: SourcePosition
+
+    public init(name: String, groups: [String], cluster: String, timeout: Duration? = nil, position: SourcePosition) {
+        self.name = name
+        self.groups = groups
+        self.cluster = cluster
+        self.timeout = timeout
+        self.position = position
     }
 }
 

@@ -12,7 +12,7 @@ final class RoutesDecoder {
 
     init(reader: YAMLReader) { self.reader = reader }
 
-    static let topKeys = ["groups", "listeners", "clusters"]
+    static let topKeys = ["groups", "listeners", "clusters", "grpc_services"]
 
     func decode(root: Node?) -> RoutesConfig {
         let start = SourcePosition(file: reader.file, line: 1, column: 1)
@@ -30,9 +30,12 @@ final class RoutesDecoder {
         if let groupsValue = map.value("groups") { declaredGroups = decodeGroups(groupsValue) }
 
         var listeners: [Listener] = []
-        if let value = map.required("listeners", hint: "add a \"listeners:\" list; see Fixtures/example-site/routes.yaml"),
-           let items = reader.list(value) {
-            if items.isEmpty {
+        let hasGRPCServices = map.has("grpc_services")
+        let listenersValue = hasGRPCServices
+            ? map.value("listeners")
+            : map.required("listeners", hint: "add a \"listeners:\" list; see Fixtures/example-site/routes.yaml")
+        if let value = listenersValue, let items = reader.list(value) {
+            if items.isEmpty && !hasGRPCServices {
                 reader.report(.emptyList(at: value.position, key: value.path, hint: "add at least one listener"))
             }
             listeners = items.compactMap(decodeListener)
@@ -42,7 +45,12 @@ final class RoutesDecoder {
         if let value = map.value("clusters"), let items = reader.list(value) {
             clusters = items.compactMap(decodeCluster)
         }
-        return RoutesConfig(groups: declaredGroups, listeners: listeners, clusters: clusters)
+
+        var grpcServices: [ProxylessService] = []
+        if let value = map.value("grpc_services"), let items = reader.list(value) {
+            grpcServices = items.compactMap(decodeGRPCService)
+        }
+        return RoutesConfig(groups: declaredGroups, listeners: listeners, clusters: clusters, grpcServices: grpcServices)
     }
 
     private func decodeGroups(_ value: Located) -> [String] {
@@ -138,4 +146,6 @@ struct References {
     /// Cluster names used by routes and TCP listeners, with how to describe the user (`route`, `TCP listener "ssh"`).
     var clusterUses: [(use: Named, owner: String)] = []
     var binds: [Bind] = []
+    /// gRPC services with their groups, to keep them out of groups that Envoy proxies receive.
+    var grpcServices: [(service: Named, groups: [String])] = []
 }

@@ -3,6 +3,7 @@ enum Validation {
     static func check(_ references: References, declaredGroups: [String], into reader: YAMLReader) {
         uniqueNames(references.listenerNames, kind: "listener", into: reader)
         uniqueNames(references.clusterNames, kind: "cluster", into: reader)
+        separateGRPCGroups(references, into: reader)
 
         let defined = references.clusterNames.map(\.name)
         let definedSet = Set(defined)
@@ -25,6 +26,21 @@ enum Validation {
                 } else {
                     taken[slot] = bind
                 }
+            }
+        }
+    }
+
+    /// Envoy accepts an API listener only from its bootstrap and ignores one sent over LDS, so a group that holds
+    /// gRPC services must be a group of gRPC clients, not of Envoy proxies.
+    static func separateGRPCGroups(_ references: References, into reader: YAMLReader) {
+        for (service, groups) in references.grpcServices {
+            for group in groups {
+                guard let bind = references.binds.first(where: { $0.groups.contains(group) }) else { continue }
+                reader.report(.conflictingKeys(
+                    at: service.position, key: service.key,
+                    message: "gRPC service \"\(service.name)\" is in group \"\(group)\" with listener \"\(bind.listener)\"; Envoy proxies of that group cannot use it",
+                    hint: "declare a group for gRPC clients (groups: [default, grpc]) and give the service groups: [grpc]"))
+                break
             }
         }
     }

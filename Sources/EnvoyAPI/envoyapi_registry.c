@@ -85,6 +85,7 @@ const ProtobufCMessageDescriptor *const envoyapi_message_descriptors[] = {
     &envoy__config__route__v3__route__descriptor,
     &envoy__config__route__v3__route__typed_per_filter_config_entry__descriptor,
     &envoy__config__route__v3__route_action__descriptor,
+    &envoy__config__route__v3__route_action__max_stream_duration__descriptor,
     &envoy__config__route__v3__route_action__upgrade_config__descriptor,
     &envoy__config__route__v3__route_configuration__descriptor,
     &envoy__config__route__v3__route_configuration__typed_per_filter_config_entry__descriptor,
@@ -150,7 +151,7 @@ const ProtobufCMessageDescriptor *const envoyapi_message_descriptors[] = {
     &google__protobuf__value__descriptor,
     &google__rpc__status__descriptor,
 };
-const size_t envoyapi_message_descriptor_count = 109;
+const size_t envoyapi_message_descriptor_count = 110;
 
 const ProtobufCEnumDescriptor *const envoyapi_enum_descriptors[] = {
     &envoy__config__cluster__v3__cluster__discovery_type__descriptor,

@@ -20,10 +20,8 @@ public enum Loader {
         let config: RoutesConfig
         do {
             config = try RoutesFile.load(path: configPath)
-        } catch let error as ConfigErrors {
-            throw Failure(errors: error.errors.map(\.description))
         } catch {
-            throw Failure(errors: ["\(configPath): \(error)"])
+            throw Failure(errors: error.errors.map(\.description))
         }
         let certs = CertificateDirectory.load(path: certsPath)
         return try build(config: config, bundles: certs.bundles, certificateErrors: certs.errors.map(\.description))

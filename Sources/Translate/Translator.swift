@@ -43,6 +43,12 @@ public enum Translator {
                     usedClusters.insert(tcp.cluster)
                 }
             }
+            for service in config.grpcServices where service.groups.contains(group) {
+                out.resources[.listener, default: [:]][service.name] = ProxylessBuilder.listener(service, mode: mode)
+                out.resources[.route, default: [:]][ProxylessBuilder.routeName(service)] =
+                    ProxylessBuilder.routeConfiguration(service)
+                usedClusters.insert(service.cluster)
+            }
             for name in usedClusters {
                 guard let cluster = clustersByName[name] else { continue }
                 out.resources[.cluster, default: [:]][name] = ClusterBuilder.cluster(cluster, mode: mode)

@@ -211,6 +211,12 @@ void   envoy__config__route__v3__route_action__upgrade_config__init
   static const Envoy__Config__Route__V3__RouteAction__UpgradeConfig init_value = ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__UPGRADE_CONFIG__INIT;
   *message = init_value;
 }
+void   envoy__config__route__v3__route_action__max_stream_duration__init
+                     (Envoy__Config__Route__V3__RouteAction__MaxStreamDuration         *message)
+{
+  static const Envoy__Config__Route__V3__RouteAction__MaxStreamDuration init_value = ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__MAX_STREAM_DURATION__INIT;
+  *message = init_value;
+}
 void   envoy__config__route__v3__route_action__init
                      (Envoy__Config__Route__V3__RouteAction         *message)
 {
@@ -1100,7 +1106,71 @@ const ProtobufCMessageDescriptor envoy__config__route__v3__route_action__upgrade
   (ProtobufCMessageInit) envoy__config__route__v3__route_action__upgrade_config__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor envoy__config__route__v3__route_action__field_descriptors[9] =
+static const ProtobufCFieldDescriptor envoy__config__route__v3__route_action__max_stream_duration__field_descriptors[3] =
+{
+  {
+    "max_stream_duration",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Envoy__Config__Route__V3__RouteAction__MaxStreamDuration, max_stream_duration),
+    &google__protobuf__duration__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "grpc_timeout_header_max",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Envoy__Config__Route__V3__RouteAction__MaxStreamDuration, grpc_timeout_header_max),
+    &google__protobuf__duration__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "grpc_timeout_header_offset",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Envoy__Config__Route__V3__RouteAction__MaxStreamDuration, grpc_timeout_header_offset),
+    &google__protobuf__duration__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned envoy__config__route__v3__route_action__max_stream_duration__field_indices_by_name[] = {
+  1,   /* field[1] = grpc_timeout_header_max */
+  2,   /* field[2] = grpc_timeout_header_offset */
+  0,   /* field[0] = max_stream_duration */
+};
+static const ProtobufCIntRange envoy__config__route__v3__route_action__max_stream_duration__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor envoy__config__route__v3__route_action__max_stream_duration__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "envoy.config.route.v3.RouteAction.MaxStreamDuration",
+  "MaxStreamDuration",
+  "Envoy__Config__Route__V3__RouteAction__MaxStreamDuration",
+  "envoy.config.route.v3",
+  sizeof(Envoy__Config__Route__V3__RouteAction__MaxStreamDuration),
+  3,
+  envoy__config__route__v3__route_action__max_stream_duration__field_descriptors,
+  envoy__config__route__v3__route_action__max_stream_duration__field_indices_by_name,
+  1,  envoy__config__route__v3__route_action__max_stream_duration__number_ranges,
+  (ProtobufCMessageInit) envoy__config__route__v3__route_action__max_stream_duration__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor envoy__config__route__v3__route_action__field_descriptors[10] =
 {
   {
     "cluster",
@@ -1210,6 +1280,18 @@ static const ProtobufCFieldDescriptor envoy__config__route__v3__route_action__fi
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "max_stream_duration",
+    36,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Envoy__Config__Route__V3__RouteAction, max_stream_duration),
+    &envoy__config__route__v3__route_action__max_stream_duration__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned envoy__config__route__v3__route_action__field_indices_by_name[] = {
   5,   /* field[5] = auto_host_rewrite */
@@ -1217,17 +1299,19 @@ static const unsigned envoy__config__route__v3__route_action__field_indices_by_n
   1,   /* field[1] = cluster_header */
   4,   /* field[4] = host_rewrite_literal */
   7,   /* field[7] = idle_timeout */
+  9,   /* field[9] = max_stream_duration */
   3,   /* field[3] = prefix_rewrite */
   6,   /* field[6] = timeout */
   8,   /* field[8] = upgrade_configs */
   2,   /* field[2] = weighted_clusters */
 };
-static const ProtobufCIntRange envoy__config__route__v3__route_action__number_ranges[3 + 1] =
+static const ProtobufCIntRange envoy__config__route__v3__route_action__number_ranges[4 + 1] =
 {
   { 1, 0 },
   { 5, 3 },
   { 24, 7 },
-  { 0, 9 }
+  { 36, 9 },
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor envoy__config__route__v3__route_action__descriptor =
 {
@@ -1237,10 +1321,10 @@ const ProtobufCMessageDescriptor envoy__config__route__v3__route_action__descrip
   "Envoy__Config__Route__V3__RouteAction",
   "envoy.config.route.v3",
   sizeof(Envoy__Config__Route__V3__RouteAction),
-  9,
+  10,
   envoy__config__route__v3__route_action__field_descriptors,
   envoy__config__route__v3__route_action__field_indices_by_name,
-  3,  envoy__config__route__v3__route_action__number_ranges,
+  4,  envoy__config__route__v3__route_action__number_ranges,
   (ProtobufCMessageInit) envoy__config__route__v3__route_action__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

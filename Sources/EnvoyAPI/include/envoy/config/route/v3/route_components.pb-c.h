@@ -30,6 +30,7 @@ typedef struct Envoy__Config__Route__V3__WeightedCluster__ClusterWeight Envoy__C
 typedef struct Envoy__Config__Route__V3__RouteMatch Envoy__Config__Route__V3__RouteMatch;
 typedef struct Envoy__Config__Route__V3__RouteAction Envoy__Config__Route__V3__RouteAction;
 typedef struct Envoy__Config__Route__V3__RouteAction__UpgradeConfig Envoy__Config__Route__V3__RouteAction__UpgradeConfig;
+typedef struct Envoy__Config__Route__V3__RouteAction__MaxStreamDuration Envoy__Config__Route__V3__RouteAction__MaxStreamDuration;
 typedef struct Envoy__Config__Route__V3__RedirectAction Envoy__Config__Route__V3__RedirectAction;
 typedef struct Envoy__Config__Route__V3__DirectResponseAction Envoy__Config__Route__V3__DirectResponseAction;
 typedef struct Envoy__Config__Route__V3__HeaderMatcher Envoy__Config__Route__V3__HeaderMatcher;
@@ -199,6 +200,18 @@ struct  Envoy__Config__Route__V3__RouteAction__UpgradeConfig
     , (char *)protobuf_c_empty_string, NULL }
 
 
+struct  Envoy__Config__Route__V3__RouteAction__MaxStreamDuration
+{
+  ProtobufCMessage base;
+  Google__Protobuf__Duration *max_stream_duration;
+  Google__Protobuf__Duration *grpc_timeout_header_max;
+  Google__Protobuf__Duration *grpc_timeout_header_offset;
+};
+#define ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__MAX_STREAM_DURATION__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&envoy__config__route__v3__route_action__max_stream_duration__descriptor) \
+    , NULL, NULL, NULL }
+
+
 typedef enum {
   ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__CLUSTER_SPECIFIER__NOT_SET = 0,
   ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__CLUSTER_SPECIFIER_CLUSTER = 1,
@@ -222,6 +235,7 @@ struct  Envoy__Config__Route__V3__RouteAction
   Google__Protobuf__Duration *idle_timeout;
   size_t n_upgrade_configs;
   Envoy__Config__Route__V3__RouteAction__UpgradeConfig **upgrade_configs;
+  Envoy__Config__Route__V3__RouteAction__MaxStreamDuration *max_stream_duration;
   Envoy__Config__Route__V3__RouteAction__ClusterSpecifierCase cluster_specifier_case;
   union {
     char *cluster;
@@ -236,7 +250,7 @@ struct  Envoy__Config__Route__V3__RouteAction
 };
 #define ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&envoy__config__route__v3__route_action__descriptor) \
-    , (char *)protobuf_c_empty_string, NULL, NULL, 0,NULL, ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__CLUSTER_SPECIFIER__NOT_SET, {0}, ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__HOST_REWRITE_SPECIFIER__NOT_SET, {0} }
+    , (char *)protobuf_c_empty_string, NULL, NULL, 0,NULL, NULL, ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__CLUSTER_SPECIFIER__NOT_SET, {0}, ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__HOST_REWRITE_SPECIFIER__NOT_SET, {0} }
 
 
 typedef enum {
@@ -408,6 +422,9 @@ void   envoy__config__route__v3__route_match__free_unpacked
 /* Envoy__Config__Route__V3__RouteAction__UpgradeConfig methods */
 void   envoy__config__route__v3__route_action__upgrade_config__init
                      (Envoy__Config__Route__V3__RouteAction__UpgradeConfig         *message);
+/* Envoy__Config__Route__V3__RouteAction__MaxStreamDuration methods */
+void   envoy__config__route__v3__route_action__max_stream_duration__init
+                     (Envoy__Config__Route__V3__RouteAction__MaxStreamDuration         *message);
 /* Envoy__Config__Route__V3__RouteAction methods */
 void   envoy__config__route__v3__route_action__init
                      (Envoy__Config__Route__V3__RouteAction         *message);
@@ -510,6 +527,9 @@ typedef void (*Envoy__Config__Route__V3__RouteMatch_Closure)
 typedef void (*Envoy__Config__Route__V3__RouteAction__UpgradeConfig_Closure)
                  (const Envoy__Config__Route__V3__RouteAction__UpgradeConfig *message,
                   void *closure_data);
+typedef void (*Envoy__Config__Route__V3__RouteAction__MaxStreamDuration_Closure)
+                 (const Envoy__Config__Route__V3__RouteAction__MaxStreamDuration *message,
+                  void *closure_data);
 typedef void (*Envoy__Config__Route__V3__RouteAction_Closure)
                  (const Envoy__Config__Route__V3__RouteAction *message,
                   void *closure_data);
@@ -538,6 +558,7 @@ extern const ProtobufCMessageDescriptor envoy__config__route__v3__weighted_clust
 extern const ProtobufCMessageDescriptor envoy__config__route__v3__route_match__descriptor;
 extern const ProtobufCMessageDescriptor envoy__config__route__v3__route_action__descriptor;
 extern const ProtobufCMessageDescriptor envoy__config__route__v3__route_action__upgrade_config__descriptor;
+extern const ProtobufCMessageDescriptor envoy__config__route__v3__route_action__max_stream_duration__descriptor;
 extern const ProtobufCMessageDescriptor envoy__config__route__v3__redirect_action__descriptor;
 extern const ProtobufCEnumDescriptor    envoy__config__route__v3__redirect_action__redirect_response_code__descriptor;
 extern const ProtobufCMessageDescriptor envoy__config__route__v3__direct_response_action__descriptor;
