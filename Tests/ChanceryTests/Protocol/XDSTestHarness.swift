@@ -1,0 +1,333 @@
+import Foundation
+import GRPCServer
+import Logging
+import NIOCore
+import NIOPosix
+import Protobuf
+import Snapshot
+import Synchronization
+import Testing
+import Translate
+@testable import XDS
+
+/// Real servers on 127.0.0.1:0 for the protocol tests: a `GRPCServer` running an `XDSServer` over a `SnapshotStore`.
+let xdsTestGroup = MultiThreadedEventLoopGroup.singleton
+
+enum XDSPath {
+    static let ads = "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources"
+    static let deltaADS = "/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources"
+    static let clusters = "/envoy.service.cluster.v3.ClusterDiscoveryService/StreamClusters"
+    static let deltaClusters = "/envoy.service.cluster.v3.ClusterDiscoveryService/DeltaClusters"
+    static let listeners = "/envoy.service.listener.v3.ListenerDiscoveryService/StreamListeners"
+    static let endpoints = "/envoy.service.endpoint.v3.EndpointDiscoveryService/StreamEndpoints"
+    static let routes = "/envoy.service.route.v3.RouteDiscoveryService/StreamRoutes"
+    static let secrets = "/envoy.service.secret.v3.SecretDiscoveryService/StreamSecrets"
+    static let deltaSecrets = "/envoy.service.secret.v3.SecretDiscoveryService/DeltaSecrets"
+}
+
+/// Snapshots for the tests: the example site through the real loader, or small ones from `SnapshotFactory`.
+enum XDSSnap {
+    typealias Spec = [ResourceType: [String: String]]
+
+    /// The worked example (`Fixtures/example-site`), loaded, translated and built exactly as `chancery serve` does.
+    static let site: Snapshot = {
+        let dir = FixturePaths.fixtures + "/example-site"
+        do {
+            return try Loader.load(configPath: dir + "/routes.yaml", certsPath: dir + "/certs").snapshot
+        } catch {
+            fatalError("example site does not load: \(error)")
+        }
+    }()
+
+    static let base: Spec = [
+        .cluster: ["www": "", "dav": ""],
+        .endpoint: ["www": "", "dav": ""],
+        .listener: ["https": ""],
+        .route: ["https": ""],
+        .secret: ["example.test": ""],
+    ]
+
+    /// The same resources for every group in `groups`, published for all three config-source modes.
+    static func make(_ spec: Spec, groups: [String] = ["default"]) -> Snapshot {
+        make(perGroup: Dictionary(uniqueKeysWithValues: groups.map { ($0, spec) }))
+    }
+
+    static func make(perGroup: [String: Spec]) -> Snapshot {
+        var all: [SnapshotKey: GroupSnapshot] = [:]
+        for (name, spec) in perGroup {
+            let types = SnapshotFactory.group(spec, name: name).types
+            for mode in ConfigSourceMode.allCases {
+                all[SnapshotKey(group: name, mode: mode)] = GroupSnapshot(group: name, mode: mode, types: types)
+            }
+        }
+        return Snapshot(groups: all)
+    }
+
+    /// `base` with some types replaced.
+    static func base(with changes: Spec) -> Snapshot {
+        make(base.merging(changes) { _, new in new })
+    }
+}
+
+/// One running server plus the clients opened through it, all closed by `withXDSServer`.
+final class XDSHarness: Sendable {
+    let store: SnapshotStore
+    let xds: XDSServer
+    let server: GRPCServer
+    let port: Int
+    /// Every server-side stream opened, to read `pendingOutboundBytes` in back-pressure tests.
+    let recorder: XDSRecordingService
+    private let clients = Mutex<[GRPCClient]>([])
+    private let raws = Mutex<[XDSRawConnection]>([])
+
+    init(store: SnapshotStore, xds: XDSServer, server: GRPCServer, port: Int, recorder: XDSRecordingService) {
+        self.store = store
+        self.xds = xds
+        self.server = server
+        self.port = port
+        self.recorder = recorder
+    }
+
+    /// A plain TCP connection for wire-level abuse, closed at the end of the test.
+    func raw(autoRead: Bool = true) async throws -> XDSRawConnection {
+        let connection = try await XDSRawConnection.connect(port: port, autoRead: autoRead)
+        raws.withLock { $0.append(connection) }
+        return connection
+    }
+
+    func publish(_ snapshot: Snapshot) {
+        store.publish(snapshot)
+    }
+
+    /// A new HTTP/2 connection, closed at the end of the test.
+    func connect() async throws -> GRPCClient {
+        let client = try await GRPCClient.connect(host: "127.0.0.1", port: port, group: xdsTestGroup)
+        clients.withLock { $0.append(client) }
+        return client
+    }
+
+    /// A new connection with one stream on `path`.
+    func open(_ path: String = XDSPath.ads, contentType: String = "application/grpc",
+              extraHeaders: [(String, String)] = []) async throws -> XDSStream {
+        let client = try await connect()
+        return try await XDSStream.open(on: client, path: path, contentType: contentType, extraHeaders: extraHeaders)
+    }
+
+    func closeClients() async {
+        let all = clients.withLock { clients in
+            defer { clients.removeAll() }
+            return clients
+        }
+        for client in all { await client.close() }
+        let rawAll = raws.withLock { raws in
+            defer { raws.removeAll() }
+            return raws
+        }
+        for raw in rawAll { await raw.close() }
+    }
+
+    /// Closes every client and waits until the server holds no stream and the registry no entry.
+    func expectNoLeaks(sourceLocation: SourceLocation = #_sourceLocation) async {
+        await closeClients()
+        let clean = await xdsEventually(.seconds(5)) {
+            self.server.activeStreamCount == 0 && self.xds.registry.count == 0
+        }
+        #expect(clean, "leak: \(server.activeStreamCount) streams, \(xds.registry.count) registry entries",
+                sourceLocation: sourceLocation)
+    }
+
+    /// The registry entry of the only stream of `node`, if registered.
+    func info(node: String) -> StreamInfo? {
+        xds.registry.all.first { $0.nodeID == node }
+    }
+
+    /// A well-behaved ADS client on a new connection gets the listeners of the default group.
+    func expectServesFreshClient(sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let client = try await connect()
+        let stream = try await XDSStream.open(on: client, path: XDSPath.ads)
+        try await stream.send(.sotw(.listener, node: .default))
+        let response = try await stream.response()
+        #expect(response.typeURL == ResourceType.listener.typeURL, sourceLocation: sourceLocation)
+        #expect(!response.names.isEmpty, sourceLocation: sourceLocation)
+        await client.close()
+    }
+}
+
+/// Starts a server over `snapshot`, runs `body`, and always shuts everything down.
+func withXDSServer(
+    _ snapshot: Snapshot? = XDSSnap.make(XDSSnap.base),
+    configuration: GRPCServerConfiguration = .init(),
+    selector: GroupSelector = .nodeCluster,
+    _ body: (XDSHarness) async throws -> Void
+) async throws {
+    var logger = Logger(label: "xds-protocol-test")
+    logger.logLevel = .critical
+    let store = SnapshotStore()
+    if let snapshot { store.publish(snapshot) }
+    let xds = XDSServer(store: store, selector: selector, logger: logger)
+    var configuration = configuration
+    configuration.shutdownGracePeriod = .milliseconds(500)
+    let recorder = XDSRecordingService(inner: xds)
+    let server = GRPCServer(service: recorder, configuration: configuration, group: xdsTestGroup, logger: logger)
+    let port = try await server.start(host: "127.0.0.1", port: 0)
+    let harness = XDSHarness(store: store, xds: xds, server: server, port: port, recorder: recorder)
+    do {
+        try await body(harness)
+    } catch {
+        await harness.closeClients()
+        await server.shutdown()
+        throw error
+    }
+    await harness.closeClients()
+    await server.shutdown()
+}
+
+/// Polls `condition` until it holds or `limit` passes (bounded; never a timing assertion by itself).
+func xdsEventually(_ limit: Duration = .seconds(5), _ condition: () -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + limit
+    while !condition() {
+        if ContinuousClock.now >= deadline { return false }
+        try? await Task.sleep(for: .milliseconds(5))
+    }
+    return true
+}
+
+/// Forwards to the `XDSServer` and remembers each server stream (public API only).
+final class XDSRecordingService: GRPCService {
+    let inner: XDSServer
+    private let opened = Mutex<[GRPCServerStream]>([])
+
+    init(inner: XDSServer) { self.inner = inner }
+
+    func open(_ stream: GRPCServerStream) -> (any GRPCStreamHandler)? {
+        opened.withLock { $0.append(stream) }
+        return inner.open(stream)
+    }
+
+    var streams: [GRPCServerStream] { opened.withLock { $0 } }
+}
+
+/// Bytes received on a raw connection.
+final class XDSRawSink: Sendable {
+    private let bytes = Mutex<[UInt8]>([])
+    func append(_ more: [UInt8]) { bytes.withLock { $0 += more } }
+    var received: [UInt8] { bytes.withLock { $0 } }
+}
+
+private final class XDSRawCollector: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    let sink: XDSRawSink
+    init(sink: XDSRawSink) { self.sink = sink }
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buffer = unwrapInboundIn(data)
+        sink.append(buffer.readBytes(length: buffer.readableBytes) ?? [])
+    }
+    func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
+}
+
+/// A TCP connection to the server that speaks whatever bytes the test writes.
+final class XDSRawConnection: Sendable {
+    let channel: any Channel
+    let sink: XDSRawSink
+
+    private init(channel: any Channel, sink: XDSRawSink) {
+        self.channel = channel
+        self.sink = sink
+    }
+
+    static func connect(port: Int, autoRead: Bool = true) async throws -> XDSRawConnection {
+        let sink = XDSRawSink()
+        var bootstrap = ClientBootstrap(group: xdsTestGroup).channelOption(.autoRead, value: autoRead)
+        if !autoRead {
+            bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: 4096)
+        }
+        let channel = try await bootstrap
+            .connectTimeout(.seconds(5))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(XDSRawCollector(sink: sink))
+                }
+            }
+            .connect(host: "127.0.0.1", port: port)
+            .get()
+        return XDSRawConnection(channel: channel, sink: sink)
+    }
+
+    func write(_ bytes: [UInt8]) async throws {
+        try await channel.writeAndFlush(ByteBuffer(bytes: bytes))
+    }
+
+    var received: [UInt8] { sink.received }
+
+    /// True when the server closed the connection within `limit`.
+    func closes(within limit: Duration = .seconds(5)) async -> Bool {
+        await xdsEventually(limit) { !self.channel.isActive }
+    }
+
+    func close() async {
+        try? await channel.close()
+    }
+}
+
+/// Hand-built HTTP/2 frames (RFC 9113) with HPACK literals (RFC 7541 §6.2.2), for clients `GRPCClient` cannot be.
+enum H2 {
+    static let preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
+
+    static func frame(type: UInt8, flags: UInt8 = 0, stream: UInt32 = 0, _ payload: [UInt8] = []) -> [UInt8] {
+        let length = UInt32(payload.count)
+        return [UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF), type, flags,
+                UInt8(stream >> 24 & 0x7F), UInt8(stream >> 16 & 0xFF), UInt8(stream >> 8 & 0xFF), UInt8(stream & 0xFF)]
+            + payload
+    }
+
+    static func settings(_ pairs: [(UInt16, UInt32)] = []) -> [UInt8] {
+        var payload: [UInt8] = []
+        for (id, value) in pairs {
+            payload += [UInt8(id >> 8), UInt8(id & 0xFF), UInt8(value >> 24), UInt8(value >> 16 & 0xFF),
+                        UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)]
+        }
+        return frame(type: 4, payload)
+    }
+
+    /// HEADERS with END_HEADERS, every field a literal without indexing.
+    static func headers(stream: UInt32, _ fields: [(String, String)], endStream: Bool = false) -> [UInt8] {
+        var block: [UInt8] = []
+        for (name, value) in fields {
+            block.append(0)
+            for text in [name, value] {
+                let utf8 = Array(text.utf8)
+                block += integer(utf8.count, prefixBits: 7)
+                block += utf8
+            }
+        }
+        return frame(type: 1, flags: 0x4 | (endStream ? 0x1 : 0), stream: stream, block)
+    }
+
+    static func data(stream: UInt32, _ payload: [UInt8], endStream: Bool = false) -> [UInt8] {
+        frame(type: 0, flags: endStream ? 0x1 : 0, stream: stream, payload)
+    }
+
+    static func grpcHeaders(path: String, contentType: String = "application/grpc") -> [(String, String)] {
+        [(":method", "POST"), (":scheme", "http"), (":path", path), (":authority", "127.0.0.1"),
+         ("content-type", contentType), ("te", "trailers")]
+    }
+
+    /// A gRPC length-prefixed message.
+    static func grpcMessage(_ bytes: [UInt8]) -> [UInt8] {
+        let n = UInt32(bytes.count)
+        return [0, UInt8(n >> 24), UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF)] + bytes
+    }
+
+    private static func integer(_ value: Int, prefixBits: Int) -> [UInt8] {
+        let limit = (1 << prefixBits) - 1
+        if value < limit { return [UInt8(value)] }
+        var out: [UInt8] = [UInt8(limit)]
+        var rest = value - limit
+        while rest >= 128 {
+            out.append(UInt8(rest % 128 + 128))
+            rest /= 128
+        }
+        out.append(UInt8(rest))
+        return out
+    }
+}
