@@ -61,7 +61,12 @@ enum ClusterBuilder {
         return ProtoMessage(ResourceType.endpoint.protoName, [
             "cluster_name": .string(cluster.name),
             "endpoints": .list([
-                message("envoy.config.endpoint.v3.LocalityLbEndpoints", ["lb_endpoints": .list(endpoints)]),
+                // gRPC clients refuse a locality that is absent or has no weight; Envoy does not mind either.
+                message("envoy.config.endpoint.v3.LocalityLbEndpoints", [
+                    "locality": message("envoy.config.core.v3.Locality"),
+                    "lb_endpoints": .list(endpoints),
+                    "load_balancing_weight": .uint32Value(1),
+                ]),
             ]),
         ])
     }

@@ -21,8 +21,16 @@ struct Bootstrap: ParsableCommand {
     @Option(help: "Envoy's own admin address, host:port.")
     var envoyAdmin: String = "127.0.0.1:9901"
 
+    @Option(help: "envoy (an Envoy bootstrap) or grpc (a gRPC xDS bootstrap for proxyless clients: GRPC_XDS_BOOTSTRAP).")
+    var format: String = "envoy"
+
     func run() throws {
         guard let (host, port) = splitHostPort(xds) else { throw ValidationError("--xds must be host:port") }
+        switch format {
+        case "envoy": break
+        case "grpc": return try printJSON(grpcBootstrap())
+        default: throw ValidationError("--format must be envoy or grpc")
+        }
         guard let (adminHost, adminPort) = splitHostPort(envoyAdmin) else {
             throw ValidationError("--envoy-admin must be host:port")
         }
@@ -76,7 +84,24 @@ struct Bootstrap: ParsableCommand {
             "dynamic_resources": dynamic,
             "static_resources": ["clusters": [controlPlane]],
         ]
-        let data = try JSONSerialization.data(withJSONObject: bootstrap, options: [.prettyPrinted, .sortedKeys])
+        try printJSON(bootstrap)
+    }
+
+    /// gRPC's xDS bootstrap: gRPC speaks only ADS state-of-the-world, over plaintext here (Chancery listens on
+    /// loopback or a private interface).
+    private func grpcBootstrap() -> [String: Any] {
+        [
+            "xds_servers": [[
+                "server_uri": xds,
+                "channel_creds": [["type": "insecure"]],
+                "server_features": ["xds_v3"],
+            ] as [String: Any]],
+            "node": ["id": node, "cluster": group],
+        ]
+    }
+
+    private func printJSON(_ object: [String: Any]) throws {
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
         print(String(decoding: data, as: UTF8.self))
     }
 
