@@ -59,6 +59,14 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // Benchmarks: a separate executable, never timed assertions inside tests.
+        .executableTarget(name: "ChanceryBench", dependencies: [
+            "Snapshot", "XDS", "GRPCServer", "Protobuf", "Translate",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
         .testTarget(name: "ProtobufTests", dependencies: ["Protobuf"]),
         .testTarget(name: "GRPCServerTests", dependencies: [
             "GRPCServer",
