@@ -35,20 +35,20 @@ public struct GRPCStatus: Error, Hashable, Sendable, CustomStringConvertible {
 }
 
 extension GRPCStatus {
-    /// Longest `grpc-message` we send: trailers must stay well under the 8 KiB clients enforce (envoy#9785).
+    /// Longest encoded `grpc-message` we send: trailers must stay well under the 8 KiB clients enforce
+    /// (envoy#9785). The limit applies after percent-encoding, which can triple non-ASCII text.
     static let maxMessageBytes = 4096
 
-    /// `grpc-message` wire form: percent-encode bytes outside 0x20–0x7E and `%` itself (PROTOCOL-HTTP2.md).
+    /// `grpc-message` wire form: percent-encode bytes outside 0x20–0x7E and `%` itself (PROTOCOL-HTTP2.md),
+    /// cut at `maxMessageBytes` of output on a whole escape, never inside one.
     static func percentEncode(_ message: String) -> String {
-        var utf8 = Array(message.utf8)
-        if utf8.count > maxMessageBytes {
-            utf8 = Array(utf8.prefix(maxMessageBytes))
-        }
         var out: [UInt8] = []
-        out.reserveCapacity(utf8.count)
+        out.reserveCapacity(min(message.utf8.count, maxMessageBytes))
         let hex = Array("0123456789ABCDEF".utf8)
-        for byte in utf8 {
-            if byte >= 0x20 && byte <= 0x7E && byte != UInt8(ascii: "%") {
+        for byte in message.utf8 {
+            let plain = byte >= 0x20 && byte <= 0x7E && byte != UInt8(ascii: "%")
+            if out.count + (plain ? 1 : 3) > maxMessageBytes { break }
+            if plain {
                 out.append(byte)
             } else {
                 out.append(UInt8(ascii: "%"))

@@ -15,6 +15,7 @@ struct Decoder {
     static func decode(_ typeName: String, from bytes: [UInt8], anyDepth: Int = 0) throws -> ProtoMessage {
         let decoder = Decoder(anyDepth: anyDepth)
         let schema = try decoder.registry.message(typeName)
+        try NestingScan.check(bytes, schema, registry: decoder.registry)
         var dummy: UInt8 = 0
         let unpacked: UnsafeMutablePointer<ProtobufCMessage>? = bytes.withUnsafeBufferPointer { buffer in
             withUnsafeMutablePointer(to: &dummy) { fallback in

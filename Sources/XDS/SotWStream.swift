@@ -53,7 +53,7 @@ public struct SotWStream: Sendable {
         let type: ResourceType
         if let fixed = fixedType {
             if !request.typeURL.isEmpty && request.typeURL != fixed.typeURL {
-                return [.fail(code: 3, message: "type_url \(request.typeURL) on the \(fixed.rawValue) service")]
+                return [.fail(code: 3, message: "type_url \(request.typeURL.prefix(200)) on the \(fixed.rawValue) service")]
             }
             type = fixed
         } else {

@@ -15,6 +15,9 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
     /// The whole snapshot this stream's group snapshot came from, for the group guard.
     private var served: Snapshot = .empty
     private var observer: UInt64?
+    /// The newest snapshot not pushed yet because the proxy is not reading, and the timer that retries it.
+    private var deferred: Snapshot?
+    private var drainCheck: Scheduled<Void>?
     private var finished = false
 
     init(server: XDSServer, stream: GRPCServerStream, kind: String, fixedType: ResourceType?, mode: ConfigSourceMode) {
@@ -46,6 +49,9 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
 
     func closed() {
         finished = true
+        drainCheck?.cancel()
+        drainCheck = nil
+        deferred = nil
         if let observer { server.store.stopObserving(observer) }
         observer = nil
         server.registry.remove(id)
@@ -80,8 +86,17 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
         }
     }
 
+    /// Above this many unsent bytes a stream stops taking new pushes and keeps only the newest snapshot, so a proxy
+    /// that stops reading costs one pending snapshot, not one response per publish.
+    static var backlogLimit: Int { 1 << 20 }
+
     private func snapshotChanged(_ snapshot: Snapshot) {
         guard !finished, let current = machine.snapshot else { return }
+        if stream.pendingOutboundBytes > Self.backlogLimit {
+            deferred = snapshot
+            scheduleDrainCheck()
+            return
+        }
         guard let group = snapshot.group(current.group, mode: mode) else {
             return finish(GRPCStatus(code: .unavailable, message: "group \"\(current.group)\" was removed from the routes file"))
         }
@@ -91,6 +106,19 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
         let before = machine.summary
         perform(machine.update(group))
         record(before: before)
+    }
+
+    private func scheduleDrainCheck() {
+        guard drainCheck == nil else { return }
+        let loopBound = NIOLoopBound(self, eventLoop: stream.eventLoop)
+        drainCheck = stream.eventLoop.scheduleTask(in: .milliseconds(50)) {
+            let handler = loopBound.value
+            handler.drainCheck = nil
+            if let snapshot = handler.deferred {
+                handler.deferred = nil
+                handler.snapshotChanged(snapshot)
+            }
+        }
     }
 
     private func perform(_ actions: [XDSAction<Machine.Response>]) {

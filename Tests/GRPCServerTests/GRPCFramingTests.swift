@@ -50,6 +50,15 @@ struct GRPCFramingTests {
         #expect(GRPCStatus.percentEncode(long).utf8.count == GRPCStatus.maxMessageBytes)
     }
 
+    /// Non-ASCII triples in size when encoded: the limit holds on the wire, and no escape is cut in half.
+    @Test func encodedMessageStaysUnderTheLimitForNonASCII() {
+        let encoded = GRPCStatus.percentEncode(String(repeating: "é", count: 5_000))
+        #expect(encoded.utf8.count <= GRPCStatus.maxMessageBytes)
+        #expect(encoded.utf8.count > GRPCStatus.maxMessageBytes - 3)
+        #expect(encoded.hasSuffix("%A9") || encoded.hasSuffix("%C3"))
+        #expect(GRPCStatus.percentDecode(encoded).unicodeScalars.allSatisfy { $0 == "é" || $0 == "\u{FFFD}" })
+    }
+
     @Test(arguments: [
         ("1H", Duration.seconds(3600)), ("2M", .seconds(120)), ("3S", .seconds(3)), ("250m", .milliseconds(250)),
         ("7u", .microseconds(7)), ("99999999n", .nanoseconds(99_999_999)),
