@@ -65,7 +65,7 @@ struct SotWStateProtocolTests {
             let s = try await h.open()
             try await s.send(.sotw(.route, ["later"], node: .envoy("n20")))
             try await s.expectNoResponse()
-            #expect(h.info(node: "n20")?.types[.route]?.subscribed == ["later"])
+            #expect(await xdsEventually { h.info(node: "n20")?.types[.route]?.subscribed == ["later"] })
             h.publish(XDSSnap.base(with: [.route: ["https": "", "later": ""]]))
             #expect(try await s.response().names == ["later"])
         }
