@@ -9,7 +9,7 @@ import Translate
 struct LifecycleProtocolTests {
     @Test func grpcTimeoutEndsAnXDSStreamAndFreesIt() async throws {
         try await withXDSServer { h in
-            let s = try await h.open(extraHeaders: [("grpc-timeout", "300m")])
+            let s = try await h.open(extraHeaders: [("grpc-timeout", "1500m")])
             _ = try await s.subscribe(.cluster, node: .default)
             #expect(h.xds.registry.count == 1)
             let end = try await s.end()
