@@ -52,6 +52,9 @@ struct Serve: AsyncParsableCommand {
         let xdsServer = XDSServer(store: store, selector: selector, logger: logger)
         var configuration = GRPCServerConfiguration()
         configuration.maxReceiveMessageBytes = maxReceiveBytes
+        // xDS streams never end on their own: after GOAWAY, give in-flight responses a moment, then end the streams
+        // with UNAVAILABLE so proxies reconnect (to another replica) at once.
+        configuration.shutdownGracePeriod = .seconds(1)
         let grpc = GRPCServer(service: xdsServer, configuration: configuration, group: group, logger: logger)
         let boundXDS = try await grpc.start(host: xdsHost, port: xdsPort)
         let adminServer = AdminServer(store: store, registry: xdsServer.registry, groupGuard: xdsServer.groupGuard,

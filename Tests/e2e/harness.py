@@ -118,9 +118,9 @@ class Process:
 
 
 class Chancery(Process):
-    def __init__(self, config, certs, extra=()):
-        self.xds_port = free_port()
-        self.admin_port = free_port()
+    def __init__(self, config, certs, extra=(), xds_port=None, admin_port=None):
+        self.xds_port = xds_port or free_port()
+        self.admin_port = admin_port or free_port()
         super().__init__("chancery", [chancery_bin(), "serve", "--config", config, "--certs", certs,
                                       "--xds", f"127.0.0.1:{self.xds_port}",
                                       "--admin", f"127.0.0.1:{self.admin_port}", *extra])
