@@ -47,17 +47,10 @@ public struct DeltaStream: Sendable {
     public mutating func receive(_ request: DeltaDiscoveryRequest) -> [Action] {
         if let node = request.node { self.node = node }
         let type: ResourceType
-        if let fixed = fixedType {
-            if !request.typeURL.isEmpty && request.typeURL != fixed.typeURL {
-                return [.fail(code: 3, message: "type_url \(request.typeURL.prefix(200)) on the \(fixed.rawValue) service")]
-            }
-            type = fixed
-        } else {
-            guard !request.typeURL.isEmpty else {
-                return [.fail(code: 3, message: "type_url is required on the aggregated stream")]
-            }
-            guard let known = ResourceType(typeURL: request.typeURL) else { return [] }
-            type = known
+        switch RequestType(typeURL: request.typeURL, fixed: fixedType) {
+        case .type(let requested): type = requested
+        case .unserved: return []
+        case .invalid(let reason): return [.fail(code: 3, message: reason)]
         }
         let first = types[type] == nil
         var state = types[type] ?? TypeState()

@@ -51,18 +51,10 @@ public struct SotWStream: Sendable {
     public mutating func receive(_ request: DiscoveryRequest) -> [Action] {
         if let node = request.node { self.node = node }  // rule 1: only the first request must carry it
         let type: ResourceType
-        if let fixed = fixedType {
-            if !request.typeURL.isEmpty && request.typeURL != fixed.typeURL {
-                return [.fail(code: 3, message: "type_url \(request.typeURL.prefix(200)) on the \(fixed.rawValue) service")]
-            }
-            type = fixed
-        } else {
-            guard !request.typeURL.isEmpty else {
-                return [.fail(code: 3, message: "type_url is required on the aggregated stream")]  // rule 2
-            }
-            // A type Chancery does not serve gets no answer, as for a resource that does not exist (rule 20).
-            guard let known = ResourceType(typeURL: request.typeURL) else { return [] }
-            type = known
+        switch RequestType(typeURL: request.typeURL, fixed: fixedType) {
+        case .type(let requested): type = requested
+        case .unserved: return []
+        case .invalid(let reason): return [.fail(code: 3, message: reason)]
         }
         var state = types[type] ?? TypeState()
         subscribe(&state, type: type, names: request.resourceNames)

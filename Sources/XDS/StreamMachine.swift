@@ -8,6 +8,30 @@ public enum XDSAction<Response: Hashable & Sendable>: Hashable, Sendable {
     case fail(code: Int, message: String)
 }
 
+/// Which type a request is about: the per-type service's own type, or the `type_url` on ADS.
+enum RequestType: Equatable {
+    case type(ResourceType)
+    /// A type Chancery does not serve: no answer, as for a resource that does not exist (rule 20).
+    case unserved
+    case invalid(String)
+
+    init(typeURL: String, fixed: ResourceType?) {
+        if let fixed {
+            if !typeURL.isEmpty && typeURL != fixed.typeURL {
+                self = .invalid("type_url \(typeURL.prefix(200)) on the \(fixed.rawValue) service")
+            } else {
+                self = .type(fixed)
+            }
+        } else if typeURL.isEmpty {
+            self = .invalid("type_url is required on the aggregated stream")  // rule 2
+        } else if let known = ResourceType(typeURL: typeURL) {
+            self = .type(known)
+        } else {
+            self = .unserved
+        }
+    }
+}
+
 /// One type's protocol state, as the admin endpoint shows it.
 struct TypeSummary: Hashable {
     var subscribed: [String]
