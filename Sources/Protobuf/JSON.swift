@@ -7,6 +7,11 @@ public enum ProtoJSON {
     public static func render(_ message: ProtoMessage, redacting: Set<String> = []) -> String {
         JSONRenderer(redacting: redacting).message(message).serialized()
     }
+
+    /// A JSON string literal for `text`, escaped exactly as `render` escapes strings.
+    public static func quoted(_ text: String) -> String {
+        JSONNode.string(text).serialized()
+    }
 }
 
 /// Wrapper types whose JSON form is their bare `value`.

@@ -1,4 +1,3 @@
-import Foundation
 import Protobuf
 import Translate
 
@@ -40,19 +39,7 @@ public enum SnapshotJSON {
     }
 
     public static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+        ProtoJSON.quoted(text)
     }
 
     private static func indent(_ text: String) -> String {
