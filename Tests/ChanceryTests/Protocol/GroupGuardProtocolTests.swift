@@ -1,0 +1,71 @@
+import GRPCServer
+import Snapshot
+import Testing
+import Translate
+@testable import XDS
+
+/// Issue 3, item 4: a version one proxy of a group rejected is not handed to the group's new or reconnecting proxies
+/// while an accepted version exists, and a newer version lifts that.
+@Suite("Protocol: NACKed versions and the group guard")
+struct GroupGuardProtocolTests {
+    @Test func newProxyGetsTheLastAcceptedVersionAfterAnotherNACKed() async throws {
+        try await withXDSServer { h in
+            let first = try await h.open()
+            let good = try await first.subscribe(.cluster, node: .envoy("proxy-a"))  // ACKed: v1 is accepted
+
+            h.publish(XDSSnap.base(with: [.cluster: ["www": "bad", "dav": ""]]))
+            let bad = try await first.response()
+            #expect(bad.version != good.version)
+            try await first.nack(bad, acceptedVersion: good.version, message: "cluster www: invalid")
+            #expect(await xdsEventually { h.info(node: "proxy-a")?.types[.cluster]?.nackMessage == "cluster www: invalid" })
+
+            // A proxy of the same group that connects now gets the accepted version, not the rejected one.
+            let second = try await h.open()
+            #expect(try await second.subscribe(.cluster, node: .envoy("proxy-b")).version == good.version)
+
+            // A newer version is served to everyone again.
+            h.publish(XDSSnap.base(with: [.cluster: ["www": "fixed", "dav": ""]]))
+            let fixedA = try await first.response()
+            let fixedB = try await second.response()
+            #expect(fixedA.version == fixedB.version)
+            #expect(fixedA.version != good.version && fixedA.version != bad.version)
+            let third = try await h.open()
+            #expect(try await third.subscribe(.cluster, node: .envoy("proxy-c")).version == fixedA.version)
+        }
+    }
+
+    @Test func rejectedVersionIsNotPushedToTheGroupsOtherProxies() async throws {
+        try await withXDSServer { h in
+            let a = try await h.open()
+            let b = try await h.open()
+            let good = try await a.subscribe(.cluster, node: .envoy("a"))
+            #expect(try await b.subscribe(.cluster, node: .envoy("b")).version == good.version)
+            // b is slow: the bad version reaches a first, a rejects it before the guard lets it spread.
+            h.publish(XDSSnap.base(with: [.cluster: ["www": "bad", "dav": ""]]))
+            let bad = try await a.response()
+            try await a.nack(bad, acceptedVersion: good.version)
+            let seenByB = try await b.response()  // b was connected when it was published: it got it too
+            #expect(seenByB.version == bad.version)
+            #expect(await xdsEventually { h.xds.groupGuard.rejections["default"]?.isEmpty == false })
+            // Publishing the same rejected content again (e.g. a touch of the file) reaches nobody.
+            h.publish(XDSSnap.base(with: [.cluster: ["www": "bad", "dav": ""]]))
+            try await a.expectNoResponse()
+        }
+    }
+
+    @Test func otherGroupsAreUnaffected() async throws {
+        let snapshot = XDSSnap.make(perGroup: ["edge": XDSSnap.base, "ingress": XDSSnap.base])
+        try await withXDSServer(snapshot) { h in
+            let edge = try await h.open()
+            let good = try await edge.subscribe(.cluster, node: .envoy("e1", cluster: "edge"))
+            h.publish(XDSSnap.make(perGroup: ["edge": XDSSnap.base.merging([.cluster: ["www": "bad", "dav": ""]]) { $1 },
+                                              "ingress": XDSSnap.base.merging([.cluster: ["www": "bad", "dav": ""]]) { $1 }]))
+            let bad = try await edge.response()
+            try await edge.nack(bad, acceptedVersion: good.version)
+            #expect(await xdsEventually { h.xds.groupGuard.rejections["edge"]?.isEmpty == false })
+            let ingress = try await h.open()
+            // The ingress group's proxies never rejected anything: they get the new version.
+            #expect(try await ingress.subscribe(.cluster, node: .envoy("i1", cluster: "ingress")).version == bad.version)
+        }
+    }
+}
