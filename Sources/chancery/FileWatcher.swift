@@ -83,7 +83,7 @@ final class FileWatcher: @unchecked Sendable {
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         var sawEvent = false
         while true {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            let count = read(fd, &buffer, buffer.count)
             if count <= 0 { break }
             sawEvent = true
         }
