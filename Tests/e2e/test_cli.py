@@ -1,0 +1,64 @@
+"""The command line as a person uses it: validate, serve refusing bad input, and no private key anywhere."""
+import base64
+import os
+import subprocess
+
+from harness import FIXTURES, Chancery, chancery_bin, http_get
+
+SITE = os.path.join(FIXTURES, "example-site")
+ROUTES = os.path.join(SITE, "routes.yaml")
+CERTS = os.path.join(SITE, "certs")
+
+
+def run(*args):
+    return subprocess.run([chancery_bin(), *args], capture_output=True, text=True, timeout=60)
+
+
+def key_fragments():
+    """Pieces of the private key as they could leak: a PEM body line, and the start of the PEM in base64."""
+    with open(os.path.join(CERTS, "example.test", "tls.key"), "rb") as f:
+        pem = f.read()
+    lines = [line for line in pem.decode().splitlines() if line and not line.startswith("-----")]
+    return [lines[0], lines[1], base64.b64encode(pem).decode()[:40]]
+
+
+def test_validate_accepts_the_example():
+    result = run("validate", ROUTES, "--certs", CERTS)
+    assert result.returncode == 0, result.stderr
+    assert "ok" in result.stdout
+
+
+def test_validate_names_file_line_column_and_hint():
+    bad = os.path.join(FIXTURES, "bad", "routes", "typo-cluster.yaml")
+    result = run("validate", bad)
+    assert result.returncode == 1
+    assert f"{bad}:" in result.stderr
+    assert 'cluster "wwww"' in result.stderr and 'did you mean "www"' in result.stderr
+
+
+def test_validate_names_a_missing_certificate_directory():
+    result = run("validate", ROUTES, "--certs", "/nonexistent/certs")
+    assert result.returncode == 1
+    assert "/nonexistent/certs" in result.stderr
+
+
+def test_serve_refuses_an_invalid_file_at_start():
+    bad = os.path.join(FIXTURES, "bad", "routes", "typo-cluster.yaml")
+    result = run("serve", "--config", bad, "--certs", CERTS, "--xds", "127.0.0.1:0", "--admin", "127.0.0.1:0")
+    assert result.returncode == 1
+    assert "wwww" in result.stderr
+
+
+def test_private_key_never_leaves_the_process():
+    fragments = key_fragments()
+    rendered = run("render", "--config", ROUTES, "--certs", CERTS)
+    assert rendered.returncode == 0
+    assert "[redacted]" in rendered.stdout
+    chancery = Chancery(ROUTES, CERTS, extra=("--log-level", "trace"))
+    try:
+        pages = [http_get(chancery.admin(path))[1] for path in ("/snapshot", "/clients", "/status", "/history")]
+    finally:
+        chancery.stop()
+    for text in [rendered.stdout, rendered.stderr, chancery.output(), *pages]:
+        for fragment in fragments:
+            assert fragment not in text
