@@ -15,7 +15,7 @@ struct Bootstrap: ParsableCommand {
     @Option(help: "Chancery's xDS address, host:port.")
     var xds: String = "127.0.0.1:18000"
 
-    @Option(help: "How Envoy talks to Chancery: sotw or delta (one aggregated stream), or none (one stream per type).")
+    @Option(help: "How Envoy talks to Chancery: sotw or delta (one aggregated stream), none (one stream per type), or none-delta (one delta stream per type).")
     var ads: String = "sotw"
 
     @Option(help: "Envoy's own admin address, host:port.")
@@ -49,10 +49,10 @@ struct Bootstrap: ParsableCommand {
                 "lds_config": viaADS,
                 "cds_config": viaADS,
             ]
-        case "none":
+        case "none", "none-delta":
             let perType: [String: Any] = [
                 "api_config_source": [
-                    "api_type": "GRPC",
+                    "api_type": ads == "none" ? "GRPC" : "DELTA_GRPC",
                     "transport_api_version": "V3",
                     "grpc_services": [grpcService],
                     "set_node_on_first_message_only": true,
@@ -61,7 +61,7 @@ struct Bootstrap: ParsableCommand {
             ]
             dynamic = ["lds_config": perType, "cds_config": perType]
         default:
-            throw ValidationError("--ads must be sotw, delta or none")
+            throw ValidationError("--ads must be sotw, delta, none or none-delta")
         }
         let controlPlane: [String: Any] = [
             "name": ConfigSourceMode.controlPlaneCluster,

@@ -1,4 +1,5 @@
-"""Envoy converges and carries traffic in each bootstrap mode: ADS state-of-the-world, ADS delta, per-type (issue 3)."""
+"""Envoy converges and carries traffic in each bootstrap mode: ADS state-of-the-world, ADS delta, and one stream
+per type, state-of-the-world or delta (issue 3)."""
 import json
 import os
 
@@ -12,6 +13,7 @@ KINDS = {
     "sotw": {"ads"},
     "delta": {"ads-delta"},
     "none": {"listeners", "routes", "clusters", "endpoints", "secrets"},
+    "none-delta": {"listeners-delta", "routes-delta", "clusters-delta", "endpoints-delta", "secrets-delta"},
 }
 
 
@@ -23,7 +25,7 @@ def backends():
         server.stop()
 
 
-@pytest.mark.parametrize("mode", ["sotw", "delta", "none"])
+@pytest.mark.parametrize("mode", ["sotw", "delta", "none", "none-delta"])
 def test_mode_converges_and_carries_traffic(backends, mode):
     chancery = Chancery(os.path.join(SITE, "routes.yaml"), os.path.join(SITE, "certs"))
     envoy = None
