@@ -141,8 +141,11 @@ public struct SotWStream: Sendable {
             return []  // rule 19, 20: nothing to say about names that do not exist; the subscription is remembered
         }
         let sent = Dictionary(resources.map { ($0.name, $0.version) }, uniquingKeysWith: { a, _ in a })
-        let version = state.wildcard && extra.isEmpty
-            ? snapshot![type].version
+        // The type's version is by construction the hash of all its resources: reuse it whenever the response holds
+        // exactly those (a wildcard, or every name subscribed), and hash only real subsets.
+        let all = snapshot![type]
+        let version = extra.isEmpty && (state.wildcard || resources.count == all.resources.count)
+            ? all.version
             : ContentHash.of(versions: resources.map { ($0.name, $0.version) })
         if !force && !state.resendPending {
             if version == state.lastVersion && sent == state.sent { return [] }  // rule 9: only changes
