@@ -2,17 +2,20 @@ import Snapshot
 import Synchronization
 import Translate
 
-/// Remembers, per node group, which snapshot a proxy rejected and which one proxies accepted.
+/// Remembers, per node group, which content a proxy rejected and which versions proxies accepted.
 ///
-/// When any proxy of a group NACKs a version, new and reconnecting proxies of that group are given the last version
-/// a proxy of the group ACKed, until a newer version is published: one bad edit reaches at most the proxies that
-/// were connected when it was pushed, not every proxy that restarts afterwards.
+/// When any proxy of a group NACKs a version, new and reconnecting proxies of that group are given the most recent
+/// version a proxy of the group ACKed, until different content is published: one bad edit reaches at most the
+/// proxies that were connected when it was pushed, not every proxy that starts afterwards. A rejection is about
+/// content, and it ends when the group's content changes; the same content published again later is tried again.
 public final class GroupGuard: Sendable {
     private struct Entry {
-        var accepted: Snapshot?
-        var rejected: Set<String> = []
+        /// Accepted snapshots, most recent last (a few, so a rejection can fall back past a recent acceptance).
+        var accepted: [Snapshot] = []
+        var rejected: String?
     }
 
+    private static let history = 8
     private let entries = Mutex<[String: Entry]>([:])
 
     public init() {}
@@ -22,40 +25,55 @@ public final class GroupGuard: Sendable {
         snapshot.group(group, mode: .ads)?.version ?? ""
     }
 
+    /// A proxy of `group` ACKed what it was served from `snapshot`.
     public func accept(_ snapshot: Snapshot, group: String) {
         let key = Self.key(snapshot, group: group)
         entries.withLock { entries in
-            if entries[group, default: Entry()].rejected.contains(key) { return }
-            entries[group, default: Entry()].accepted = snapshot
+            var entry = entries[group, default: Entry()]
+            guard entry.rejected != key else { return }
+            entry.accepted.removeAll { Self.key($0, group: group) == key }
+            entry.accepted.append(snapshot)
+            if entry.accepted.count > Self.history { entry.accepted.removeFirst() }
+            entries[group] = entry
         }
     }
 
+    /// A proxy of `group` NACKed what it was served from `snapshot`.
     public func reject(_ snapshot: Snapshot, group: String) {
         let key = Self.key(snapshot, group: group)
         entries.withLock { entries in
-            entries[group, default: Entry()].rejected.insert(key)
-            if let accepted = entries[group]?.accepted, Self.key(accepted, group: group) == key {
-                entries[group]?.accepted = nil
+            var entry = entries[group, default: Entry()]
+            entry.rejected = key
+            entry.accepted.removeAll { Self.key($0, group: group) == key }
+            entries[group] = entry
+        }
+    }
+
+    /// A snapshot was published: a rejection ends for every group whose content it changes.
+    public func published(_ snapshot: Snapshot) {
+        entries.withLock { entries in
+            for (group, entry) in entries where entry.rejected != nil && entry.rejected != Self.key(snapshot, group: group) {
+                entries[group]?.rejected = nil
             }
         }
     }
 
     public func isRejected(_ snapshot: Snapshot, group: String) -> Bool {
         let key = Self.key(snapshot, group: group)
-        return entries.withLock { $0[group]?.rejected.contains(key) ?? false }
+        return entries.withLock { $0[group]?.rejected == key }
     }
 
     /// What a new stream of `group` should be served: `current`, unless a proxy rejected it and an accepted one exists.
     public func snapshot(for group: String, current: Snapshot) -> Snapshot {
         entries.withLock { entries in
-            guard let entry = entries[group], entry.rejected.contains(Self.key(current, group: group)),
-                  let accepted = entry.accepted else { return current }
+            guard let entry = entries[group], entry.rejected == Self.key(current, group: group),
+                  let accepted = entry.accepted.last else { return current }
             return accepted
         }
     }
 
-    /// The rejected versions of each group, for the admin endpoint.
+    /// The rejected version of each group that has one, for the admin endpoint.
     public var rejections: [String: [String]] {
-        entries.withLock { $0.mapValues { $0.rejected.sorted() } }
+        entries.withLock { entries in entries.compactMapValues { $0.rejected.map { [$0] } } }
     }
 }

@@ -106,11 +106,15 @@ public struct SotWStream: Sendable {
             // Legacy wildcard lasts only while every request for the type was empty (rule 11).
             state.wildcard = type.requiresFullStateInSotW && !state.everNamed
             state.names = []
-            return
+        } else {
+            state.everNamed = true
+            state.wildcard = names.contains("*")
+            state.names = Set(names.filter { $0 != "*" })
         }
-        state.everNamed = true
-        state.wildcard = names.contains("*")
-        state.names = Set(names.filter { $0 != "*" })
+        // The proxy forgets what it unsubscribed: a name asked for again later must be sent again (rule 13).
+        if !state.wildcard {
+            state.sent = state.sent.filter { state.names.contains($0.key) }
+        }
     }
 
     private func selected(_ type: ResourceType, _ state: TypeState) -> [EncodedResource] {

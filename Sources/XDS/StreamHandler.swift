@@ -150,9 +150,12 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
             let newNack = types.contains { type, state in
                 state.nacked != nil && (state.nacked != before[type]?.nacked || state.nackMessage != before[type]?.nackMessage)
             }
+            // Only a real ACK accepts: a stream whose types a publish did not touch has said nothing about it.
+            let newAck = types.contains { type, state in state.acked != nil && state.acked != before[type]?.acked }
             if newNack {
                 server.groupGuard.reject(served, group: group)
-            } else if !types.isEmpty, types.values.allSatisfy({ $0.nacked == nil && $0.acked != nil && $0.acked == $0.sentVersion }) {
+            } else if newAck,
+                      types.values.allSatisfy({ $0.nacked == nil && $0.acked != nil && $0.acked == $0.sentVersion }) {
                 server.groupGuard.accept(served, group: group)
             }
         }

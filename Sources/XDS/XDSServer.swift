@@ -36,6 +36,8 @@ public final class XDSServer: GRPCService {
         self.selector = selector
         self.logger = logger
         self.controlPlane = ResponseEncoder.controlPlane(identifier: identifier)
+        // Registered before any stream's observer, so a rejection is lifted before streams see new content.
+        _ = store.observe { [groupGuard] snapshot in groupGuard.published(snapshot) }
     }
 
     /// Method paths: ADS and the per-type services, state-of-the-world and delta (`XDS-PROTOCOL.md` §1).

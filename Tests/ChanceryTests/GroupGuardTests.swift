@@ -52,4 +52,27 @@ import Translate
         #expect(guardian.snapshot(for: "default", current: bad) == good)
         #expect(guardian.rejections["default"]?.count == 1)
     }
+
+    @Test func aRejectionFallsBackPastAVersionAcceptedJustBefore() {
+        let guardian = GroupGuard()
+        let v1 = snapshot("v1"), v2 = snapshot("v2")
+        guardian.accept(v1, group: "default")
+        guardian.accept(v2, group: "default")  // one stream ACKed v2 on its types…
+        guardian.reject(v2, group: "default")  // …another stream of the group rejected it
+        #expect(guardian.snapshot(for: "default", current: v2) == v1)
+    }
+
+    @Test func publishingDifferentContentLiftsTheRejection() {
+        let guardian = GroupGuard()
+        let v1 = snapshot("v1"), v2 = snapshot("v2")
+        guardian.accept(v1, group: "default")
+        guardian.reject(v2, group: "default")
+        guardian.published(v2)  // same content again: still rejected
+        #expect(guardian.isRejected(v2, group: "default"))
+        guardian.published(v1)  // a revert
+        #expect(!guardian.isRejected(v2, group: "default"))
+        #expect(guardian.rejections.isEmpty)
+        // The same content published again later is tried again.
+        #expect(guardian.snapshot(for: "default", current: v2) == v2)
+    }
 }

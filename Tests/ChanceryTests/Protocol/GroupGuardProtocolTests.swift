@@ -70,4 +70,70 @@ struct GroupGuardProtocolTests {
             #expect(try await ingress.subscribe(.cluster, node: .envoy("i1", cluster: "ingress")).version == bad.version)
         }
     }
+
+    // Found in review: acceptance needs a real ACK, and rejections are about content that is current.
+    @Test func aStreamThatSawNoChangeDoesNotAcceptTheNewVersion() async throws {
+        try await withXDSServer { h in
+            let a = try await h.open()
+            _ = try await a.subscribe(.cluster, node: .envoy("a"))
+            let goodL = try await a.subscribe(.listener)
+            let b = try await h.open(XDSPath.clusters)  // e.g. another Envoy on --ads none, CDS stream
+            _ = try await b.subscribe(.cluster, node: .envoy("b"))
+            #expect(await xdsEventually { h.info(node: "b")?.types[.cluster]?.ackedVersion != nil })
+            #expect(await xdsEventually { h.info(node: "a")?.types[.listener]?.ackedVersion == goodL.version })
+
+            h.publish(XDSSnap.base(with: [.listener: ["https": "bad"]]))
+            let bad = try await a.response()
+            #expect(bad.type == .listener)
+            try await a.nack(bad, acceptedVersion: goodL.version, message: "bad listener")
+            #expect(await xdsEventually { h.xds.groupGuard.rejections["default"]?.isEmpty == false })
+
+            let c = try await h.open()
+            let got = try await c.subscribe(.listener, node: .envoy("c"))
+            #expect(got.version == goodL.version, "new proxy was given the rejected listener version")
+        }
+    }
+
+
+    @Test func perTypeStreamsOfOneEnvoyKeepTheGuard() async throws {
+        try await withXDSServer { h in
+            let cds = try await h.open(XDSPath.clusters)
+            _ = try await cds.subscribe(.cluster, node: .envoy("p1"))
+            let lds = try await h.open(XDSPath.listeners)
+            let goodL = try await lds.subscribe(.listener, node: .envoy("p1"))
+            #expect(await xdsEventually { h.xds.registry.all.allSatisfy { $0.types.values.allSatisfy { $0.ackedVersion != nil } } })
+            h.publish(XDSSnap.base(with: [.listener: ["https": "bad"]]))
+            let bad = try await lds.response()
+            try await lds.nack(bad, acceptedVersion: goodL.version, message: "bad listener")
+            #expect(await xdsEventually { h.xds.groupGuard.rejections["default"]?.isEmpty == false })
+            let c = try await h.open(XDSPath.listeners)
+            let got = try await c.subscribe(.listener, node: .envoy("p2"))
+            #expect(got.version == goodL.version, "new proxy was given the rejected listener version")
+        }
+    }
+
+
+    @Test func rejectedContentIsTriedAgainAfterTheGroupChanged() async throws {
+        try await withXDSServer { h in
+            let a = try await h.open()
+            let goodA = try await a.subscribe(.cluster, node: .envoy("a"))
+            let b = try await h.open()
+            _ = try await b.subscribe(.cluster, node: .envoy("b"))
+            let v2 = XDSSnap.base(with: [.cluster: ["www": "v2", "dav": ""]])
+            h.publish(v2)
+            let a2 = try await a.response()
+            let b2 = try await b.response()
+            try await b.ack(b2)  // b is happy with v2
+            try await a.nack(a2, acceptedVersion: goodA.version, message: "port busy on host a (transient)")
+            #expect(await xdsEventually { h.xds.groupGuard.rejections["default"]?.isEmpty == false })
+            h.publish(XDSSnap.make(XDSSnap.base))  // revert
+            let a3 = try await a.response()
+            try await a.ack(a3)
+            let b3 = try await b.response()
+            try await b.ack(b3)
+            h.publish(v2)  // re-apply the same content once host a is fixed
+            let again = try? await b.response(timeout: .seconds(1))
+            #expect(again?.version == b2.version, "b (which had ACKed v2) never gets v2 again")
+        }
+    }
 }

@@ -199,4 +199,30 @@ struct SotWStateProtocolTests {
             await h.expectNoLeaks()
         }
     }
+
+    // Found in review: a named type unsubscribed to nothing and subscribed again must be answered.
+    @Test func rule13_resubscribeAfterUnsubscribingEverythingIsAnswered() async throws {
+        try await withXDSServer { h in
+            let s = try await h.open()
+            let first = try await s.subscribe(.route, ["https"], node: .default)
+            try await s.send(.sotw(.route, [], version: first.version, nonce: first.nonce))
+            try await s.expectNoResponse()
+            try await s.send(.sotw(.route, ["https"], version: first.version, nonce: first.nonce))
+            let again = try await s.response(timeout: .seconds(2))
+            #expect(again.names == ["https"])
+        }
+    }
+
+    @Test func rule13_grpcEndpointsResubscribedAfterEmptyListAreAnswered() async throws {
+        try await withXDSServer { h in
+            let s = try await h.open()
+            let first = try await s.subscribe(.endpoint, ["www"], node: .grpc("g1"))
+            try await s.send(.sotw(.endpoint, [], version: first.version, nonce: first.nonce))
+            try await s.expectNoResponse()
+            try await s.send(.sotw(.endpoint, ["www"], version: first.version, nonce: first.nonce))
+            let again = try await s.response(timeout: .seconds(2))
+            #expect(again.names == ["www"])
+        }
+    }
+
 }
