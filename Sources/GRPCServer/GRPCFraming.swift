@@ -76,6 +76,14 @@ struct GRPCMessageDeframer {
     /// True when bytes of an incomplete message are buffered (a truncation if the stream ends now).
     var hasPartialMessage: Bool { buffer.readableBytes > 0 }
 
+    /// Bytes held for messages not yet complete.
+    var bufferedBytes: Int { buffer.readableBytes }
+
+    /// Drops whatever is buffered and gives its memory back.
+    mutating func discard() {
+        buffer = ByteBuffer()
+    }
+
     /// The next complete message, nil when more bytes are needed, or a status describing why the stream must fail.
     mutating func next() throws(GRPCStatus) -> [UInt8]? {
         guard let flag = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self),

@@ -10,6 +10,9 @@ public struct GRPCServerConfiguration: Sendable {
     public var maxConcurrentStreams: Int = 2048
     /// Our receive windows: SETTINGS_INITIAL_WINDOW_SIZE for streams and the connection window.
     public var initialWindowBytes: Int = 8 << 20
+    /// Bytes of unfinished request messages one connection may hold across all its streams; past it the stream
+    /// holding the most fails with RESOURCE_EXHAUSTED. Bounds what a peer that never completes messages can pin.
+    public var maxConnectionBufferedBytes: Int = 128 << 20
     /// How long `shutdown()` lets open streams finish after GOAWAY before ending them.
     public var shutdownGracePeriod: Duration = .seconds(5)
 

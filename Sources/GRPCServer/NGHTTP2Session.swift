@@ -52,6 +52,11 @@ final class NGHTTP2Session {
     private var session: OpaquePointer?
     private var events: [NGHTTP2Event] = []
     private var headerBlocks: [Int32: [HeaderField]] = [:]
+    private var headerBytes: [Int32: Int] = [:]
+    /// The largest decoded header list accepted per HEADERS block (RFC 9113 counts name + value + 32 per field).
+    /// HPACK lets a 1-byte reference decode to a 4 KB field, so without this bound a 16 KB frame could cost the
+    /// server tens of megabytes; past it nghttp2 resets that stream alone.
+    static let maxHeaderListBytes = 16 << 10
     private let allocator: ByteBufferAllocator
     weak var dataSource: (any NGHTTP2DataSource)?
 
@@ -135,6 +140,9 @@ final class NGHTTP2Session {
             nghttp2_settings_entry(
                 settings_id: Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue),
                 value: UInt32(clamping: min(initialWindowSize, Int(Int32.max)))),
+            nghttp2_settings_entry(
+                settings_id: Int32(NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE.rawValue),
+                value: UInt32(Self.maxHeaderListBytes)),
         ]
         let rc = nghttp2_submit_settings(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), &entries, entries.count)
         try check(rc, "nghttp2_submit_settings")
@@ -190,16 +198,26 @@ final class NGHTTP2Session {
 
     fileprivate func beginHeaders(streamID: Int32) {
         headerBlocks[streamID] = []
+        headerBytes[streamID] = 0
     }
 
-    fileprivate func header(streamID: Int32, name: String, value: String) {
-        headerBlocks[streamID, default: []].append((name, value))
+    /// Records one decoded field; false once the block is over `maxHeaderListBytes` (the caller resets the stream).
+    fileprivate func header(streamID: Int32, nameLength: Int, valueLength: Int, decode: () -> HeaderField) -> Bool {
+        let total = headerBytes[streamID, default: 0] + nameLength + valueLength + 32
+        headerBytes[streamID] = total
+        guard total <= Self.maxHeaderListBytes else {
+            headerBlocks.removeValue(forKey: streamID)
+            return false
+        }
+        headerBlocks[streamID, default: []].append(decode())
+        return true
     }
 
     fileprivate func frameReceived(type: UInt8, flags: UInt8, streamID: Int32, goAway: (Int32, UInt32)?) {
         let endStream = flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
         switch UInt32(type) {
         case NGHTTP2_HEADERS.rawValue:
+            headerBytes.removeValue(forKey: streamID)
             events.append(.headers(streamID: streamID, fields: headerBlocks.removeValue(forKey: streamID) ?? []))
             if endStream { events.append(.endStream(streamID: streamID)) }
         case NGHTTP2_DATA.rawValue:
@@ -219,6 +237,7 @@ final class NGHTTP2Session {
 
     fileprivate func streamClosed(streamID: Int32, errorCode: UInt32) {
         headerBlocks.removeValue(forKey: streamID)
+        headerBytes.removeValue(forKey: streamID)
         events.append(.streamClosed(streamID: streamID, errorCode: errorCode))
     }
 
@@ -306,9 +325,10 @@ private func onHeader(_: OpaquePointer?, frame: UnsafePointer<nghttp2_frame>?, n
     nameLength: Int, value: UnsafePointer<UInt8>?, valueLength: Int, flags: UInt8, userData: UnsafeMutableRawPointer?
 ) -> Int32 {
     guard let frame else { return NGHTTP2_ERR_CALLBACK_FAILURE.rawValue }
-    owner(userData).header(streamID: frame.pointee.hd.stream_id, name: string(name, nameLength),
-        value: string(value, valueLength))
-    return 0
+    let accepted = owner(userData).header(streamID: frame.pointee.hd.stream_id, nameLength: nameLength,
+        valueLength: valueLength) { (string(name, nameLength), string(value, valueLength)) }
+    // TEMPORAL_CALLBACK_FAILURE resets only this stream; the connection and its other streams go on.
+    return accepted ? 0 : NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue
 }
 
 private func onFrameRecv(_: OpaquePointer?, frame: UnsafePointer<nghttp2_frame>?, userData: UnsafeMutableRawPointer?) -> Int32 {

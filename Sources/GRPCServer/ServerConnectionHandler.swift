@@ -28,6 +28,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, NGHTTP2DataSource {
     private var session: NGHTTP2Session?
     private var context: ChannelHandlerContext?
     private var streams: [Int32: GRPCServerStream] = [:]
+    /// Sum of the streams' unfinished inbound messages (see `countInbound`).
+    private var bufferedInboundBytes = 0
     private var remoteAddress: String?
     private var flushScheduled = false
     private var readHeld = false
@@ -177,13 +179,17 @@ final class ServerConnectionHandler: ChannelDuplexHandler, NGHTTP2DataSource {
                     openStream(streamID: streamID, fields: fields)
                 }  // else: request trailers, which gRPC does not use.
             case .data(let streamID, let bytes):
-                streams[streamID]?.receive(bytes)
+                if let stream = streams[streamID] {
+                    stream.receive(bytes)
+                    countInbound(stream)
+                }
             case .endStream(let streamID):
                 streams[streamID]?.receiveEnd()
             case .streamClosed(let streamID, _):
                 if let stream = streams.removeValue(forKey: streamID) {
                     registry.streamClosed()
                     stream.close()
+                    countInbound(stream)
                 }
             case .sentEndStream(let streamID):
                 // Trailers went out before the client's END_STREAM: tell it to stop sending (PROTOCOL-HTTP2.md).
@@ -194,6 +200,19 @@ final class ServerConnectionHandler: ChannelDuplexHandler, NGHTTP2DataSource {
                 break
             }
         }
+    }
+
+    /// Keeps `bufferedInboundBytes` equal to the sum of the streams' unfinished messages, and fails the stream
+    /// holding the most when the connection goes over its budget.
+    private func countInbound(_ stream: GRPCServerStream) {
+        let now = stream.deframer.bufferedBytes
+        bufferedInboundBytes += now - stream.countedInboundBytes
+        stream.countedInboundBytes = now
+        guard bufferedInboundBytes > configuration.maxConnectionBufferedBytes,
+              let largest = streams.values.max(by: { $0.countedInboundBytes < $1.countedInboundBytes }) else { return }
+        largest.fail(.resourceExhausted(
+            "connection holds more than \(configuration.maxConnectionBufferedBytes) bytes of unfinished messages"))
+        countInbound(largest)
     }
 
     private func openStream(streamID: Int32, fields: [HeaderField]) {

@@ -35,6 +35,8 @@ public final class GRPCServerStream: @unchecked Sendable {
     weak var connection: ServerConnectionHandler?
     var handler: (any GRPCStreamHandler)?
     var deframer: GRPCMessageDeframer
+    /// What this stream last counted towards its connection's inbound budget.
+    var countedInboundBytes = 0
     var outbound = CircularBuffer<ByteBuffer>()
     var responseState = ResponseState.idle
     /// Trailers to send once `outbound` drains.
@@ -115,6 +117,7 @@ public final class GRPCServerStream: @unchecked Sendable {
         guard !finished, !isClosed else { return }
         finished = true
         inboundDone = true
+        deframer.discard()
         deadline?.cancel()
         deadline = nil
         connection?.streamFinished(self, trailers: status.trailerFields + extraFields, httpStatus: httpStatus)
@@ -181,6 +184,7 @@ public final class GRPCServerStream: @unchecked Sendable {
         guard !isClosed else { return }
         isClosed = true
         inboundDone = true
+        deframer.discard()
         deadline?.cancel()
         deadline = nil
         let dropped = outbound.reduce(0) { $0 + $1.readableBytes }

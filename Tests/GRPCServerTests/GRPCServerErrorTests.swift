@@ -19,6 +19,53 @@ struct GRPCServerErrorTests {
         }
     }
 
+    /// HPACK lets tiny frames decode into huge header lists; past 16 KiB the stream is reset and nothing is kept,
+    /// while the connection's other streams go on.
+    @Test func oversizedHeaderListResetsThatStreamOnly() async throws {
+        try await withServer { server, port, service in
+            let client = try await GRPCClient.connect(host: "127.0.0.1", port: port, group: testGroup)
+            let value = String(repeating: "v", count: 1000)
+            let big = try await client.openStream(path: TestPath.echo,
+                                                  extraHeaders: (0..<40).map { ("x-pad-\($0)", value) })
+            let events = try await drain(big)
+            #expect(events.contains { if case .reset = $0 { return true } else { return false } }, "\(events)")
+            #expect(service.log.opens == 0)  // the handler never saw it
+            let small = try await client.openStream(path: TestPath.echo)
+            try await small.send(Array("still here".utf8))
+            try await small.finishSending()
+            let rest = try await drain(small)
+            #expect(rest.status == .ok)
+            #expect(await eventually { server.activeStreamCount == 0 })
+            await client.close()
+        }
+    }
+
+    /// Unfinished messages are bounded per connection: past the budget the stream holding the most fails alone.
+    @Test func connectionInboundBudgetFailsTheLargestUnfinishedMessage() async throws {
+        var configuration = GRPCServerConfiguration()
+        configuration.maxReceiveMessageBytes = 1 << 20
+        configuration.maxConnectionBufferedBytes = 64 << 10
+        try await withServer(configuration: configuration) { server, port, _ in
+            let client = try await GRPCClient.connect(host: "127.0.0.1", port: port, group: testGroup)
+            func prefix(_ length: Int) -> [UInt8] {
+                [0, UInt8(length >> 24 & 0xff), UInt8(length >> 16 & 0xff), UInt8(length >> 8 & 0xff), UInt8(length & 0xff)]
+            }
+            let big = try await client.openStream(path: TestPath.echo)
+            try await big.sendRaw(prefix(500_000) + [UInt8](repeating: 1, count: 40_000))
+            let small = try await client.openStream(path: TestPath.echo)
+            try await small.sendRaw(prefix(50_000) + [UInt8](repeating: 2, count: 30_000))
+            let failed = try await drain(big)
+            #expect(failed.status?.code == .resourceExhausted, "\(failed)")
+            // The other stream finishes its message and is served.
+            try await small.sendRaw([UInt8](repeating: 2, count: 20_000), endStream: true)
+            let rest = try await drain(small)
+            #expect(rest.contains { if case .message(let m) = $0 { return m.count == 50_000 } else { return false } })
+            #expect(rest.status == .ok)
+            #expect(await eventually { server.activeStreamCount == 0 })
+            await client.close()
+        }
+    }
+
     @Test func badContentTypeIs415InvalidArgument() async throws {
         try await withServer { _, port, service in
             let client = try await GRPCClient.connect(host: "127.0.0.1", port: port, group: testGroup)
