@@ -62,6 +62,11 @@ final class FileWatcher: @unchecked Sendable {
             } else {
                 let parent = (path as NSString).deletingLastPathComponent
                 result.append(parent.isEmpty ? "." : parent)
+                // A routes file that is a link into another directory (a mounted ConfigMap): watch the target's too.
+                let target = (path as NSString).resolvingSymlinksInPath
+                if target != path {
+                    result.append((target as NSString).deletingLastPathComponent)
+                }
             }
         }
         return result

@@ -42,7 +42,10 @@ struct Serve: AsyncParsableCommand {
 
         let store = SnapshotStore()
         let reloader = Reloader(configPath: config, certsPath: certs, store: store, logger: logger)
+        // Watch before the first load, so an edit made while starting is not missed.
+        let watcher = try FileWatcher(paths: [config, certs], logger: logger) { reloader.reload() }
         guard reloader.reload() else {
+            watcher.stop()
             for line in store.status.errors { printError(line) }
             throw ExitCode(1)
         }
@@ -65,7 +68,6 @@ struct Serve: AsyncParsableCommand {
             "snapshot": "\(store.current.version)",
         ])
 
-        let watcher = try FileWatcher(paths: [config, certs], logger: logger) { reloader.reload() }
         let signal = await waitForTermination()
         logger.info("shutting down", metadata: ["signal": "\(signal)"])
         watcher.stop()

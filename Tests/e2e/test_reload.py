@@ -140,3 +140,29 @@ def test_certificate_renewal_reaches_envoy_without_dropping_connections(live_sit
     assert request(conn) == b"200"  # the old connection survived the renewal
     conn.close()
     assert envoy.stats().get("sds.example.test.update_success", 0) >= 2
+
+
+def test_routes_file_behind_a_symlink_is_followed():
+    """A routes file mounted as a link into another directory (a Kubernetes ConfigMap): edits of the target count."""
+    work = tempfile.mkdtemp(prefix="chancery-link-")
+    target_dir = os.path.join(work, "configmap")
+    os.makedirs(target_dir)
+    shutil.copy(os.path.join(SITE, "routes.yaml"), os.path.join(target_dir, "routes.yaml"))
+    link = os.path.join(work, "routes.yaml")
+    os.symlink(os.path.join(target_dir, "routes.yaml"), link)
+    backends = [Backend(name, port) for name, port in BACKENDS.items()]
+    chancery = Chancery(link, os.path.join(SITE, "certs"))
+    envoy = None
+    try:
+        envoy = Envoy(chancery, node="link")
+        wait_until(lambda: https_get("www.example.test")[0] == 200, timeout=30, what="https through envoy")
+        edit(os.path.join(target_dir, "routes.yaml"), "domains: [dl.example.test]",
+             "domains: [dl.example.test, linked.example.test]")
+        wait_until(lambda: https_get("linked.example.test")[0] == 200, timeout=10, what="the edit through the link")
+    finally:
+        if envoy:
+            envoy.stop()
+        chancery.stop()
+        for backend in backends:
+            backend.stop()
+        shutil.rmtree(work, ignore_errors=True)
