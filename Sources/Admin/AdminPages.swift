@@ -52,7 +52,9 @@ struct AdminPages: Sendable {
     private func clientJSON(_ info: StreamInfo) -> [String: Any] {
         var types: [String: Any] = [:]
         for (type, state) in info.types {
-            var entry: [String: Any] = ["subscribed": state.subscribed, "wildcard": state.wildcard]
+            var entry: [String: Any] = [
+                "subscribed": state.subscribed, "subscribed_count": state.subscribedCount, "wildcard": state.wildcard,
+            ]
             if let value = state.sentVersion { entry["sent_version"] = value }
             if let value = state.sentNonce { entry["sent_nonce"] = value }
             if let value = state.ackedVersion { entry["acked_version"] = value }

@@ -163,6 +163,7 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
             for (type, state) in types {
                 var entry = info.types[type] ?? StreamInfo.TypeInfo()
                 entry.subscribed = state.subscribed
+                entry.subscribedCount = state.subscribedCount
                 entry.wildcard = state.wildcard
                 entry.sentVersion = state.sentVersion
                 entry.sentNonce = state.sentNonce

@@ -32,9 +32,20 @@ enum RequestType: Equatable {
     }
 }
 
+/// How many subscribed names the registry keeps per type: a proxy may subscribe to millions, and this summary is
+/// rebuilt on every request, on an event loop other connections share.
+let listedNames = 100
+
+/// A few names, in order, for display.
+func listed(_ names: Set<String>) -> [String] {
+    names.count <= listedNames ? names.sorted() : Array(names.prefix(listedNames)).sorted()
+}
+
 /// One type's protocol state, as the admin endpoint shows it.
 struct TypeSummary: Hashable {
+    /// The first names in order (at most `listedNames`), and how many there are.
     var subscribed: [String]
+    var subscribedCount: Int
     var wildcard: Bool
     var sentVersion: String?
     var sentNonce: String?
@@ -71,7 +82,8 @@ extension SotWStream: StreamMachine {
 
     var summary: [ResourceType: TypeSummary] {
         types.mapValues { state in
-            TypeSummary(subscribed: state.names.sorted(), wildcard: state.wildcard, sentVersion: state.lastVersion,
+            TypeSummary(subscribed: listed(state.names), subscribedCount: state.names.count, wildcard: state.wildcard,
+                        sentVersion: state.lastVersion,
                         sentNonce: state.lastNonce, acked: state.acked, nacked: state.nacked,
                         nackMessage: state.nackMessage)
         }
@@ -88,7 +100,7 @@ extension DeltaStream: StreamMachine {
 
     var summary: [ResourceType: TypeSummary] {
         types.mapValues { state in
-            TypeSummary(subscribed: state.names.sorted(), wildcard: state.wildcard,
+            TypeSummary(subscribed: listed(state.names), subscribedCount: state.names.count, wildcard: state.wildcard,
                         sentVersion: state.lastVersion,
                         sentNonce: state.lastNonce, acked: state.acked, nacked: state.nacked,
                         nackMessage: state.nackMessage)

@@ -5,7 +5,9 @@ import Translate
 /// What the admin endpoint shows of one connected stream.
 public struct StreamInfo: Hashable, Sendable {
     public struct TypeInfo: Hashable, Sendable {
+        /// Up to 100 of the subscribed names; `subscribedCount` has the total.
         public var subscribed: [String] = []
+        public var subscribedCount = 0
         public var wildcard = false
         public var sentVersion: String?
         public var sentNonce: String?

@@ -268,7 +268,7 @@ struct RegressionProtocolTests {
             try await s.raw.send(bytes)
             let reply = try await s.response(timeout: .seconds(20))
             #expect(reply.names == ["www"])
-            #expect(await xdsEventually { h.xds.registry.all.first?.types[.endpoint]?.subscribed.count == names.count })
+            #expect(await xdsEventually { h.xds.registry.all.first?.types[.endpoint]?.subscribedCount == names.count })
         }
     }
 }
