@@ -21,6 +21,9 @@ struct Bootstrap: ParsableCommand {
     @Option(help: "Envoy's own admin address, host:port.")
     var envoyAdmin: String = "127.0.0.1:9901"
 
+    @Option(help: "Envoy's limit on open downstream connections (its overload manager refuses more).")
+    var maxConnections: Int = 50_000
+
     @Option(help: "envoy (an Envoy bootstrap) or grpc (a gRPC xDS bootstrap for proxyless clients: GRPC_XDS_BOOTSTRAP).")
     var format: String = "envoy"
 
@@ -83,6 +86,14 @@ struct Bootstrap: ParsableCommand {
             "admin": ["address": address(adminHost, adminPort)],
             "dynamic_resources": dynamic,
             "static_resources": ["clusters": [controlPlane]],
+            // An edge proxy needs a ceiling on connections, or a flood exhausts file descriptors and memory.
+            "overload_manager": ["resource_monitors": [[
+                "name": "envoy.resource_monitors.global_downstream_max_connections",
+                "typed_config": [
+                    "@type": "type.googleapis.com/envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig",
+                    "max_active_downstream_connections": maxConnections,
+                ] as [String: Any],
+            ] as [String: Any]]],
         ]
         try printJSON(bootstrap)
     }

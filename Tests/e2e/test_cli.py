@@ -62,3 +62,15 @@ def test_private_key_never_leaves_the_process():
     for text in [rendered.stdout, rendered.stderr, chancery.output(), *pages]:
         for fragment in fragments:
             assert fragment not in text
+
+
+def test_every_bootstrap_mode_is_valid_for_envoy(tmp_path):
+    from harness import envoy_bin
+    for mode in ("sotw", "delta", "none", "none-delta"):
+        result = run("bootstrap", "--node", "check", "--ads", mode, "--max-connections", "1000")
+        assert result.returncode == 0, result.stderr
+        path = tmp_path / f"{mode}.json"
+        path.write_text(result.stdout)
+        checked = subprocess.run([envoy_bin(), "--mode", "validate", "-c", str(path), "--disable-hot-restart"],
+                                 capture_output=True, text=True, timeout=60)
+        assert checked.returncode == 0 and "OK" in checked.stdout + checked.stderr, (mode, checked.stderr[-2000:])
