@@ -85,7 +85,9 @@ public struct DeltaStream: Sendable {
         }
         for name in request.unsubscribe {
             if name == "*" {
+                // Like any unsubscribe (rule 29): the proxy drops what it held only through the wildcard itself.
                 state.wildcard = false
+                state.known = state.known.filter { state.names.contains($0.key) }
             } else {
                 state.names.remove(name)
                 if state.wildcard {

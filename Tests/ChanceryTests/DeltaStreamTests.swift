@@ -150,4 +150,14 @@ import Translate
             #expect(resource.version == F.resource(.cluster, resource.name).version)
         }
     }
+
+    @Test func rule29_unsubscribingTheWildcardNeedsNoAnswerAndSubscribingAgainResends() {
+        var stream = started()
+        _ = stream.receive(request(.endpoint, subscribe: ["www"], node: node))
+        _ = stream.receive(request(.endpoint, subscribe: ["*"]))
+        #expect(sends(stream.receive(request(.endpoint, unsubscribe: ["*"]))).isEmpty)
+        #expect(stream.types[.endpoint]?.known.keys.sorted() == ["www"])
+        // Back on the wildcard: what the proxy dropped is sent again.
+        #expect(sends(stream.receive(request(.endpoint, subscribe: ["*"]))).first?.resources.map(\.name) == ["dav"])
+    }
 }
