@@ -62,7 +62,8 @@ public final class SnapshotStore: Sendable {
             state.history.append(entry)
             if state.history.count > historyLimit { state.history.removeFirst(state.history.count - historyLimit) }
             state.current = snapshot
-            return (true, Array(state.observers.values))
+            // In registration order: an observer registered early (the group guard) acts before later ones.
+            return (true, state.observers.sorted { $0.key < $1.key }.map(\.value))
         }
         for observer in observers { observer(snapshot) }
         return changed
@@ -76,7 +77,8 @@ public final class SnapshotStore: Sendable {
         }
     }
 
-    /// Registers `observer`, called after every publish with the new snapshot (on the publishing thread).
+    /// Registers `observer`, called after every publish with the new snapshot (on the publishing thread, in the
+    /// order observers were registered).
     public func observe(_ observer: @escaping Observer) -> UInt64 {
         state.withLock { state in
             state.nextObserver += 1

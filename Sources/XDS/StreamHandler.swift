@@ -19,6 +19,7 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
     private var deferred: Snapshot?
     private var drainCheck: Scheduled<Void>?
     private var finished = false
+    private var nodeID = ""
 
     init(server: XDSServer, stream: GRPCServerStream, kind: String, fixedType: ResourceType?, mode: ConfigSourceMode) {
         self.server = server
@@ -76,6 +77,7 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
         case .success(let (snapshot, full)):
             machine.attach(snapshot)
             served = full
+            nodeID = node.id
             server.registry.upsert(StreamInfo(
                 id: id, nodeID: node.id, group: snapshot.group, kind: kind, peer: stream.remoteAddress,
                 userAgent: "\(node.userAgent) \(node.userAgentVersion)", connectedAt: Date()))
@@ -146,13 +148,14 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
     private func record(before: [ResourceType: TypeSummary]) {
         let now = Date()
         let types = machine.summary
+        let newlyNacked = Set(types.compactMap { type, state in
+            state.nacked != nil && (state.nacked != before[type]?.nacked || state.nackMessage != before[type]?.nackMessage)
+                ? type : nil
+        })
         if let group = machine.snapshot?.group {
-            let newNack = types.contains { type, state in
-                state.nacked != nil && (state.nacked != before[type]?.nacked || state.nackMessage != before[type]?.nackMessage)
-            }
             // Only a real ACK accepts: a stream whose types a publish did not touch has said nothing about it.
             let newAck = types.contains { type, state in state.acked != nil && state.acked != before[type]?.acked }
-            if newNack {
+            if !newlyNacked.isEmpty {
                 server.groupGuard.reject(served, group: group)
             } else if newAck,
                       types.values.allSatisfy({ $0.nacked == nil && $0.acked != nil && $0.acked == $0.sentVersion }) {
@@ -168,9 +171,7 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
                 entry.sentVersion = state.sentVersion
                 entry.sentNonce = state.sentNonce
                 entry.ackedVersion = state.acked
-                if state.nacked != nil, state.nacked != before[type]?.nacked || state.nackMessage != before[type]?.nackMessage {
-                    entry.nackAt = now
-                }
+                if newlyNacked.contains(type) { entry.nackAt = now }
                 if let nacked = state.nacked {
                     entry.nackedVersion = nacked
                     entry.nackMessage = state.nackMessage
@@ -178,9 +179,10 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
                 info.types[type] = entry
             }
         }
-        for (type, state) in types where state.nacked != nil && state.nacked != before[type]?.nacked {
+        for type in newlyNacked.sorted() {
             server.logger.warning("proxy rejected an update", metadata: [
-                "type": "\(type.rawValue)", "version": "\(state.nacked ?? "")", "reason": "\(state.nackMessage ?? "")",
+                "node": "\(nodeID)", "type": "\(type.rawValue)",
+                "version": "\(types[type]?.nacked ?? "")", "reason": "\(types[type]?.nackMessage ?? "")",
             ])
         }
     }
