@@ -79,15 +79,6 @@ extension SotWStream: StreamMachine {
     static func encode(_ response: Response, controlPlane: [UInt8]) -> [UInt8] {
         ResponseEncoder.sotw(response, controlPlane: controlPlane)
     }
-
-    var summary: [ResourceType: TypeSummary] {
-        types.mapValues { state in
-            TypeSummary(subscribed: listed(state.names), subscribedCount: state.names.count, wildcard: state.wildcard,
-                        sentVersion: state.lastVersion,
-                        sentNonce: state.lastNonce, acked: state.acked, nacked: state.nacked,
-                        nackMessage: state.nackMessage)
-        }
-    }
 }
 
 extension DeltaStream: StreamMachine {
@@ -97,13 +88,36 @@ extension DeltaStream: StreamMachine {
     static func encode(_ response: Response, controlPlane: [UInt8]) -> [UInt8] {
         ResponseEncoder.delta(response, controlPlane: controlPlane)
     }
+}
 
-    var summary: [ResourceType: TypeSummary] {
+/// The per-type fields both state machines keep, so one summary serves both.
+protocol SummarizedTypeState {
+    var names: Set<String> { get }
+    var wildcard: Bool { get }
+    var lastVersion: String? { get }
+    var lastNonce: String? { get }
+    var acked: String? { get }
+    var nacked: String? { get }
+    var nackMessage: String? { get }
+}
+
+extension SotWStream.TypeState: SummarizedTypeState {}
+extension DeltaStream.TypeState: SummarizedTypeState {}
+
+extension StreamMachine {
+    static func summarize(_ types: [ResourceType: some SummarizedTypeState]) -> [ResourceType: TypeSummary] {
         types.mapValues { state in
             TypeSummary(subscribed: listed(state.names), subscribedCount: state.names.count, wildcard: state.wildcard,
-                        sentVersion: state.lastVersion,
-                        sentNonce: state.lastNonce, acked: state.acked, nacked: state.nacked,
-                        nackMessage: state.nackMessage)
+                        sentVersion: state.lastVersion, sentNonce: state.lastNonce, acked: state.acked,
+                        nacked: state.nacked, nackMessage: state.nackMessage)
         }
     }
+}
+
+extension SotWStream {
+    var summary: [ResourceType: TypeSummary] { Self.summarize(types) }
+}
+
+extension DeltaStream {
+    var summary: [ResourceType: TypeSummary] { Self.summarize(types) }
 }
