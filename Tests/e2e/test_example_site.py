@@ -122,3 +122,26 @@ def test_envoy_config_dump_shows_chancery_versions_and_no_rejections(site):
     rejected = {k: v for k, v in stats.items() if k.endswith("update_rejected") and v}
     assert rejected == {}
     assert stats.get("listener_manager.lds.update_success", 0) >= 1
+
+
+def test_raw_tcp_listener_forwards_bytes(site):
+    """The `ssh` listener is plain TCP proxying: bytes go to the git-ssh backend and back unchanged."""
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", 18022))
+    server.listen()
+
+    def echo_once():
+        conn, _ = server.accept()
+        with conn:
+            while chunk := conn.recv(4096):
+                conn.sendall(chunk)
+
+    import threading
+    threading.Thread(target=echo_once, daemon=True).start()
+    try:
+        with socket.create_connection(("127.0.0.1", SSH_PORT), timeout=5) as client:
+            client.sendall(b"SSH-2.0-test\r\n")
+            assert client.recv(100) == b"SSH-2.0-test\r\n"
+    finally:
+        server.close()
