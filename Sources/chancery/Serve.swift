@@ -59,10 +59,23 @@ struct Serve: AsyncParsableCommand {
         // with UNAVAILABLE so proxies reconnect (to another replica) at once.
         configuration.shutdownGracePeriod = .seconds(1)
         let grpc = GRPCServer(service: xdsServer, configuration: configuration, group: group, logger: logger)
-        let boundXDS = try await grpc.start(host: xdsHost, port: xdsPort)
         let adminServer = AdminServer(store: store, registry: xdsServer.registry, groupGuard: xdsServer.groupGuard,
                                       group: group, logger: logger)
-        let boundAdmin = try await adminServer.start(host: adminHost, port: adminPort)
+        let boundXDS: Int
+        let boundAdmin: Int
+        do {
+            boundXDS = try await grpc.start(host: xdsHost, port: xdsPort)
+        } catch {
+            printError("cannot listen for xDS on \(xds): \(error)")
+            throw ExitCode(1)
+        }
+        do {
+            boundAdmin = try await adminServer.start(host: adminHost, port: adminPort)
+        } catch {
+            printError("cannot listen for the admin endpoint on \(admin): \(error)")
+            await grpc.shutdown()
+            throw ExitCode(1)
+        }
         logger.info("serving", metadata: [
             "xds": "\(xdsHost):\(boundXDS)", "admin": "\(adminHost):\(boundAdmin)",
             "snapshot": "\(store.current.version)",

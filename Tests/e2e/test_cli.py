@@ -74,3 +74,17 @@ def test_every_bootstrap_mode_is_valid_for_envoy(tmp_path):
         checked = subprocess.run([envoy_bin(), "--mode", "validate", "-c", str(path), "--disable-hot-restart"],
                                  capture_output=True, text=True, timeout=60)
         assert checked.returncode == 0 and "OK" in checked.stdout + checked.stderr, (mode, checked.stderr[-2000:])
+
+
+def test_serve_names_the_address_it_cannot_listen_on():
+    import socket
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    try:
+        result = run("serve", "--config", ROUTES, "--certs", CERTS, "--xds", f"127.0.0.1:{port}", "--admin", "127.0.0.1:0")
+        assert result.returncode == 1
+        assert f"cannot listen for xDS on 127.0.0.1:{port}" in result.stderr
+    finally:
+        taken.close()
