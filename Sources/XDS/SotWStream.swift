@@ -39,8 +39,16 @@ public struct SotWStream: Sendable {
     public private(set) var snapshot: GroupSnapshot?
     private var nonceCounter: UInt64 = 0
 
+    /// The largest response for a named type before it is sent in parts (gRPC clients refuse more than 4 MiB).
+    public let maxResponseBytes: Int
+
     public init(fixedType: ResourceType? = nil) {
+        self.init(fixedType: fixedType, maxResponseBytes: (4 << 20) - (64 << 10))
+    }
+
+    public init(fixedType: ResourceType?, maxResponseBytes: Int) {
         self.fixedType = fixedType
+        self.maxResponseBytes = maxResponseBytes
     }
 
     /// Sets the first snapshot without pushing anything: the stream has not asked for anything yet.
@@ -155,9 +163,17 @@ public struct SotWStream: Sendable {
             if version == state.lastVersion && sent == state.sent { return [] }  // rule 9: only changes
             if version == state.nacked { return [] }  // rule 7: never re-push what the proxy rejected
         }
-        nonceCounter += 1
-        let nonce = String(nonceCounter)  // rule 4: unique within the stream
-        state.lastNonce = nonce
+        // Named types may be sent in parts (rule 19), so a large set is split to stay under gRPC's 4 MiB default
+        // receive limit (grpc-go#5790); each part carries the same version, and the proxy's ACK of the last one
+        // acknowledges them all. LDS and CDS must arrive whole (rule 18).
+        let parts = type.requiresFullStateInSotW ? [resources] : Self.split(resources, under: maxResponseBytes)
+        var actions: [Action] = []
+        for part in parts {
+            nonceCounter += 1
+            let nonce = String(nonceCounter)  // rule 4: unique within the stream
+            state.lastNonce = nonce
+            actions.append(.send(Response(type: type, version: version, nonce: nonce, resources: part)))
+        }
         state.lastVersion = version
         state.sent = sent
         state.sentResources = resources
@@ -166,11 +182,30 @@ public struct SotWStream: Sendable {
         if type == .cluster, types[.endpoint] != nil {
             types[.endpoint]!.resendPending = true
         }
-        var actions: [Action] = [.send(Response(type: type, version: version, nonce: nonce, resources: resources))]
         if type == .cluster, fixedType == nil, types[.endpoint] != nil {
             // On ADS the endpoints follow their clusters at once, even unchanged, so updated clusters finish warming.
             actions += respond(.endpoint, force: false)
         }
         return actions
+    }
+
+    /// Groups resources, in order, into parts whose encoded size stays under `limit` (a resource larger than
+    /// `limit` travels alone).
+    static func split(_ resources: [EncodedResource], under limit: Int) -> [[EncodedResource]] {
+        var parts: [[EncodedResource]] = []
+        var current: [EncodedResource] = []
+        var size = 0
+        for resource in resources {
+            let cost = resource.anyBytes.count + 8
+            if !current.isEmpty && size + cost > limit {
+                parts.append(current)
+                current = []
+                size = 0
+            }
+            current.append(resource)
+            size += cost
+        }
+        if !current.isEmpty || parts.isEmpty { parts.append(current) }
+        return parts
     }
 }

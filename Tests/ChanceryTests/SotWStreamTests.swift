@@ -258,4 +258,22 @@ import Translate
         #expect(pushed[1].version == endpoints.version)  // same content, sent again with a new nonce
         #expect(pushed[1].nonce != endpoints.nonce)
     }
+
+    @Test func grpc5790_largeNamedResponsesGoInPartsUnderTheLimit() {
+        let big = String(repeating: "x", count: 1000)
+        let group = F.group([.secret: ["a": big, "b": big, "c": big], .listener: ["l1": big, "l2": big, "l3": big]])
+        var stream = SotWStream(fixedType: nil, maxResponseBytes: 2500)
+        stream.attach(group)
+        let parts = sends(stream.receive(request(.secret, ["a", "b", "c"], node: node)))
+        #expect(parts.map { $0.resources.map(\.name) } == [["a", "b"], ["c"]])
+        #expect(Set(parts.map(\.version)).count == 1)
+        #expect(Set(parts.map(\.nonce)).count == 2)
+        // The ACK of an earlier part is stale; the ACK of the last part acknowledges the version.
+        _ = stream.receive(request(.secret, ["a", "b", "c"], version: parts[0].version, nonce: parts[0].nonce))
+        #expect(stream.types[.secret]?.acked == nil)
+        _ = stream.receive(request(.secret, ["a", "b", "c"], version: parts[1].version, nonce: parts[1].nonce))
+        #expect(stream.types[.secret]?.acked == parts[0].version)
+        // Full-state types are never split (rule 18).
+        #expect(sends(stream.receive(request(.listener))).map(\.resources.count) == [3])
+    }
 }

@@ -271,4 +271,25 @@ struct RegressionProtocolTests {
             #expect(await xdsEventually { h.xds.registry.all.first?.types[.endpoint]?.subscribedCount == names.count })
         }
     }
+
+    @Test func grpc5790_namedResponsesStayUnderFourMiB() async throws {
+        // Four secrets of 1.5 MiB each: 6 MiB in all, more than a gRPC client accepts in one message.
+        let big = String(repeating: "k", count: 3 << 19)
+        let secrets = Dictionary(uniqueKeysWithValues: (1...4).map { ("s\($0)", big) })
+        try await withXDSServer(XDSSnap.make(XDSSnap.base.merging([.secret: secrets]) { $1 })) { h in
+            let s = try await h.open()
+            try await s.send(.sotw(.secret, ["s1", "s2", "s3", "s4"], node: .grpc("big-1")))
+            var names: [String] = []
+            var versions = Set<String>()
+            while names.count < 4 {
+                let bytes = try await s.nextMessage()
+                #expect(bytes.count < 4 << 20, "a response of \(bytes.count) bytes")
+                let reply = try SotWReply(decoding: bytes)
+                names += reply.names
+                versions.insert(reply.version)
+            }
+            #expect(names.sorted() == ["s1", "s2", "s3", "s4"])
+            #expect(versions.count == 1)
+        }
+    }
 }
