@@ -1,4 +1,5 @@
 """The example site, end to end: chancery + the real Envoy 1.40 + local backends (issue 2)."""
+import contextlib
 import hashlib
 import http.client
 import json
@@ -52,13 +53,15 @@ def http_get(host, path="/", port=HTTP_PORT):
     return response.status, dict(response.getheaders())
 
 
-@pytest.fixture(scope="module")
-def site():
+@contextlib.contextmanager
+def serving(routes, certs, node, ads="sotw"):
+    """The example site's backends, Chancery on `routes` and `certs`, and one Envoy, until HTTPS answers; all stopped
+    on the way out, whatever happened."""
     backends = [Backend(name, port) for name, port in BACKENDS.items()]
-    chancery = Chancery(os.path.join(SITE, "routes.yaml"), os.path.join(SITE, "certs"))
+    chancery = Chancery(routes, certs)
     envoy = None
     try:
-        envoy = Envoy(chancery, node="e2e-edge")
+        envoy = Envoy(chancery, node=node, ads=ads)
         # Listeners are served once their routes and secrets arrived: wait for HTTPS to answer.
         wait_until(lambda: https_get("www.example.test")[0] == 200, timeout=30, what="https through envoy")
         yield chancery, envoy
@@ -68,6 +71,12 @@ def site():
         chancery.stop()
         for backend in backends:
             backend.stop()
+
+
+@pytest.fixture(scope="module")
+def site():
+    with serving(os.path.join(SITE, "routes.yaml"), os.path.join(SITE, "certs"), node="e2e-edge") as running:
+        yield running
 
 
 def test_plain_http_redirects_to_https(site):

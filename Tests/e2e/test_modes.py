@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-from harness import FIXTURES, Backend, Chancery, Envoy, get_json, wait_until
-from test_example_site import BACKENDS, https_get
+from harness import FIXTURES, get_json
+from test_example_site import https_get, serving
 
 SITE = os.path.join(FIXTURES, "example-site")
 KINDS = {
@@ -17,21 +17,10 @@ KINDS = {
 }
 
 
-@pytest.fixture(scope="module")
-def backends():
-    servers = [Backend(name, port) for name, port in BACKENDS.items()]
-    yield
-    for server in servers:
-        server.stop()
-
-
 @pytest.mark.parametrize("mode", ["sotw", "delta", "none", "none-delta"])
-def test_mode_converges_and_carries_traffic(backends, mode):
-    chancery = Chancery(os.path.join(SITE, "routes.yaml"), os.path.join(SITE, "certs"))
-    envoy = None
-    try:
-        envoy = Envoy(chancery, node=f"mode-{mode}", ads=mode)
-        wait_until(lambda: https_get("www.example.test")[0] == 200, timeout=30, what=f"traffic in {mode} mode")
+def test_mode_converges_and_carries_traffic(mode):
+    with serving(os.path.join(SITE, "routes.yaml"), os.path.join(SITE, "certs"), node=f"mode-{mode}",
+                 ads=mode) as (chancery, envoy):
         status, body, _ = https_get("dav.example.test", "/x")
         assert status == 200 and json.loads(body)["backend"] == "dav"
 
@@ -46,7 +35,3 @@ def test_mode_converges_and_carries_traffic(backends, mode):
         assert {k: v for k, v in stats.items() if k.endswith("update_rejected") and v} == {}
         assert stats["listener_manager.lds.update_success"] >= 1
         assert stats["cluster_manager.cds.update_success"] >= 1
-    finally:
-        if envoy:
-            envoy.stop()
-        chancery.stop()

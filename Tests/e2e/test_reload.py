@@ -7,12 +7,11 @@ import socket
 import ssl
 import subprocess
 import tempfile
-import time
 
 import pytest
 
-from harness import FIXTURES, Backend, Chancery, Envoy, get_json, http_get as admin_get, wait_until
-from test_example_site import BACKENDS, HTTPS_PORT, https_get
+from harness import FIXTURES, get_json, wait_until
+from test_example_site import HTTPS_PORT, https_get, serving
 
 SITE = os.path.join(FIXTURES, "example-site")
 
@@ -62,19 +61,10 @@ def live_site():
     with open(os.path.join(SITE, "certs", "example.test", "tls.crt"), "rb") as c, \
             open(os.path.join(SITE, "certs", "example.test", "tls.key"), "rb") as k:
         make_kubernetes_secret(certs, "example.test", c.read(), k.read(), "2026_01_01")
-    backends = [Backend(name, port) for name, port in BACKENDS.items()]
-    chancery = Chancery(os.path.join(work, "routes.yaml"), certs)
-    envoy = None
     try:
-        envoy = Envoy(chancery, node="reload")
-        wait_until(lambda: https_get("www.example.test")[0] == 200, timeout=30, what="https through envoy")
-        yield work, certs, chancery, envoy
+        with serving(os.path.join(work, "routes.yaml"), certs, node="reload") as (chancery, envoy):
+            yield work, certs, chancery, envoy
     finally:
-        if envoy:
-            envoy.stop()
-        chancery.stop()
-        for backend in backends:
-            backend.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -150,19 +140,10 @@ def test_routes_file_behind_a_symlink_is_followed():
     shutil.copy(os.path.join(SITE, "routes.yaml"), os.path.join(target_dir, "routes.yaml"))
     link = os.path.join(work, "routes.yaml")
     os.symlink(os.path.join(target_dir, "routes.yaml"), link)
-    backends = [Backend(name, port) for name, port in BACKENDS.items()]
-    chancery = Chancery(link, os.path.join(SITE, "certs"))
-    envoy = None
     try:
-        envoy = Envoy(chancery, node="link")
-        wait_until(lambda: https_get("www.example.test")[0] == 200, timeout=30, what="https through envoy")
-        edit(os.path.join(target_dir, "routes.yaml"), "domains: [dl.example.test]",
-             "domains: [dl.example.test, linked.example.test]")
-        wait_until(lambda: https_get("linked.example.test")[0] == 200, timeout=10, what="the edit through the link")
+        with serving(link, os.path.join(SITE, "certs"), node="link"):
+            edit(os.path.join(target_dir, "routes.yaml"), "domains: [dl.example.test]",
+                 "domains: [dl.example.test, linked.example.test]")
+            wait_until(lambda: https_get("linked.example.test")[0] == 200, timeout=10, what="the edit through the link")
     finally:
-        if envoy:
-            envoy.stop()
-        chancery.stop()
-        for backend in backends:
-            backend.stop()
         shutil.rmtree(work, ignore_errors=True)
