@@ -158,7 +158,7 @@ struct AbuseProtocolTests {
             _ = try await s.response()
             try await s.send(.sotw(.cluster, nonce: "no-such-nonce", nack: "???"))
             try await s.expectNoResponse()
-            #expect(h.info(node: "nn")?.types[.cluster]?.nackedVersion == nil)
+            #expect(await xdsEventually { h.info(node: "nn")?.types[.cluster]?.nackedVersion == nil })
         }
     }
 

@@ -46,7 +46,7 @@ struct DeltaProtocolTests {
             try await s.send(.delta(.cluster, nonce: second.nonce, nack: "bad www"))
             try await s.expectNoResponse()  // a NACK is never a reason to re-send
             #expect(await xdsEventually { h.info(node: "d22")?.types[.cluster]?.nackedVersion == second.systemVersion })
-            #expect(h.info(node: "d22")?.types[.cluster]?.nackMessage == "bad www")
+            #expect(await xdsEventually { h.info(node: "d22")?.types[.cluster]?.nackMessage == "bad www" })
         }
     }
 
@@ -69,7 +69,7 @@ struct DeltaProtocolTests {
             #expect(all.names == ["dav", "www"])
             try await s.send(.delta(.cluster))
             try await s.expectNoResponse()
-            #expect(h.info(node: "d24")?.types[.cluster]?.wildcard == true)
+            #expect(await xdsEventually { h.info(node: "d24")?.types[.cluster]?.wildcard == true })
             h.publish(XDSSnap.base(with: [.cluster: ["www": "", "dav": "", "dl": ""]]))
             #expect(try await s.deltaResponse().names == ["dl"])
         }
@@ -81,7 +81,7 @@ struct DeltaProtocolTests {
             #expect(try await s.deltaSubscribe(.endpoint, ["www"], node: .envoy("d24b")).names == ["www"])
             let star = try await s.deltaSubscribe(.endpoint, ["*"])
             #expect(star.names == ["dav"])  // www is already held at this version
-            #expect(h.info(node: "d24b")?.types[.endpoint]?.wildcard == true)
+            #expect(await xdsEventually { h.info(node: "d24b")?.types[.endpoint]?.wildcard == true })
             try await s.send(.delta(.endpoint, unsubscribe: ["*"]))
             try await s.expectNoResponse()  // unsubscribing needs no answer (rule 29), "*" included
             #expect(await xdsEventually { h.info(node: "d24b")?.types[.endpoint]?.wildcard == false })
@@ -158,7 +158,7 @@ struct DeltaProtocolTests {
             let reply = try await s.deltaSubscribe(.endpoint, ["nope"], node: .envoy("d27"))
             #expect(reply.names.isEmpty)
             #expect(reply.removed == ["nope"])
-            #expect(h.info(node: "d27")?.types[.endpoint]?.subscribed == ["nope"])
+            #expect(await xdsEventually { h.info(node: "d27")?.types[.endpoint]?.subscribed == ["nope"] })
             h.publish(XDSSnap.base(with: [.endpoint: ["www": "", "dav": "", "nope": ""]]))
             #expect(try await s.deltaResponse().names == ["nope"])
         }

@@ -14,7 +14,7 @@ struct PerTypeProtocolTests {
             let reply = try await s.response()
             #expect(reply.typeURL == ResourceType.cluster.typeURL)
             #expect(reply.names == ["dav", "www"])
-            #expect(h.info(node: "cds-1")?.kind == "clusters")
+            #expect(await xdsEventually { h.info(node: "cds-1")?.kind == "clusters" })
         }
     }
 
@@ -98,7 +98,7 @@ struct PerTypeProtocolTests {
             let reply = try await s.deltaResponse()
             #expect(reply.typeURL == ResourceType.cluster.typeURL)
             #expect(reply.names == ["dav", "www"])
-            #expect(h.info(node: "dcds")?.kind == "clusters-delta")
+            #expect(await xdsEventually { h.info(node: "dcds")?.kind == "clusters-delta" })
             try await s.ack(reply)
             h.publish(XDSSnap.base(with: [.cluster: ["www": ""]]))
             let removal = try await s.deltaResponse()

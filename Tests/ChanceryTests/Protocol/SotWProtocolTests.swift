@@ -25,7 +25,7 @@ struct SotWProtocolTests {
             let listeners = try await s.response()
             #expect(clusters.names == ["dav", "www"])
             #expect(listeners.names == ["https"])
-            #expect(h.info(node: "n1")?.group == "default")
+            #expect(await xdsEventually { h.info(node: "n1")?.group == "default" })
         }
     }
 
@@ -99,14 +99,14 @@ struct SotWProtocolTests {
             let s = try await h.open()
             let reply = try await s.subscribe(.cluster, node: .envoy("n5"))
             try await s.expectNoResponse()
-            #expect(h.info(node: "n5")?.types[.cluster]?.ackedVersion == reply.version)
-            #expect(h.info(node: "n5")?.types[.cluster]?.sentNonce == reply.nonce)
+            #expect(await xdsEventually { h.info(node: "n5")?.types[.cluster]?.ackedVersion == reply.version })
+            #expect(await xdsEventually { h.info(node: "n5")?.types[.cluster]?.sentNonce == reply.nonce })
             // A NACK of the next version echoes the previously accepted one.
             h.publish(XDSSnap.base(with: [.cluster: ["www": "2", "dav": ""]]))
             let next = try await s.response()
             try await s.nack(next, acceptedVersion: reply.version, message: "no")
             #expect(await xdsEventually { h.info(node: "n5")?.types[.cluster]?.nackedVersion == next.version })
-            #expect(h.info(node: "n5")?.types[.cluster]?.ackedVersion == reply.version)
+            #expect(await xdsEventually { h.info(node: "n5")?.types[.cluster]?.ackedVersion == reply.version })
         }
     }
 
@@ -119,8 +119,8 @@ struct SotWProtocolTests {
             // Echoing the new version (as some clients do) does not make it an ACK: error_detail is present.
             try await s.send(.sotw(.cluster, version: reply.version, nonce: reply.nonce, nack: message, nackCode: code))
             #expect(await xdsEventually { h.info(node: "n6")?.types[.cluster]?.nackedVersion == reply.version })
-            #expect(h.info(node: "n6")?.types[.cluster]?.ackedVersion == nil)
-            #expect(h.info(node: "n6")?.types[.cluster]?.nackMessage == message)
+            #expect(await xdsEventually { h.info(node: "n6")?.types[.cluster]?.ackedVersion == nil })
+            #expect(await xdsEventually { h.info(node: "n6")?.types[.cluster]?.nackMessage == message })
         }
     }
 

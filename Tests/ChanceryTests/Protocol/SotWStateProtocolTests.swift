@@ -16,8 +16,8 @@ struct SotWStateProtocolTests {
             #expect(try await s.subscribe(.cluster, ["www"]).names == ["www"])
             #expect(try await s.subscribe(.endpoint, ["www"]).names == ["www"])
             try await s.expectNoResponse()
-            #expect(h.info(node: "grpc-1")?.types[.secret] == nil)
-            #expect(h.info(node: "grpc-1")?.userAgent.hasPrefix("gRPC Go") == true)
+            #expect(await xdsEventually { h.info(node: "grpc-1")?.types[.secret] == nil })
+            #expect(await xdsEventually { h.info(node: "grpc-1")?.userAgent.hasPrefix("gRPC Go") == true })
         }
     }
 
@@ -28,7 +28,7 @@ struct SotWStateProtocolTests {
             #expect(named.names == ["https"])
             let none = try await s.subscribe(.listener, [])
             #expect(none.names.isEmpty)  // a full-state LDS response with nothing: not a wildcard
-            #expect(h.info(node: "grpc-12")?.types[.listener]?.wildcard == false)
+            #expect(await xdsEventually { h.info(node: "grpc-12")?.types[.listener]?.wildcard == false })
         }
     }
 
@@ -137,8 +137,8 @@ struct SotWStateProtocolTests {
             let ingress = try await h.open()
             #expect(try await ingress.subscribe(.listener, node: .envoy("i1", cluster: "ingress")).names
                 == ["ingress-https"])
-            #expect(h.info(node: "e1")?.group == "edge")
-            #expect(h.info(node: "i1")?.group == "ingress")
+            #expect(await xdsEventually { h.info(node: "e1")?.group == "edge" })
+            #expect(await xdsEventually { h.info(node: "i1")?.group == "ingress" })
         }
     }
 
@@ -159,7 +159,7 @@ struct SotWStateProtocolTests {
         try await withXDSServer { h in
             let s = try await h.open()
             #expect(try await s.subscribe(.listener, node: .envoy("anon", cluster: "")).names == ["https"])
-            #expect(h.info(node: "anon")?.group == "default")
+            #expect(await xdsEventually { h.info(node: "anon")?.group == "default" })
         }
     }
 
@@ -173,7 +173,7 @@ struct SotWStateProtocolTests {
             tagged.metadata = ["role": "edge"]
             let other = try await h.open()
             #expect(try await other.subscribe(.listener, node: tagged).names == ["e"])
-            #expect(h.info(node: "m2")?.group == "edge")
+            #expect(await xdsEventually { h.info(node: "m2")?.group == "edge" })
         }
     }
 
