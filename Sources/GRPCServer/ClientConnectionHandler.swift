@@ -217,24 +217,16 @@ final class ClientConnectionHandler: ChannelDuplexHandler, NGHTTP2DataSource {
 
     private func pumpOutput() {
         guard let context, let session, context.channel.isActive, !closed else { return }
-        var wrote = false
-        while context.channel.isWritable {
-            var buffer = context.channel.allocator.buffer(capacity: 16 * 1024)
-            do {
-                try session.produce(into: &buffer, limit: 64 * 1024)
-            } catch {
-                closed = true
-                context.close(promise: nil)
-                return
-            }
-            let events = session.takeEvents()
-            process(events)
-            if buffer.readableBytes > 0 {
-                context.write(wrapOutboundOut(buffer), promise: nil)
-                wrote = true
-            } else if events.isEmpty {
-                break
-            }
+        let wrote: Bool
+        do {
+            wrote = try session.pump(allocator: context.channel.allocator,
+                                     canWrite: { context.channel.isWritable },
+                                     process: process,
+                                     write: { context.write(wrapOutboundOut($0), promise: nil) })
+        } catch {
+            closed = true
+            context.close(promise: nil)
+            return
         }
         if wrote { context.flush() }
     }

@@ -118,6 +118,26 @@ final class NGHTTP2Session {
         }
     }
 
+    /// Serializes queued frames in chunks of up to 64 KiB while `canWrite()` holds, handing each chunk to `write` and
+    /// the events its output produced (frame-sent, stream-closed) to `process`. Returns whether anything was written.
+    func pump(allocator: ByteBufferAllocator, canWrite: () -> Bool, process: ([NGHTTP2Event]) -> Void,
+              write: (ByteBuffer) -> Void) throws(NGHTTP2Error) -> Bool {
+        var wrote = false
+        while canWrite() {
+            var buffer = allocator.buffer(capacity: 16 * 1024)
+            try produce(into: &buffer, limit: 64 * 1024)
+            let events = takeEvents()
+            process(events)
+            if buffer.readableBytes > 0 {
+                write(buffer)
+                wrote = true
+            } else if events.isEmpty {
+                break
+            }
+        }
+        return wrote
+    }
+
     /// Events recorded since the last call (from output callbacks such as frame-sent).
     func takeEvents() -> [NGHTTP2Event] {
         defer { events.removeAll(keepingCapacity: true) }

@@ -339,25 +339,17 @@ final class ServerConnectionHandler: ChannelDuplexHandler, NGHTTP2DataSource {
     /// Serializes nghttp2's output and writes it while the channel is writable, then flushes once.
     private func pumpOutput(force: Bool = false) {
         guard let context, let session, context.channel.isActive else { return }
-        var wrote = false
-        while force || context.channel.isWritable {
-            var buffer = context.channel.allocator.buffer(capacity: 16 * 1024)
-            do {
-                try session.produce(into: &buffer, limit: 64 * 1024)
-            } catch {
-                logger.debug("nghttp2 output failed", metadata: ["error": "\(error)"])
-                closing = true
-                context.close(promise: nil)
-                return
-            }
-            let events = session.takeEvents()
-            process(events)
-            if buffer.readableBytes > 0 {
-                context.write(wrapOutboundOut(buffer), promise: nil)
-                wrote = true
-            } else if events.isEmpty {
-                break
-            }
+        let wrote: Bool
+        do {
+            wrote = try session.pump(allocator: context.channel.allocator,
+                                     canWrite: { force || context.channel.isWritable },
+                                     process: process,
+                                     write: { context.write(wrapOutboundOut($0), promise: nil) })
+        } catch {
+            logger.debug("nghttp2 output failed", metadata: ["error": "\(error)"])
+            closing = true
+            context.close(promise: nil)
+            return
         }
         if wrote {
             context.flush()
