@@ -84,7 +84,7 @@ public final class GRPCClient: Sendable {
 
     /// Stops or resumes reading from the socket, to play a slow reader in back-pressure tests.
     func setReading(_ enabled: Bool) async throws {
-        try await channel.setOption(ChannelOptions.autoRead, value: enabled)
+        try await channel.setOption(ChannelOptions.autoRead, value: enabled).get()
     }
 
     public func close() async {
