@@ -8,13 +8,17 @@ public struct TypeSnapshot: Hashable, Sendable {
     /// Hash of every (name, version) pair: changes exactly when any resource of the type changes.
     public let version: String
 
+    /// Every resource, sorted by name once here rather than by each stream on each push.
+    public let sorted: [EncodedResource]
+
     public init(type: ResourceType, resources: [String: EncodedResource]) {
         self.type = type
         self.resources = resources
-        self.version = ContentHash.of(versions: resources.values.map { ($0.name, $0.version) })
+        self.sorted = resources.values.sorted { $0.name < $1.name }
+        self.version = ContentHash.of(versions: sorted.map { ($0.name, $0.version) })
     }
 
-    public var sortedNames: [String] { resources.keys.sorted() }
+    public var sortedNames: [String] { sorted.map(\.name) }
 }
 
 /// What one node group's proxies are served, for one config-source mode.

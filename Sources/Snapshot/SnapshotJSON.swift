@@ -5,7 +5,7 @@ import Translate
 public enum SnapshotJSON {
     /// A JSON array of every resource of one type, sorted by name.
     public static func render(_ type: TypeSnapshot) -> String {
-        let items = type.sortedNames.compactMap { type.resources[$0] }.map {
+        let items = type.sorted.map {
             ProtoJSON.render($0.message, redacting: Translator.redactedFields)
         }
         return array(items)

@@ -127,7 +127,7 @@ public struct SotWStream: Sendable {
 
     private func selected(_ type: ResourceType, _ state: TypeState) -> [EncodedResource] {
         guard let typeSnapshot = snapshot?[type] else { return [] }
-        if state.wildcard { return typeSnapshot.sortedNames.compactMap { typeSnapshot.resources[$0] } }
+        if state.wildcard { return typeSnapshot.sorted }
         // Only names that exist and were asked for, each once (rule 15).
         return state.names.sorted().compactMap { typeSnapshot.resources[$0] }
     }

@@ -46,13 +46,12 @@ struct Render: ParsableCommand {
             var lines: [String] = []
             for snapshot in snapshots {
                 for type in ResourceType.allCases.sorted() {
-                    for name in snapshot[type].sortedNames {
-                        let any = snapshot[type].resources[name]!.anyBytes
+                    for resource in snapshot[type].sorted {
                         lines.append(SnapshotJSON.object([
                             ("group", SnapshotJSON.quoted(snapshot.group)),
                             ("type", SnapshotJSON.quoted(type.rawValue)),
-                            ("name", SnapshotJSON.quoted(name)),
-                            ("any", SnapshotJSON.quoted(Data(any).base64EncodedString())),
+                            ("name", SnapshotJSON.quoted(resource.name)),
+                            ("any", SnapshotJSON.quoted(Data(resource.anyBytes).base64EncodedString())),
                         ]))
                     }
                 }
