@@ -26,6 +26,16 @@ public struct EncodedResource: Hashable, Sendable {
     }
 }
 
+/// A resource prints as its type, name and version only: a Secret's bytes hold a private key, and no description,
+/// `dump` or string interpolation of a snapshot may carry it into a log.
+extension EncodedResource: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public var description: String { "\(type.rawValue) \"\(name)\" @\(version)" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror {
+        Mirror(self, children: ["type": type, "name": name, "version": version], displayStyle: .struct)
+    }
+}
+
 /// Content hashes for versions: the first 16 hex digits of SHA-256.
 public enum ContentHash {
     public static func of(_ bytes: [UInt8]) -> String {

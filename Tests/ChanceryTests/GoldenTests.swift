@@ -64,3 +64,23 @@ import Translate
         }
     }
 }
+
+@Suite struct SnapshotPrintingTests {
+    /// A stray `print(snapshot)` or `dump` must not carry the private key into a log.
+    @Test func snapshotDescriptionsHoldNoKeyBytes() throws {
+        let dir = "\(FixturePaths.fixtures)/example-site"
+        let snapshot = try Loader.load(configPath: "\(dir)/routes.yaml", certsPath: "\(dir)/certs").snapshot
+        let key = try String(contentsOfFile: "\(dir)/certs/example.test/tls.key", encoding: .utf8)
+        let keyLine = try #require(key.split(separator: "\n").first { !$0.hasPrefix("-----") })
+        var dumped = ""
+        dump(snapshot, to: &dumped)
+        let printed = "\(snapshot) \(String(reflecting: snapshot))"
+        let keyBytes = Array(key.utf8)
+        let asNumbers = keyBytes.prefix(16).map(String.init).joined(separator: ", ")
+        for text in [dumped, printed] {
+            #expect(!text.contains(keyLine))
+            #expect(!text.contains(asNumbers))
+        }
+        #expect(printed.contains("secret \"example.test\""))
+    }
+}
