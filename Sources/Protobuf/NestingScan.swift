@@ -16,14 +16,21 @@ enum NestingScan {
                 stack.removeLast()
                 continue
             }
-            guard let tag = varint(bytes, &offset) else { return }  // malformed: protobuf-c will reject it
+            // Every read stays inside the enclosing message: a field that claims to run past its end is malformed.
+            guard let tag = varint(bytes, &offset, end: top.end) else { return }  // protobuf-c will reject it
             let number = Int(tag >> 3)
             switch tag & 7 {
-            case 0: guard varint(bytes, &offset) != nil else { return }
-            case 1: offset += 8
-            case 5: offset += 4
+            case 0: guard varint(bytes, &offset, end: top.end) != nil else { return }
+            case 1:
+                guard top.end - offset >= 8 else { return }
+                offset += 8
+            case 5:
+                guard top.end - offset >= 4 else { return }
+                offset += 4
             case 2:
-                guard let length = varint(bytes, &offset), length <= UInt64(top.end - offset) else { return }
+                guard let length = varint(bytes, &offset, end: top.end), length <= UInt64(top.end - offset) else {
+                    return
+                }
                 let end = offset + Int(length)
                 if let typeName = top.messageFields[number], let child = registry.messages[typeName] {
                     guard stack.count < limit else {
@@ -47,10 +54,11 @@ enum NestingScan {
         return fields
     }
 
-    private static func varint(_ bytes: [UInt8], _ offset: inout Int) -> UInt64? {
+    /// Reads a varint that must end before `end`; nil when it does not (truncated or over ten bytes).
+    private static func varint(_ bytes: [UInt8], _ offset: inout Int, end: Int) -> UInt64? {
         var value: UInt64 = 0
         var shift: UInt64 = 0
-        while offset < bytes.count, shift < 64 {
+        while offset < end, shift < 64 {
             let byte = bytes[offset]
             offset += 1
             value |= UInt64(byte & 0x7f) << shift
