@@ -88,3 +88,32 @@ let package = Package(
         ]),
     ]
 )
+
+// Fuzz targets (Fuzz/<Name>/): libFuzzer executables, declared only when scripts/fuzz builds them
+// (CHANCERY_FUZZ=1), so a plain `swift build` / `swift test` neither compiles nor tries to link them.
+if Context.environment["CHANCERY_FUZZ"] == "1" {
+    let fuzzers: [(name: String, dependencies: [Target.Dependency])] = [
+        ("FuzzDiscoveryRequest", ["Protobuf", "XDS"]),
+        ("FuzzGRPCConnection", [
+            "GRPCServer",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        ("FuzzRoutesFile", ["Config"]),
+        ("FuzzCertificates", ["Certs"]),
+        ("FuzzAdminHTTP", [
+            "Admin", "Snapshot", "XDS",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+    ]
+    // FuzzGRPCConnection drives the internal connection handler through `@testable import`.
+    package.targets.first { $0.name == "GRPCServer" }?.swiftSettings = [.unsafeFlags(["-enable-testing"])]
+    for fuzzer in fuzzers {
+        package.targets.append(.executableTarget(name: fuzzer.name, dependencies: fuzzer.dependencies,
+                                                 path: "Fuzz/\(fuzzer.name)"))
+        package.products.append(.executable(name: fuzzer.name, targets: [fuzzer.name]))
+    }
+}

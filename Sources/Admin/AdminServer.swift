@@ -22,19 +22,22 @@ public final class AdminServer: Sendable {
 
     /// Binds and returns the port (0 picks a free one).
     public func start(host: String, port: Int) async throws -> Int {
-        let pages = self.pages
         let bound = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 64)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(AdminHandler(pages: pages))
-                }
+                channel.eventLoop.makeCompletedFuture { try self.configureChildPipeline(channel) }
             }
             .bind(host: host, port: port).get()
         channel.withLock { $0 = bound }
         return bound.localAddress?.port ?? port
+    }
+
+    /// Sets up an accepted connection's pipeline (HTTP/1.1 server codec + the admin pages); on its event loop.
+    /// Public so the admin fuzz target can drive exactly what a real connection runs on an `EmbeddedChannel`.
+    public func configureChildPipeline(_ channel: any Channel) throws {
+        try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+        try channel.pipeline.syncOperations.addHandler(AdminHandler(pages: pages))
     }
 
     public func shutdown() async {

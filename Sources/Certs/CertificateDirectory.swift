@@ -54,13 +54,17 @@ public struct CertificateDirectory {
     static func loadBundle(name: String, directory: String, now: Date) -> Result<CertificateBundle, CertificateError> {
         let certificatePath = (directory as NSString).appendingPathComponent("tls.crt")
         let keyPath = (directory as NSString).appendingPathComponent("tls.key")
-        let chainBytes: [UInt8]
-        let keyBytes: [UInt8]
         switch (read(certificatePath), read(keyPath)) {
         case (.failure(let error), _), (_, .failure(let error)): return .failure(error)
-        case (.success(let chain), .success(let key)): (chainBytes, keyBytes) = (chain, key)
+        case (.success(let chain), .success(let key)):
+            return bundle(name: name, chain: chain, key: key, certificatePath: certificatePath, keyPath: keyPath, now: now)
         }
+    }
 
+    /// Checks the bytes of one `tls.crt` + `tls.key` pair; the paths only name the files in errors.
+    /// Pure (no file access), so the checks can be exercised on bytes directly (the Certs fuzz target does).
+    public static func bundle(name: String, chain chainBytes: [UInt8], key keyBytes: [UInt8], certificatePath: String,
+                              keyPath: String, now: Date) -> Result<CertificateBundle, CertificateError> {
         // The chain: only CERTIFICATE blocks, at least one, each a valid X.509 certificate.
         // Checked on the raw text first, so a key is caught even when the PEM around it is malformed.
         let chainText = String(decoding: chainBytes, as: UTF8.self)
