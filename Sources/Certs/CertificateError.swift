@@ -73,6 +73,10 @@ extension CertificateError {
              reason: "no certificates found; expected one subdirectory per certificate holding tls.crt and tls.key "
                  + "(or fullchain.pem and privkey.pem)")
     }
+    /// A certificate folder the routes file names is gone from the directory (renamed away, being replaced).
+    public static func folderGone(_ path: String) -> Self {
+        Self(.missingFile, path: path, reason: "certificate folder is no longer in the certificate directory")
+    }
     static func missingFile(_ path: String, _ why: String) -> Self {
         Self(.missingFile, path: path, reason: "file is missing: it \(why)")
     }

@@ -37,8 +37,12 @@ public enum Loader {
         public var certificates: [String: CertificateBundle]
         /// What was left out for want of a usable certificate.
         public var skipped: [CertificateSelection.Skipped]
-        /// Names served from their last good version while their files are broken; worth retrying soon.
-        public var waitingForRepair: Set<String>
+        /// Names served from their last good version while their files are broken or gone, with the current problem.
+        public var kept: [String: CertificateError]
+        /// Names present but unusable with no last good version: what needs them was left out.
+        public var broken: [String: CertificateError]
+        /// Names worth retrying soon: a renewal may be half-way.
+        public var waitingForRepair: Set<String> { Set(kept.keys) }
         public var inputDigest: String
     }
 
@@ -85,9 +89,8 @@ public enum Loader {
         for name in referencedCertificates(config) where scan.bundles[name] == nil && scan.broken[name] == nil {
             if let previous = lastGood[name] {
                 scan.bundles[name] = previous
-                scan.kept[name] = nil
-                warnings.append("certificate \"\(name)\" is no longer in the certificate directory; "
-                                + "serving its last good version (serial \(previous.serialNumber))")
+                scan.kept[name] = .folderGone(previous.certificateFile.isEmpty
+                    ? name : (previous.certificateFile as NSString).deletingLastPathComponent)
             }
         }
         for (name, problem) in scan.kept.sorted(by: { $0.key < $1.key }) {
@@ -108,7 +111,7 @@ public enum Loader {
         }
         do {
             return Result(snapshot: try Snapshot.build(translated), warnings: warnings, certificates: scan.bundles,
-                          skipped: skipped, waitingForRepair: Set(scan.kept.keys), inputDigest: inputs.digest)
+                          skipped: skipped, kept: scan.kept, broken: scan.broken, inputDigest: inputs.digest)
         } catch {
             throw Failure(errors: ["\(error)"])
         }

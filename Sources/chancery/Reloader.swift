@@ -88,8 +88,7 @@ final class Reloader: @unchecked Sendable {
             let result = try Loader.build(inputs, lastGood: lastGood)
             lastGood = result.certificates
             lastDigest = result.inputDigest
-            store.certificates.update(served: result.certificates, kept: inputs.certificates.kept,
-                                      broken: inputs.certificates.broken)
+            store.certificates.update(served: result.certificates, kept: result.kept, broken: result.broken)
             for warning in result.warnings { logger.warning("\(warning)") }
             if store.publish(result.snapshot, warnings: result.warnings) {
                 logger.info("published snapshot", metadata: ["version": "\(result.snapshot.version)",
