@@ -55,6 +55,11 @@ final class FileWatcher: @unchecked Sendable {
         source.cancel()
     }
 
+    /// Rebuilds the watch list now (SIGHUP and the periodic rescan call it, in case an event was missed).
+    func refresh() {
+        queue.async { self.refreshWatches() }
+    }
+
     /// The directories currently watched (for tests and debugging).
     var watchedDirectories: [String] { queue.sync { watched.keys.sorted() } }
 

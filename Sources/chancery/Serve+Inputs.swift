@@ -20,21 +20,27 @@ struct InputOptions: ParsableArguments {
     }
 
     /// Rescans every `rescanInterval` seconds; a rescan publishes only when some input's content changed.
-    func startRescan(_ reloader: Reloader) -> DispatchSourceTimer? {
+    func startRescan(_ reloader: Reloader, _ watcher: FileWatcher) -> DispatchSourceTimer? {
         guard rescanInterval > 0 else { return nil }
         let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "chancery.rescan"))
         timer.schedule(deadline: .now() + .seconds(rescanInterval), repeating: .seconds(rescanInterval))
-        timer.setEventHandler { reloader.schedule(.rescan) }
+        timer.setEventHandler {
+            watcher.refresh()
+            reloader.schedule(.rescan)
+        }
         timer.resume()
         return timer
     }
 }
 
 /// SIGHUP forces a reload and rescan, the way daemons are told "look again"; it never stops the process.
-func reloadOnHangup(_ reloader: Reloader) {
+func reloadOnHangup(_ reloader: Reloader, _ watcher: FileWatcher) {
     signal(SIGHUP, SIG_IGN)
     let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "chancery.sighup"))
-    source.setEventHandler { reloader.schedule(.signal) }
+    source.setEventHandler {
+        watcher.refresh()
+        reloader.schedule(.signal)
+    }
     source.resume()
     SignalSources.keep([source])
 }

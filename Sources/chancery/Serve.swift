@@ -45,15 +45,15 @@ struct Serve: AsyncParsableCommand {
         let store = SnapshotStore()
         let reloader = Reloader(configPath: config, certsPath: certs, store: store, logger: logger,
                                 limits: inputs.limits)
-        reloadOnHangup(reloader)
         // Watch before the first load, so an edit made while starting is not missed.
         let watcher = try FileWatcher(paths: [config, certs], logger: logger) { reloader.schedule(.fileEvent) }
+        reloadOnHangup(reloader, watcher)
         guard reloader.reload() else {
             watcher.stop()
             for line in store.status.errors { printError(line) }
             throw ExitCode(1)
         }
-        let rescan = inputs.startRescan(reloader)
+        let rescan = inputs.startRescan(reloader, watcher)
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let selector: GroupSelector = groupMetadataKey.map { .metadataKey($0) } ?? .nodeCluster
