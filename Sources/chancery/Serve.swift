@@ -16,7 +16,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The routes file.")
     var config: String
 
-    @Option(help: "The certificate directory (DIR/NAME/tls.crt and tls.key, Kubernetes secret layout).")
+    @Option(help: "The certificate directory: DIR/NAME/tls.crt and tls.key (or fullchain.pem and privkey.pem); links are followed.")
     var certs: String
 
     @Option(help: "xDS gRPC listen address. Loopback by default: SDS carries private keys.")

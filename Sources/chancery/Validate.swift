@@ -11,7 +11,7 @@ struct Validate: ParsableCommand {
     @Argument(help: "The routes file.")
     var config: String
 
-    @Option(help: "The certificate directory (DIR/NAME/tls.crt and tls.key).")
+    @Option(help: "The certificate directory (DIR/NAME/tls.crt and tls.key, or fullchain.pem and privkey.pem).")
     var certs: String?
 
     /// Certificates closer than this to their notAfter are warned about.

@@ -71,6 +71,24 @@ struct CertificateLoaderTests {
         #expect(during.warnings.contains { $0.contains("serving its last good version") })
     }
 
+    /// The periodic rescan reloads only when this digest moves: same files, same digest; a renewal moves it.
+    @Test func inputDigestFollowsContentOnly() throws {
+        let dir = try certs(withExampleFrom: "\(site)/certs/example.test")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let first = try Loader.read(configPath: "\(site)/routes.yaml", certsPath: dir)
+        let again = try Loader.read(configPath: "\(site)/routes.yaml", certsPath: dir)
+        #expect(first.digest == again.digest)
+        // Rewritten with the same bytes (a touch, a copy): no change.
+        let crt = dir + "/example.test/tls.crt"
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: crt))
+        try bytes.write(to: URL(fileURLWithPath: crt))
+        #expect(try Loader.read(configPath: "\(site)/routes.yaml", certsPath: dir).digest == first.digest)
+        // Another certificate in its place: a change.
+        try FileManager.default.removeItem(atPath: dir + "/example.test")
+        try FileManager.default.copyItem(atPath: "\(bad)/expired", toPath: dir + "/example.test")
+        #expect(try Loader.read(configPath: "\(site)/routes.yaml", certsPath: dir).digest != first.digest)
+    }
+
     @Test func oversizeRoutesFileIsRefusedBeforeReading() throws {
         let dir = NSTemporaryDirectory() + "chancery-loader-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
