@@ -79,6 +79,8 @@ struct AdminPages: Sendable {
         if let version = status.snapshotVersion { out["snapshot_version"] = version }
         // Group versions some proxy rejected: new proxies of those groups get the last accepted version instead.
         out["rejected_group_versions"] = groupGuard?.rejections ?? [:]
+        out["certificates"] = CertificatesPage.json(store.certificates)
+        if let stalled = store.certificates.stalledReload { out["reload_stalled"] = stalled }
         return out
     }
 

@@ -25,6 +25,7 @@ enum Metrics {
         lines.append("# HELP chancery_snapshots_published Snapshots kept in history.")
         lines.append("# TYPE chancery_snapshots_published gauge")
         lines.append("chancery_snapshots_published \(store.history.count)")
+        lines += CertificatesPage.metrics(store.certificates)
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -21,9 +21,26 @@ public struct CertificateBundle: Hashable, Sendable, CustomStringConvertible, Cu
     public let dnsNames: [String]
     public let notBefore: Date
     public let notAfter: Date
+    /// The leaf's issuer distinguished name, as text.
+    public let issuer: String
+    /// The chain file as found in the directory (`DIR/NAME/tls.crt` or `DIR/NAME/fullchain.pem`).
+    public let certificateFile: String
+    /// Where the chain really lives, after every link (certbot's `archive/NAME/fullchainN.pem`).
+    public let sourcePath: String
+    /// When the chain file last changed.
+    public let modified: Date
+    /// SHA-256 over the chain and key bytes: tells a rescan whether anything changed. Reveals nothing of the key.
+    public let contentDigest: String
 
     public init(name: String, certificateChainPEM: [UInt8], privateKeyPEM: [UInt8], serialNumber: String,
-                sha256Fingerprint: String, dnsNames: [String], notBefore: Date, notAfter: Date) {
+                sha256Fingerprint: String, dnsNames: [String], notBefore: Date, notAfter: Date,
+                issuer: String = "", certificateFile: String = "", sourcePath: String = "",
+                modified: Date = Date(timeIntervalSince1970: 0), contentDigest: String = "") {
+        self.issuer = issuer
+        self.certificateFile = certificateFile
+        self.sourcePath = sourcePath
+        self.modified = modified
+        self.contentDigest = contentDigest
         self.name = name
         self.certificateChainPEM = certificateChainPEM
         self.privateKeyPEM = privateKeyPEM
@@ -33,6 +50,12 @@ public struct CertificateBundle: Hashable, Sendable, CustomStringConvertible, Cu
         self.notBefore = notBefore
         self.notAfter = notAfter
     }
+
+    /// Whether the leaf's notAfter has passed at `now`.
+    public func isExpired(at now: Date) -> Bool { now > notAfter }
+
+    /// Whole days from `now` until notAfter (negative once expired).
+    public func daysLeft(at now: Date) -> Int { Int((notAfter.timeIntervalSince(now) / 86400).rounded(.down)) }
 
     public var description: String {
         "CertificateBundle(\(name), dns: [\(dnsNames.joined(separator: ", "))], notAfter: \(Timestamp.text(notAfter)), sha256: \(sha256Fingerprint))"
@@ -52,6 +75,8 @@ public struct CertificateBundle: Hashable, Sendable, CustomStringConvertible, Cu
             "dnsNames": dnsNames,
             "notBefore": notBefore,
             "notAfter": notAfter,
+            "issuer": issuer,
+            "sourcePath": sourcePath,
             "certificateChainPEM": "\(certificateChainPEM.count) bytes",
             "privateKeyPEM": "<redacted>",
         ], displayStyle: .struct)
@@ -59,8 +84,8 @@ public struct CertificateBundle: Hashable, Sendable, CustomStringConvertible, Cu
 }
 
 /// RFC 3339 UTC timestamps for messages, independent of the process locale.
-enum Timestamp {
-    static func text(_ date: Date) -> String {
+public enum Timestamp {
+    public static func text(_ date: Date) -> String {
         let formatter = ISO8601DateFormatter()
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.formatOptions = [.withInternetDateTime]

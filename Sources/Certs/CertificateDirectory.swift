@@ -2,38 +2,51 @@ import Crypto
 import Foundation
 import X509
 
-/// The directory of certificates that cert-manager (or a person) keeps renewed.
+/// The directory of certificates that a renewal tool (cert-manager, certbot, a person) keeps renewed.
 ///
-/// Layout: `DIR/NAME/tls.crt` and `DIR/NAME/tls.key`, one subdirectory per certificate, as in a Kubernetes TLS
-/// secret volume. Such volumes swap content atomically through `..data` symlinks (`tls.crt → ..data/tls.crt`), so
-/// symlinks are followed and the `..`-prefixed bookkeeping entries are not certificates.
+/// Layout: `DIR/NAME/tls.crt` and `DIR/NAME/tls.key` (a Kubernetes TLS secret volume), or certbot's
+/// `DIR/NAME/fullchain.pem` and `DIR/NAME/privkey.pem` (e.g. links into `/etc/letsencrypt/live/NAME/`), one
+/// subdirectory per certificate. Kubernetes volumes swap content atomically through `..data` symlinks and certbot
+/// re-points `live/` links into `archive/`, so symlinks are followed and `.`-prefixed bookkeeping entries are skipped.
 public struct CertificateDirectory {
     /// Files larger than this are refused rather than read: a chain is a few kilobytes.
-    static let maximumFileSize = 1 << 20
+    public static let maximumFileSize = 1 << 20
+    /// Accepted names for the chain and the key, in order of preference.
+    public static let certificateFileNames = ["tls.crt", "fullchain.pem"]
+    public static let keyFileNames = ["tls.key", "privkey.pem"]
 
-    /// Scans DIR: each subdirectory NAME holding tls.crt and tls.key is one bundle. Entries starting with "."
-    /// (Kubernetes `..data` / `..2024_…` timestamp dirs, and hidden files) are skipped; symlinks are followed.
-    ///
-    /// A broken bundle is reported and left out; the others still load. Errors are sorted by path.
+    /// Scans DIR: each subdirectory NAME holding a chain and a key is one bundle. An expired bundle is loaded (and
+    /// reported); any other broken bundle is reported and left out; the others still load. Errors are sorted by path.
     public static func load(path: String) -> (bundles: [String: CertificateBundle], errors: [CertificateError]) {
         load(path: path, now: Date())
     }
 
     /// As `load(path:)`, checking validity at `now` (for tests and for "will this still be valid tomorrow").
     public static func load(path: String, now: Date) -> (bundles: [String: CertificateBundle], errors: [CertificateError]) {
+        let result = scan(path: path, now: now)
+        return (result.bundles, result.errors)
+    }
+
+    /// Scans DIR; a bundle that is broken now but was good before (`lastGood`) keeps its last good version, so a
+    /// renewal caught half-way (certbot re-points its links one at a time) never reaches a proxy.
+    public static func scan(path: String, now: Date = Date(),
+                            lastGood: [String: CertificateBundle] = [:]) -> CertificateScan {
+        var result = CertificateScan()
         let fileManager = FileManager.default
         var isDirectory: ObjCBool = false
         guard fileManager.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            return ([:], [.directoryMissing(path)])
+            result.errors = [.directoryMissing(path)]
+            result.keepLastGood(lastGood, because: result.errors[0])
+            return result
         }
         let entries: [String]
         do {
             entries = try fileManager.contentsOfDirectory(atPath: path).sorted()
         } catch {
-            return ([:], [.directoryUnreadable(path, "\(error.localizedDescription)")])
+            result.errors = [.directoryUnreadable(path, "\(error.localizedDescription)")]
+            result.keepLastGood(lastGood, because: result.errors[0])
+            return result
         }
-        var bundles: [String: CertificateBundle] = [:]
-        var errors: [CertificateError] = []
         var found = 0
         for name in entries where !name.hasPrefix(".") {
             let directory = (path as NSString).appendingPathComponent(name)
@@ -42,29 +55,44 @@ public struct CertificateDirectory {
                   entryIsDirectory.boolValue else { continue }
             found += 1
             switch loadBundle(name: name, directory: directory, now: now) {
-            case .success(let bundle): bundles[name] = bundle
-            case .failure(let error): errors.append(error)
+            case .success(let bundle):
+                result.bundles[name] = bundle
+                if bundle.isExpired(at: now) {
+                    result.errors.append(.expired(bundle.certificateFile, notAfter: Timestamp.text(bundle.notAfter)))
+                }
+            case .failure(let error):
+                result.errors.append(error)
+                if let previous = lastGood[name] {
+                    result.bundles[name] = previous
+                    result.kept[name] = error
+                } else {
+                    result.broken[name] = error
+                }
             }
         }
-        if found == 0 { errors.append(.noCertificates(path)) }
-        return (bundles, errors.sorted { $0.path < $1.path })
+        if found == 0 { result.errors.append(.noCertificates(path)) }
+        result.errors.sort { $0.path < $1.path }
+        return result
     }
 
-    /// Reads and checks one `NAME/tls.crt` + `NAME/tls.key` pair.
+    /// Reads and checks one bundle: `NAME/tls.crt` + `NAME/tls.key`, or `fullchain.pem` + `privkey.pem`.
     static func loadBundle(name: String, directory: String, now: Date) -> Result<CertificateBundle, CertificateError> {
-        let certificatePath = (directory as NSString).appendingPathComponent("tls.crt")
-        let keyPath = (directory as NSString).appendingPathComponent("tls.key")
+        let certificatePath = pick(certificateFileNames, in: directory)
+        let keyPath = pick(keyFileNames, in: directory)
         switch (read(certificatePath), read(keyPath)) {
         case (.failure(let error), _), (_, .failure(let error)): return .failure(error)
         case (.success(let chain), .success(let key)):
-            return bundle(name: name, chain: chain, key: key, certificatePath: certificatePath, keyPath: keyPath, now: now)
+            return bundle(name: name, chain: chain.bytes, key: key.bytes, certificatePath: certificatePath,
+                          keyPath: keyPath, sourcePath: chain.resolvedPath, modified: chain.modified, now: now)
         }
     }
 
     /// Checks the bytes of one `tls.crt` + `tls.key` pair; the paths only name the files in errors.
     /// Pure (no file access), so the checks can be exercised on bytes directly (the Certs fuzz target does).
+    /// `sourcePath` and `modified` describe where the chain really lives (after links), for `/status`.
     public static func bundle(name: String, chain chainBytes: [UInt8], key keyBytes: [UInt8], certificatePath: String,
-                              keyPath: String, now: Date) -> Result<CertificateBundle, CertificateError> {
+                              keyPath: String, sourcePath: String? = nil, modified: Date? = nil,
+                              now: Date) -> Result<CertificateBundle, CertificateError> {
         // The chain: only CERTIFICATE blocks, at least one, each a valid X.509 certificate.
         // Checked on the raw text first, so a key is caught even when the PEM around it is malformed.
         let chainText = String(decoding: chainBytes, as: UTF8.self)
@@ -116,9 +144,7 @@ public struct CertificateDirectory {
             }
         }
 
-        if now > leaf.notValidAfter {
-            return .failure(.expired(certificatePath, notAfter: Timestamp.text(leaf.notValidAfter)))
-        }
+        // An expired leaf still loads (the caller reports it loudly): serving it beats taking the site down.
         if now < leaf.notValidBefore {
             return .failure(.notYetValid(certificatePath, notBefore: Timestamp.text(leaf.notValidBefore)))
         }
@@ -129,34 +155,40 @@ public struct CertificateDirectory {
                 if case .dnsName(let dns) = name { dnsNames.append(dns) }
             }
         }
+        var digest = SHA256()
+        digest.update(data: chainBytes)
+        digest.update(data: keyBytes)
         return .success(CertificateBundle(
             name: name, certificateChainPEM: chainBytes, privateKeyPEM: keyBytes,
             serialNumber: hex(leaf.serialNumber.bytes),
             sha256Fingerprint: hex(SHA256.hash(data: chainBlocks[0].der)),
-            dnsNames: dnsNames, notBefore: leaf.notValidBefore, notAfter: leaf.notValidAfter))
+            dnsNames: dnsNames, notBefore: leaf.notValidBefore, notAfter: leaf.notValidAfter,
+            issuer: "\(leaf.issuer)", certificateFile: certificatePath, sourcePath: sourcePath ?? certificatePath, modified: modified ?? Date(timeIntervalSince1970: 0),
+            contentDigest: hex(digest.finalize())))
     }
 
-    /// Reads a whole file (following symlinks), refusing directories and oversized files.
-    private static func read(_ path: String) -> Result<[UInt8], CertificateError> {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            return .failure(.missingFile(path))
-        }
-        if isDirectory.boolValue { return .failure(.unreadableFile(path, "it is a directory")) }
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            return .failure(.unreadableFile(path, "permission denied"))
-        }
-        defer { try? handle.close() }
-        do {
-            let data = try handle.read(upToCount: maximumFileSize + 1) ?? Data()
-            if data.count > maximumFileSize {
-                return .failure(.unreadableFile(path, "larger than \(maximumFileSize) bytes"))
+    /// Reads a whole file through `InputFile`: never opens a FIFO or device, never reads past the cap.
+    private static func read(_ path: String) -> Result<InputFile.Contents, CertificateError> {
+        switch InputFile.read(path, limit: maximumFileSize) {
+        case .success(let contents): return .success(contents)
+        case .failure(let failure):
+            switch failure.kind {
+            case .missing where failure.reason == "no such file": return .failure(.missingFile(path))
+            case .missing: return .failure(.missingFile(path, failure.reason))
+            case .empty: return .failure(.invalidPEM(path, "file is empty"))
+            default: return .failure(.unreadableFile(path, failure.reason))
             }
-            if data.isEmpty { return .failure(.invalidPEM(path, "file is empty")) }
-            return .success(Array(data))
-        } catch {
-            return .failure(.unreadableFile(path, error.localizedDescription))
         }
+    }
+
+    /// The first of `names` present in `directory` (a dangling link counts: it is reported as such), else the first.
+    static func pick(_ names: [String], in directory: String) -> String {
+        for name in names {
+            let path = (directory as NSString).appendingPathComponent(name)
+            var info = stat()
+            if lstat(path, &info) == 0 { return path }
+        }
+        return (directory as NSString).appendingPathComponent(names[0])
     }
 
     static func hex<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {

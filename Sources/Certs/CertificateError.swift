@@ -70,10 +70,18 @@ extension CertificateError {
     }
     static func noCertificates(_ path: String) -> Self {
         Self(.noCertificates, path: path,
-             reason: "no certificates found; expected one subdirectory per certificate holding tls.crt and tls.key")
+             reason: "no certificates found; expected one subdirectory per certificate holding tls.crt and tls.key "
+                 + "(or fullchain.pem and privkey.pem)")
+    }
+    /// A certificate folder the routes file names is gone from the directory (renamed away, being replaced).
+    public static func folderGone(_ path: String) -> Self {
+        Self(.missingFile, path: path, reason: "certificate folder is no longer in the certificate directory")
+    }
+    static func missingFile(_ path: String, _ why: String) -> Self {
+        Self(.missingFile, path: path, reason: "file is missing: it \(why)")
     }
     static func missingFile(_ path: String) -> Self {
-        Self(.missingFile, path: path, reason: "file is missing; each certificate directory needs tls.crt and tls.key")
+        Self(.missingFile, path: path, reason: "file is missing; each certificate directory needs tls.crt and tls.key (or fullchain.pem and privkey.pem)")
     }
     static func unreadableFile(_ path: String, _ why: String) -> Self {
         Self(.unreadableFile, path: path, reason: "cannot read file: \(why)")
@@ -100,10 +108,10 @@ extension CertificateError {
              reason: "contains a private key; it would be sent to proxies as part of the chain; keep it only in tls.key")
     }
     static func keyMismatch(_ path: String, leaf: String) -> Self {
-        Self(.keyMismatch, path: path, reason: "private key does not belong to the leaf certificate (\(leaf))")
+        Self(.keyMismatch, path: path, reason: "private key does not match the leaf certificate (\(leaf))")
     }
     static func expired(_ path: String, notAfter: String) -> Self {
-        Self(.expired, path: path, reason: "leaf certificate expired: notAfter \(notAfter)")
+        Self(.expired, path: path, reason: "certificate expired on \(notAfter) (notAfter); still served until it is renewed")
     }
     static func notYetValid(_ path: String, notBefore: String) -> Self {
         Self(.notYetValid, path: path, reason: "leaf certificate is not valid yet: notBefore \(notBefore)")

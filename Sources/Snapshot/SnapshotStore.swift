@@ -43,6 +43,8 @@ public final class SnapshotStore: Sendable {
 
     private let state = Mutex(State())
     private let historyLimit: Int
+    /// The certificates of the last load, for `/status` and `/metrics`.
+    public let certificates = CertificateReport()
 
     public init(historyLimit: Int = 50) {
         self.historyLimit = historyLimit

@@ -1,26 +1,145 @@
+import Certs
+import Dispatch
+import Foundation
 import Logging
 import Snapshot
+import Synchronization
 
 /// Loads the routes file and certificates into the store; a failure keeps the last good snapshot in force.
-struct Reloader: Sendable {
+///
+/// Every trigger (a file event, the periodic rescan, SIGHUP, a retry) runs on one serial queue, so loads never
+/// overlap and the last good certificates are carried from one load to the next: a bundle caught half-renewed
+/// keeps its previous version until the renewal completes, and a short retry timer looks again meanwhile.
+final class Reloader: @unchecked Sendable {
+    enum Trigger: CustomStringConvertible {
+        case start, fileEvent, rescan, signal, retry
+        var description: String {
+            switch self {
+            case .start: return "start"
+            case .fileEvent: return "file change"
+            case .rescan: return "periodic rescan"
+            case .signal: return "SIGHUP"
+            case .retry: return "retry"
+            }
+        }
+    }
+
     let configPath: String
     let certsPath: String
     let store: SnapshotStore
     let logger: Logger
+    let limits: Loader.Limits
+    /// A load running longer than this is reported on `/status` and in the log (it is not interrupted).
+    let deadline: DispatchTimeInterval
+    /// How soon to look again while a certificate is served from its last good version.
+    let retryDelay: DispatchTimeInterval
+    /// How many such retries in a row before leaving it to file events and the rescan.
+    let maxRetries = 30
 
+    private let queue = DispatchQueue(label: "chancery.reload")
+    private let watchdogQueue = DispatchQueue(label: "chancery.reload.watchdog")
+    /// The load in progress, if any: its sequence number, trigger and start; read by the watchdog.
+    private let running = Mutex<(sequence: UInt64, trigger: String, started: Date)?>(nil)
+    // Touched only on `queue`.
+    private var sequence: UInt64 = 0
+    private var lastGood: [String: CertificateBundle] = [:]
+    private var lastDigest: String?
+    private var retries = 0
+    private var retryScheduled = false
+
+    init(configPath: String, certsPath: String, store: SnapshotStore, logger: Logger,
+         limits: Loader.Limits = Loader.Limits(), deadline: DispatchTimeInterval = .seconds(10),
+         retryDelay: DispatchTimeInterval = .seconds(1)) {
+        self.configPath = configPath
+        self.certsPath = certsPath
+        self.store = store
+        self.logger = logger
+        self.limits = limits
+        self.deadline = deadline
+        self.retryDelay = retryDelay
+    }
+
+    /// Loads now, on the caller's thread (waiting for any load in progress); returns whether the routes file loaded.
     @discardableResult
-    func reload() -> Bool {
+    func reload(_ trigger: Trigger = .start) -> Bool {
+        queue.sync { run(trigger) }
+    }
+
+    /// Loads soon, without blocking the caller.
+    func schedule(_ trigger: Trigger) {
+        queue.async { _ = self.run(trigger) }
+    }
+
+    private func run(_ trigger: Trigger) -> Bool {
+        dispatchPrecondition(condition: .onQueue(queue))
+        sequence += 1
+        let mine = sequence
+        running.withLock { $0 = (mine, "\(trigger)", Date()) }
+        watchdogQueue.asyncAfter(deadline: .now() + deadline) { [weak self] in self?.checkStalled(mine) }
+        defer { finished(mine) }
+        if trigger == .signal { logger.notice("SIGHUP: reloading the routes file and rescanning certificates") }
         do {
-            let result = try Loader.load(configPath: configPath, certsPath: certsPath)
+            let inputs = try Loader.read(configPath: configPath, certsPath: certsPath, lastGood: lastGood,
+                                         limits: limits)
+            if trigger == .rescan, inputs.digest == lastDigest {
+                logger.trace("rescan: no change")
+                return true
+            }
+            let result = try Loader.build(inputs, lastGood: lastGood)
+            lastGood = result.certificates
+            lastDigest = result.inputDigest
+            store.certificates.update(served: result.certificates, kept: result.kept, broken: result.broken)
             for warning in result.warnings { logger.warning("\(warning)") }
             if store.publish(result.snapshot, warnings: result.warnings) {
-                logger.info("published snapshot", metadata: ["version": "\(result.snapshot.version)"])
+                logger.info("published snapshot", metadata: ["version": "\(result.snapshot.version)",
+                                                            "trigger": "\(trigger)"])
+            } else if trigger == .signal || trigger == .rescan {
+                logger.info("no change", metadata: ["trigger": "\(trigger)"])
             }
+            retryIfWaiting(result.waitingForRepair)
             return true
         } catch {
             store.recordFailure(error.errors)
             for line in error.errors { logger.error("rejected: \(line)") }
             return false
+        }
+    }
+
+    /// A certificate served from its last good version is probably mid-renewal: look again shortly.
+    private func retryIfWaiting(_ names: Set<String>) {
+        guard !names.isEmpty else {
+            retries = 0
+            return
+        }
+        guard !retryScheduled, retries < maxRetries else { return }
+        retries += 1
+        retryScheduled = true
+        queue.asyncAfter(deadline: .now() + retryDelay) { [weak self] in
+            guard let self else { return }
+            self.retryScheduled = false
+            _ = self.run(.retry)
+        }
+    }
+
+    private func checkStalled(_ mine: UInt64) {
+        guard let current = running.withLock({ $0 }), current.sequence == mine else { return }
+        let seconds = Int(Date().timeIntervalSince(current.started))
+        let text = "reload (\(current.trigger)) still running after \(seconds) s; an input may be blocking; "
+            + "the last good snapshot stays in force"
+        logger.error("\(text)")
+        store.certificates.setStalledReload(text)
+        store.recordFailure([text])
+    }
+
+    private func finished(_ mine: UInt64) {
+        let started = running.withLock { value -> Date? in
+            defer { value = nil }
+            return value?.sequence == mine ? value?.started : nil
+        }
+        if store.certificates.stalledReload != nil {
+            store.certificates.setStalledReload(nil)
+            let seconds = started.map { Int(Date().timeIntervalSince($0)) } ?? 0
+            logger.warning("stalled reload finished", metadata: ["seconds": "\(seconds)"])
         }
     }
 }

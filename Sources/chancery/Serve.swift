@@ -16,7 +16,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The routes file.")
     var config: String
 
-    @Option(help: "The certificate directory (DIR/NAME/tls.crt and tls.key, Kubernetes secret layout).")
+    @Option(help: "The certificate directory: DIR/NAME/tls.crt and tls.key (or fullchain.pem and privkey.pem); links are followed.")
     var certs: String
 
     @Option(help: "xDS gRPC listen address. Loopback by default: SDS carries private keys.")
@@ -34,6 +34,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
+    @OptionGroup var inputs: InputOptions
+
     func run() async throws {
         var logger = Logger(label: "chancery")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
@@ -41,14 +43,17 @@ struct Serve: AsyncParsableCommand {
         guard let (adminHost, adminPort) = splitHostPort(admin) else { throw ValidationError("--admin must be host:port") }
 
         let store = SnapshotStore()
-        let reloader = Reloader(configPath: config, certsPath: certs, store: store, logger: logger)
+        let reloader = Reloader(configPath: config, certsPath: certs, store: store, logger: logger,
+                                limits: inputs.limits)
         // Watch before the first load, so an edit made while starting is not missed.
-        let watcher = try FileWatcher(paths: [config, certs], logger: logger) { reloader.reload() }
+        let watcher = try FileWatcher(paths: [config, certs], logger: logger) { reloader.schedule(.fileEvent) }
+        reloadOnHangup(reloader, watcher)
         guard reloader.reload() else {
             watcher.stop()
             for line in store.status.errors { printError(line) }
             throw ExitCode(1)
         }
+        let rescan = inputs.startRescan(reloader, watcher)
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let selector: GroupSelector = groupMetadataKey.map { .metadataKey($0) } ?? .nodeCluster
@@ -84,6 +89,7 @@ struct Serve: AsyncParsableCommand {
         let signal = await waitForTermination()
         logger.info("shutting down", metadata: ["signal": "\(signal)"])
         watcher.stop()
+        rescan?.cancel()
         await grpc.shutdown()
         await adminServer.shutdown()
         try await group.shutdownGracefully()

@@ -11,23 +11,48 @@ struct Validate: ParsableCommand {
     @Argument(help: "The routes file.")
     var config: String
 
-    @Option(help: "The certificate directory (DIR/NAME/tls.crt and tls.key).")
+    @Option(help: "The certificate directory (DIR/NAME/tls.crt and tls.key, or fullchain.pem and privkey.pem).")
     var certs: String?
+
+    /// Certificates closer than this to their notAfter are warned about.
+    static let expiryWarningDays = 14
 
     func run() throws {
         if let certs {
+            let result: Loader.Result
             do {
-                let result = try Loader.load(configPath: config, certsPath: certs)
-                for warning in result.warnings { printError("warning: \(warning)") }
-                print("\(config): ok (snapshot \(result.snapshot.version))")
+                result = try Loader.load(configPath: config, certsPath: certs)
             } catch {
                 for line in error.errors { printError(line) }
                 throw ExitCode(1)
             }
+            for warning in result.warnings { printError("warning: \(warning)") }
+            let now = Date()
+            for bundle in result.certificates.values.sorted(by: { $0.name < $1.name })
+            where !bundle.isExpired(at: now) && bundle.daysLeft(at: now) < Self.expiryWarningDays {
+                printError("warning: certificate \"\(bundle.name)\" expires on \(Timestamp.text(bundle.notAfter)) "
+                           + "(\(bundle.daysLeft(at: now)) days left)")
+            }
+            // serve would run, but without these or with an expired certificate: a check says no.
+            let expired = result.certificates.values.filter { $0.isExpired(at: now) }
+            if !result.skipped.isEmpty || !expired.isEmpty {
+                printError("\(config): \(result.skipped.count) listener(s) or host(s) would be left out, "
+                           + "\(expired.count) expired certificate(s)")
+                throw ExitCode(1)
+            }
+            print("\(config): ok (snapshot \(result.snapshot.version))")
             return
         }
+        let text: [UInt8]
+        switch InputFile.read(config, limit: Loader.Limits().maxConfigBytes) {
+        case .success(let contents): text = contents.bytes
+        case .failure(let failure) where failure.kind == .empty: text = []
+        case .failure(let failure):
+            printError("\(config): cannot read the routes file: \(failure.reason)")
+            throw ExitCode(1)
+        }
         do {
-            _ = try RoutesFile.load(path: config)
+            _ = try RoutesFile.parse(String(decoding: text, as: UTF8.self), file: config)
             print("\(config): ok")
         } catch let errors {
             for error in errors.errors { printError(error.description) }

@@ -1,0 +1,35 @@
+import Foundation
+
+/// The outcome of scanning the certificate directory: what can be served, and what is wrong.
+public struct CertificateScan: Sendable {
+    /// Every certificate that can be served now, by name: fresh ones, expired ones (reported in `errors`), and last
+    /// good versions kept for names whose current files are broken (listed in `kept`).
+    public var bundles: [String: CertificateBundle] = [:]
+    /// Every problem found, sorted by path: broken bundles, expired ones, a missing directory.
+    public var errors: [CertificateError] = []
+    /// Names whose files are broken now but whose last good version is still served, with the current problem.
+    public var kept: [String: CertificateError] = [:]
+    /// Names present in the directory that cannot be served at all (broken, no last good version).
+    public var broken: [String: CertificateError] = [:]
+
+    public init() {}
+
+    /// Whether a name is only being served from its last good version (a reload soon may find it fixed).
+    public var isWaitingForRepair: Bool { !kept.isEmpty }
+
+    /// Why `name` cannot be served: its own problem when it is present but broken, else nil (simply absent).
+    public func problem(for name: String) -> CertificateError? { broken[name] }
+
+    /// The whole directory is unusable (missing, unlistable): every last good bundle stays in force.
+    mutating func keepLastGood(_ lastGood: [String: CertificateBundle], because error: CertificateError) {
+        for (name, bundle) in lastGood {
+            bundles[name] = bundle
+            kept[name] = error
+        }
+    }
+
+    /// A digest of everything served; equal digests mean nothing a proxy sees has changed.
+    public var contentDigest: String {
+        bundles.keys.sorted().map { "\($0)=\(bundles[$0]!.contentDigest)" }.joined(separator: ",")
+    }
+}

@@ -1,0 +1,48 @@
+import Config
+
+/// Leaves out exactly what needs a certificate that cannot be served, so one certificate's problem stays local.
+///
+/// A listener whose own certificate is unusable is left out whole (Envoy would otherwise hold it warming, or
+/// present no certificate); a host whose override certificate is unusable is left out of its listener, so its SNI
+/// chain disappears while the listener's other hosts keep working. Pure: the caller says what is usable.
+public enum CertificateSelection {
+    /// One thing left out, and the certificate it needed.
+    public struct Skipped: Hashable, Sendable, CustomStringConvertible {
+        public var listener: String
+        /// The host left out, or nil when the whole listener was.
+        public var host: String?
+        public var certificate: String
+        public var position: SourcePosition
+
+        public var description: String {
+            if let host {
+                return "\(position): host \"\(host)\" of listener \"\(listener)\" left out: certificate \"\(certificate)\" is not usable"
+            }
+            return "\(position): listener \"\(listener)\" left out: certificate \"\(certificate)\" is not usable"
+        }
+    }
+
+    /// `config` without what needs a certificate outside `usable`, and the list of what was left out, in file order.
+    public static func apply(_ config: RoutesConfig, usable: Set<String>) -> (config: RoutesConfig, skipped: [Skipped]) {
+        var out = config
+        var skipped: [Skipped] = []
+        out.listeners = config.listeners.compactMap { listener in
+            guard case .http(var http) = listener.kind else { return listener }
+            if let tls = http.tls, !usable.contains(tls.certificate) {
+                skipped.append(Skipped(listener: listener.name, host: nil, certificate: tls.certificate,
+                                       position: tls.position))
+                return nil
+            }
+            http.hosts = http.hosts.filter { host in
+                guard let name = host.certificate, !usable.contains(name) else { return true }
+                skipped.append(Skipped(listener: listener.name, host: host.name, certificate: name,
+                                       position: host.certificatePosition ?? host.position))
+                return false
+            }
+            var kept = listener
+            kept.kind = .http(http)
+            return kept
+        }
+        return (out, skipped)
+    }
+}
