@@ -34,6 +34,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
+    @OptionGroup(title: "Limits") var limits: ServeLimits
+
     func run() async throws {
         var logger = Logger(label: "chancery")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
@@ -52,9 +54,10 @@ struct Serve: AsyncParsableCommand {
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let selector: GroupSelector = groupMetadataKey.map { .metadataKey($0) } ?? .nodeCluster
-        let xdsServer = XDSServer(store: store, selector: selector, logger: logger)
+        let xdsServer = XDSServer(store: store, selector: selector, limits: limits.xdsLimits, logger: logger)
         var configuration = GRPCServerConfiguration()
         configuration.maxReceiveMessageBytes = maxReceiveBytes
+        limits.apply(to: &configuration, logger: logger)
         // xDS streams never end on their own: after GOAWAY, give in-flight responses a moment, then end the streams
         // with UNAVAILABLE so proxies reconnect (to another replica) at once.
         configuration.shutdownGracePeriod = .seconds(1)
