@@ -68,20 +68,24 @@ struct LimitsProtocolTests {
         }
     }
 
-    @Test func deltaInitialVersionsAreChargedToo() async throws {
+    @Test func deltaSubscriptionsAreChargedAndUnsubscribingGivesBack() async throws {
         try await limited { h in
             let budget = h.server.memoryBudget
             let s = try await h.open(XDSPath.deltaADS)
-            let held = Dictionary(uniqueKeysWithValues: Self.names(500).map { ($0, "v1") })
-            try await s.send(XDSRequest.delta(.endpoint, subscribe: ["www"], initial: held, node: .default))
+            let names = Self.names(500)
+            try await s.send(XDSRequest.delta(.endpoint, subscribe: ["www"] + names, node: .default))
             _ = try await s.deltaResponse()
             #expect(await xdsEventually { budget.charged >= 500 * 100 }, "charged \(budget.charged)")
+            try await s.send(XDSRequest.delta(.endpoint, unsubscribe: names))
+            #expect(await xdsEventually { (1..<1000).contains(budget.charged) }, "charged \(budget.charged)")
         }
     }
 
     @Test func subscriptionsPastTheServerBudgetEndTheStream() async throws {
         var configuration = GRPCServerConfiguration()
-        configuration.memoryBudget = MemoryBudget(limit: 64 << 10)
+        // The holder's ~50 KB of names fit (with its request, which is still counted while it is decoded);
+        // the greedy stream's ~165 KB do not.
+        configuration.memoryBudget = MemoryBudget(limit: 128 << 10)
         try await limited(configuration: configuration) { h in
             let holder = try await h.open()
             #expect(try await holder.subscribe(.endpoint, ["www"] + Self.names(300), node: .envoy("holder")).names == ["www"])
