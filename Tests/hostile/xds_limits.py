@@ -140,60 +140,67 @@ def report(server, label):
 # --- Row 1: many streams with large subscriptions on one connection -------------------------------------------
 
 
-async def subscribe_many(port, streams, names, name_bytes, hold_seconds, server):
+async def subscribe_many(port, streams, names, name_bytes, hold_seconds, server, connections=1):
     outcome = {"answered": 0, "resource_exhausted": 0, "other": 0, "waiting": 0}
     messages = {}
     pad = "x" * max(0, name_bytes - 12)
-    options = [("grpc.max_send_message_length", -1), ("grpc.max_receive_message_length", 64 << 20)]
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=options) as channel:
-        stub = ads_pb2_grpc.AggregatedDiscoveryServiceStub(channel)
-        calls = []
+    # A local subchannel pool per channel: each channel is its own TCP connection.
+    options = [("grpc.max_send_message_length", -1), ("grpc.max_receive_message_length", 64 << 20),
+               ("grpc.use_local_subchannel_pool", 1)]
+    channels = [grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=options) for _ in range(connections)]
+    stubs = [ads_pb2_grpc.AggregatedDiscoveryServiceStub(channel) for channel in channels]
+    streams_per_connection = streams
+    streams = streams * connections
+    calls = []
+    # One request object for every stream keeps this client small; the server decodes and keeps each copy.
+    request = discovery_pb2.DiscoveryRequest(
+        node=node("hostile"), type_url=ENDPOINT,
+        resource_names=["www"] + [f"{n:06d}-{pad}"[:name_bytes] for n in range(names - 1)])
 
-        async def one(index):
-            call = stub.StreamAggregatedResources()
-            calls.append(call)
-            request = discovery_pb2.DiscoveryRequest(
-                node=node(f"hostile-{index}"), type_url=ENDPOINT,
-                resource_names=[f"{index:04d}-{n:06d}{pad}"[:name_bytes] for n in range(names)])
-            try:
-                await call.write(request)
-                response = await call.read()
-                if response is grpc.aio.EOF:
-                    code = await call.code()
-                    key = "resource_exhausted" if code == grpc.StatusCode.RESOURCE_EXHAUSTED else "other"
-                    outcome[key] += 1
-                    messages.setdefault(key, await call.details())
-                else:
-                    outcome["answered"] += 1
-            except grpc.aio.AioRpcError as error:
-                key = "resource_exhausted" if error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED else "other"
+    async def one(index):
+        call = stubs[index // streams_per_connection].StreamAggregatedResources()
+        calls.append(call)
+        try:
+            await call.write(request)
+            response = await call.read()
+            if response is grpc.aio.EOF:
+                code = await call.code()
+                key = "resource_exhausted" if code == grpc.StatusCode.RESOURCE_EXHAUSTED else "other"
                 outcome[key] += 1
-                messages.setdefault(key, error.details())
-            except asyncio.CancelledError:
-                outcome["waiting"] += 1
-                raise
+                messages.setdefault(key, await call.details())
+            else:
+                outcome["answered"] += 1
+        except grpc.aio.AioRpcError as error:
+            key = "resource_exhausted" if error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED else "other"
+            outcome[key] += 1
+            messages.setdefault(key, error.details())
+        except asyncio.CancelledError:
+            outcome["waiting"] += 1
+            raise
 
-        tasks = [asyncio.create_task(one(i)) for i in range(streams)]
-        start = time.monotonic()
-        peak = 0.0
-        while time.monotonic() - start < hold_seconds and not all(t.done() for t in tasks):
-            await asyncio.sleep(0.5)
-            peak = max(peak, server.rss_mib())
+    tasks = [asyncio.create_task(one(i)) for i in range(streams)]
+    start = time.monotonic()
+    peak = 0.0
+    while time.monotonic() - start < hold_seconds and not all(t.done() for t in tasks):
+        await asyncio.sleep(0.5)
         peak = max(peak, server.rss_mib())
-        print(f"  after {time.monotonic() - start:.1f}s: {outcome}, peak VmRSS {peak:.0f} MiB")
-        report(server, "during, streams held")
-        loop = asyncio.get_running_loop()
-        wait = await loop.run_in_executor(None, fresh_client_wait, port)
-        print(f"  fresh ADS client first response: {'%.3fs' % wait if wait is not None else 'NONE'}")
-        print(f"  /healthz: {await loop.run_in_executor(None, server.healthz)}")
-        print(f"  server CPU while held: {await loop.run_in_executor(None, server.cpu_share):.0%} of a core")
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        outcome["waiting"] = streams - outcome["answered"] - outcome["resource_exhausted"] - outcome["other"]
-        print(f"  final: {outcome}")
-        for key, message in messages.items():
-            print(f"  {key} message: {message}")
+    peak = max(peak, server.rss_mib())
+    print(f"  after {time.monotonic() - start:.1f}s: {outcome}, peak VmRSS {peak:.0f} MiB")
+    report(server, "during, streams held")
+    loop = asyncio.get_running_loop()
+    wait = await loop.run_in_executor(None, fresh_client_wait, port)
+    print(f"  fresh ADS client first response: {'%.3fs' % wait if wait is not None else 'NONE'}")
+    print(f"  /healthz: {await loop.run_in_executor(None, server.healthz)}")
+    print(f"  server CPU while held: {await loop.run_in_executor(None, server.cpu_share):.0%} of a core")
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    outcome["waiting"] = streams - outcome["answered"] - outcome["resource_exhausted"] - outcome["other"]
+    print(f"  final: {outcome}")
+    for key, message in messages.items():
+        print(f"  {key} message: {message}")
+    for channel in channels:
+        await channel.close()
 
 
 def raw_headers(stream_id):
@@ -236,12 +243,13 @@ def raw_stream_flood(port, streams):
 
 
 def scenario_streams(args):
-    print("== streams: one connection, %d ADS streams x %d names of %d bytes" % (args.streams, args.names,
-                                                                                 args.name_bytes))
+    print("== streams: %d connection(s), %d ADS streams each x %d names of %d bytes"
+          % (args.stream_connections, args.streams, args.names, args.name_bytes))
     server = Server(args.bin)
     try:
         report(server, "before")
-        asyncio.run(subscribe_many(server.xds_port, args.streams, args.names, args.name_bytes, args.hold, server))
+        asyncio.run(subscribe_many(server.xds_port, args.streams, args.names, args.name_bytes, args.hold, server,
+                                   args.stream_connections))
         raw_stream_flood(server.xds_port, args.streams)
         time.sleep(1)
         report(server, "after, clients gone")
@@ -306,7 +314,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bin", default=os.path.join(ROOT, ".build", "release", "chancery"))
     parser.add_argument("--scenario", choices=["streams", "fds", "all"], default="all")
-    parser.add_argument("--streams", type=int, default=1000)
+    parser.add_argument("--streams", type=int, default=1000, help="ADS streams per connection")
+    parser.add_argument("--stream-connections", type=int, default=1)
     parser.add_argument("--names", type=int, default=1000)
     parser.add_argument("--name-bytes", type=int, default=1024)
     parser.add_argument("--hold", type=float, default=20, help="seconds to wait for the streams' answers")
