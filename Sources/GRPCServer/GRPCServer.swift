@@ -118,6 +118,7 @@ public final class GRPCServer: Sendable {
     private let logger: Logger
     private let registry = ServerRegistry()
     private let limitLogs = LimitLogs()
+    private let reserve = DescriptorReserve()
 
     public init(service: any GRPCService, configuration: GRPCServerConfiguration = .init(), group: any EventLoopGroup,
         logger: Logger)
@@ -141,6 +142,7 @@ public final class GRPCServer: Sendable {
         let logger = self.logger
         let registry = self.registry
         let logs = self.limitLogs
+        let reserve = self.reserve
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -151,6 +153,7 @@ public final class GRPCServer: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
                         AcceptBackoffHandler(shouldForwardIOErrorCaught: false) { error in
+                            if error.errnoCode == EMFILE || error.errnoCode == ENFILE { reserve.release() }
                             logs.accept.log(logger, level: .error, "accept failed; pausing the xDS listener",
                                 metadata: ["error": "\(error)", "pause": "\(configuration.acceptBackoff)"])
                             return TimeAmount(configuration.acceptBackoff)
@@ -159,20 +162,26 @@ public final class GRPCServer: Sendable {
             }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
+                if reserve.takeShed() {
+                    // Accepted with the reserve descriptor while the process is out of them: close, then retake it.
+                    logs.connections.log(logger, "out of file descriptors; closing a new connection",
+                        metadata: ["peer": "\(describePeer(channel.remoteAddress))"])
+                    return channel.close().always { _ in reserve.reacquire() }
+                }
                 let connectionID: UInt64
                 switch registry.register(channel, limit: configuration.maxConnections) {
                 case .shuttingDown:
                     return channel.close()
                 case .full:
                     logs.connections.log(logger, "connection limit reached; closing new connections",
-                        metadata: ["peer": "\(channel.remoteAddress?.description ?? "?")",
+                        metadata: ["peer": "\(describePeer(channel.remoteAddress))",
                                    "limit": "\(configuration.maxConnections)"])
                     return channel.close()
                 case .accepted(let id, let evicted):
                     connectionID = id
                     if let evicted {
                         logs.evictions.log(logger, "connection limit reached; closing the oldest connection without a stream",
-                            metadata: ["peer": "\(evicted.remoteAddress?.description ?? "?")",
+                            metadata: ["peer": "\(describePeer(evicted.remoteAddress))",
                                        "limit": "\(configuration.maxConnections)"])
                         evicted.close(promise: nil)
                     }

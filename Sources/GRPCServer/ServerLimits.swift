@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOCore
 
 /// A server-wide count of bytes that peers make the server hold: unfinished inbound messages and, charged by the
 /// service, the request state it keeps (an xDS stream's subscribed names).
@@ -63,7 +64,8 @@ public final class RateLimitedLog: Sendable {
 
     /// Logs `message` with `metadata` unless a line went out less than `interval` ago; adds how many were skipped.
     public func log(_ logger: Logger, level: Logger.Level = .warning, _ message: @autoclosure () -> Logger.Message,
-                    metadata: @autoclosure () -> Logger.Metadata = [:]) {
+                    metadata: @autoclosure () -> Logger.Metadata = [:], file: String = #fileID,
+                    function: String = #function, line: UInt = #line) {
         let now = ContinuousClock.now
         let skipped: Int? = state.withLockedValue { state in
             if let last = state.lastLogged, now - last < interval {
@@ -77,8 +79,14 @@ public final class RateLimitedLog: Sendable {
         guard let skipped else { return }
         var fields = metadata()
         if skipped > 0 { fields["suppressed"] = "\(skipped) more since the last report" }
-        logger.log(level: level, message(), metadata: fields)
+        logger.log(level: level, message(), metadata: fields, file: file, function: function, line: line)
     }
+}
+
+/// "ip:port" (IPv6 in brackets), as the connection handler prints peers.
+func describePeer(_ address: SocketAddress?) -> String {
+    guard let address, let ip = address.ipAddress, let port = address.port else { return "?" }
+    return address.protocol == .inet6 ? "[\(ip)]:\(port)" : "\(ip):\(port)"
 }
 
 /// Rate-limited logs for the limits a gRPC server enforces, one per kind so one flood does not hide another.
@@ -89,4 +97,55 @@ final class LimitLogs: Sendable {
     let budget = RateLimitedLog()
     let handshake = RateLimitedLog()
     let accept = RateLimitedLog(interval: .seconds(5))
+}
+
+/// One descriptor held open on /dev/null for when the process runs out (the classic reserve-fd trick).
+///
+/// NIO 2.101's listener keeps its read pending when accept(2) fails before accepting anything, so epoll reports the
+/// pending connection again at once and the failure repeats in a busy loop; an AcceptBackoffHandler cannot stop that.
+/// Freeing the reserve lets the next accept succeed; that connection is closed at once (shed) and the reserve retaken,
+/// so the backlog drains at the rate connections arrive instead of spinning.
+final class DescriptorReserve: Sendable {
+    private struct State {
+        var descriptor: Int32 = -1
+        var shedding = false
+    }
+
+    private let state = LockedValue(State())
+
+    init() {
+        reacquire()
+    }
+
+    deinit {
+        state.withLockedValue { state in
+            if state.descriptor >= 0 { close(state.descriptor) }
+        }
+    }
+
+    /// accept(2) failed for lack of descriptors: free the reserve and shed the next connection accepted.
+    func release() {
+        state.withLockedValue { state in
+            if state.descriptor >= 0 {
+                close(state.descriptor)
+                state.descriptor = -1
+            }
+            state.shedding = true
+        }
+    }
+
+    /// True once after `release`: the connection just accepted holds the reserve's descriptor and must be closed.
+    func takeShed() -> Bool {
+        state.withLockedValue { state in
+            defer { state.shedding = false }
+            return state.shedding
+        }
+    }
+
+    /// Takes the reserve again (after the shed connection closed).
+    func reacquire() {
+        state.withLockedValue { state in
+            if state.descriptor < 0 { state.descriptor = open("/dev/null", O_RDONLY | O_CLOEXEC) }
+        }
+    }
 }
