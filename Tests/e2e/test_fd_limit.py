@@ -103,7 +103,7 @@ def test_preface_flood_at_the_fd_limit_keeps_xds_and_admin_answering():
         sockets = flood(server.xds_port, FLOOD)
         assert server.proc.poll() is None
         share = cpu_share_over(server)
-        assert share < 0.5, f"server used {share:.0%} of a core while the flood was held"
+        assert share < 0.25, f"server used {share:.0%} of a core while the flood was held"
         response = first_listener_response(server.xds_port)
         assert response.type_url == LISTENER and len(response.resources) > 0
         assert http_get(server.admin("/healthz"))[0] == 200
@@ -124,9 +124,12 @@ def test_accept_failures_back_off_instead_of_spinning():
         sockets = flood(server.xds_port, FLOOD)
         wait_until(lambda: "accept failed" in server.output(), timeout=15, what="the accept failure is logged")
         share = cpu_share_over(server)
-        assert share < 0.5, f"server used {share:.0%} of a core while accept(2) was failing"
+        assert share < 0.25, f"server used {share:.0%} of a core while accept(2) was failing"
         assert server.proc.poll() is None
         assert server.output().count("accept failed") <= 3
+        # The reserve descriptor admits one pending connection at a time, which is closed at once.
+        wait_until(lambda: "out of file descriptors; closing a new connection" in server.output(), timeout=10,
+                   what="a connection shed with the reserve descriptor")
         for s in sockets:
             s.close()
         sockets = []
