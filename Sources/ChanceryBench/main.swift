@@ -75,7 +75,10 @@ let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
 let store = SnapshotStore()
 store.publish(built.snapshot)
 let xds = XDSServer(store: store, logger: logger)
-let server = GRPCServer(service: xds, group: group, logger: logger)
+var configuration = GRPCServerConfiguration()
+// The bench puts many streams on each connection on purpose; the server's default allows 100.
+configuration.maxConcurrentStreams = max(configuration.maxConcurrentStreams, streamCount / connectionCount + 1)
+let server = GRPCServer(service: xds, configuration: configuration, group: group, logger: logger)
 let port = try await server.start(host: "127.0.0.1", port: 0)
 
 func request(_ type: ResourceType, names: [String] = [], version: String = "", nonce: String = "", node: Bool = false) throws -> [UInt8] {

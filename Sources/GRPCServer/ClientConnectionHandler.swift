@@ -186,7 +186,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, NGHTTP2DataSource {
                 state.sink.end()
             case .goAway(let lastStreamID, let errorCode):
                 shared.recordGoAway(lastStreamID: lastStreamID, errorCode: errorCode)
-            case .endStream, .sentEndStream:
+            case .endStream, .sentEndStream, .sentReset:
                 break
             }
         }

@@ -6,8 +6,10 @@ import NIOPosix
 public struct GRPCServerConfiguration: Sendable {
     /// A request message longer than this fails its stream with RESOURCE_EXHAUSTED (other streams are unaffected).
     public var maxReceiveMessageBytes: Int = 64 << 20
-    /// Advertised as SETTINGS_MAX_CONCURRENT_STREAMS.
-    public var maxConcurrentStreams: Int = 2048
+    /// Advertised as SETTINGS_MAX_CONCURRENT_STREAMS and enforced by nghttp2: a stream past it is refused with
+    /// RST_STREAM(REFUSED_STREAM), even from a client that never acknowledged our SETTINGS. Envoy opens one ADS stream
+    /// per connection (at most a handful with per-type services), so 100 leaves ample room.
+    public var maxConcurrentStreams: Int = 100
     /// Our receive windows: SETTINGS_INITIAL_WINDOW_SIZE for streams and the connection window.
     public var initialWindowBytes: Int = 8 << 20
     /// Bytes of unfinished request messages one connection may hold across all its streams; past it the stream
@@ -15,6 +17,19 @@ public struct GRPCServerConfiguration: Sendable {
     public var maxConnectionBufferedBytes: Int = 128 << 20
     /// How long `shutdown()` lets open streams finish after GOAWAY before ending them.
     public var shutdownGracePeriod: Duration = .seconds(5)
+    /// Server-wide bytes of unfinished inbound messages plus request state the service charges (subscriptions).
+    public var memoryBudget = MemoryBudget(limit: 512 << 20)
+    /// Open connections at most. At the cap a new connection evicts the oldest one that has not opened a stream yet
+    /// (a handshake or an idle connection holds no proxy's configuration); when every connection is serving, the
+    /// new one is closed at once.
+    public var maxConnections: Int = 20_000
+    /// A connection must send the HTTP/2 preface and its first request HEADERS within this time, or it is closed.
+    public var handshakeTimeout: Duration = .seconds(10)
+    /// A connection without an open stream for this long gets GOAWAY and is closed; nil keeps idle connections.
+    public var idleTimeout: Duration? = .seconds(300)
+    /// How long the listener pauses accepting after accept(2) fails (EMFILE, ENFILE, ENOBUFS), so a full descriptor
+    /// table is not retried in a busy loop.
+    public var acceptBackoff: Duration = .milliseconds(200)
 
     public init() {}
 }
@@ -25,6 +40,8 @@ final class ServerRegistry: Sendable {
         var connections: [UInt64: any Channel] = [:]
         var nextConnectionID: UInt64 = 1
         var activeStreams = 0
+        /// Connections that have not opened a stream since they connected or last went idle, oldest first by ID.
+        var notServing: Set<UInt64> = []
         var serverChannel: (any Channel)?
         var shuttingDown = false
     }
@@ -37,18 +54,47 @@ final class ServerRegistry: Sendable {
     func streamOpened() { state.withLockedValue { $0.activeStreams += 1 } }
     func streamClosed() { state.withLockedValue { $0.activeStreams -= 1 } }
 
-    /// Registers an accepted connection; nil when the server is shutting down (the caller closes it).
-    func register(_ channel: any Channel) -> UInt64? {
+    /// What became of an accepted connection.
+    enum Admission {
+        case accepted(UInt64, evicting: (any Channel)?)
+        /// At the connection cap with every connection serving a stream.
+        case full
+        case shuttingDown
+    }
+
+    /// Registers an accepted connection, within `limit` connections: at the cap, the oldest connection that is not
+    /// serving a stream is handed back for the caller to close, so handshakes cannot crowd out real proxies.
+    func register(_ channel: any Channel, limit: Int) -> Admission {
         state.withLockedValue { state in
-            guard !state.shuttingDown else { return nil }
+            guard !state.shuttingDown else { return .shuttingDown }
+            var evicted: (any Channel)?
+            if state.connections.count >= limit {
+                guard let oldest = state.notServing.min() else { return .full }
+                state.notServing.remove(oldest)
+                evicted = state.connections.removeValue(forKey: oldest)
+            }
             let id = state.nextConnectionID
             state.nextConnectionID += 1
             state.connections[id] = channel
-            return id
+            state.notServing.insert(id)
+            return .accepted(id, evicting: evicted)
         }
     }
 
-    func unregister(_ id: UInt64) { state.withLockedValue { _ = $0.connections.removeValue(forKey: id) } }
+    func unregister(_ id: UInt64) {
+        state.withLockedValue { state in
+            state.connections.removeValue(forKey: id)
+            state.notServing.remove(id)
+        }
+    }
+
+    /// A connection opened its first stream (`true`) or closed its last one (`false`).
+    func setServing(_ id: UInt64, _ serving: Bool) {
+        state.withLockedValue { state in
+            guard state.connections[id] != nil else { return }
+            if serving { state.notServing.remove(id) } else { state.notServing.insert(id) }
+        }
+    }
 
     func setServerChannel(_ channel: any Channel) { state.withLockedValue { $0.serverChannel = channel } }
 
@@ -71,6 +117,8 @@ public final class GRPCServer: Sendable {
     private let group: any EventLoopGroup
     private let logger: Logger
     private let registry = ServerRegistry()
+    private let limitLogs = LimitLogs()
+    private let reserve = DescriptorReserve()
 
     public init(service: any GRPCService, configuration: GRPCServerConfiguration = .init(), group: any EventLoopGroup,
         logger: Logger)
@@ -84,6 +132,8 @@ public final class GRPCServer: Sendable {
     /// Streams not yet closed, across all connections (for leak checks).
     public var activeStreamCount: Int { registry.activeStreamCount }
     public var connectionCount: Int { registry.connectionCount }
+    /// Bytes charged to the server-wide budget (inbound messages and what the service charges).
+    public var memoryBudget: MemoryBudget { configuration.memoryBudget }
 
     /// Binds and starts accepting; returns the bound port (port 0 picks an ephemeral one).
     public func start(host: String, port: Int) async throws -> Int {
@@ -91,18 +141,55 @@ public final class GRPCServer: Sendable {
         let configuration = self.configuration
         let logger = self.logger
         let registry = self.registry
+        let logs = self.limitLogs
+        let reserve = self.reserve
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                // The EventLoopFuture `bind` of NIO 2.101 adds no AcceptBackoffHandler (only the async one does):
+                // without it, EMFILE leaves the pending connection in the backlog, epoll reports the listener
+                // readable again at once, and accept fails again, at 100 % CPU, for as long as the fds are taken.
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        AcceptBackoffHandler(shouldForwardIOErrorCaught: false) { error in
+                            if error.errnoCode == EMFILE || error.errnoCode == ENFILE { reserve.release() }
+                            logs.accept.log(logger, level: .error, "accept failed; pausing the xDS listener",
+                                metadata: ["error": "\(error)", "pause": "\(configuration.acceptBackoff)"])
+                            return TimeAmount(configuration.acceptBackoff)
+                        })
+                }
+            }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
-                guard let connectionID = registry.register(channel) else {
+                if reserve.takeShed() {
+                    // Accepted with the reserve descriptor while the process is out of them: close, then retake it.
+                    logs.connections.log(logger, "out of file descriptors; closing a new connection",
+                        metadata: ["peer": "\(describePeer(channel.remoteAddress))"])
+                    return channel.close().always { _ in reserve.reacquire() }
+                }
+                let connectionID: UInt64
+                switch registry.register(channel, limit: configuration.maxConnections) {
+                case .shuttingDown:
                     return channel.close()
+                case .full:
+                    logs.connections.log(logger, "connection limit reached; closing new connections",
+                        metadata: ["peer": "\(describePeer(channel.remoteAddress))",
+                                   "limit": "\(configuration.maxConnections)"])
+                    return channel.close()
+                case .accepted(let id, let evicted):
+                    connectionID = id
+                    if let evicted {
+                        logs.evictions.log(logger, "connection limit reached; closing the oldest connection without a stream",
+                            metadata: ["peer": "\(describePeer(evicted.remoteAddress))",
+                                       "limit": "\(configuration.maxConnections)"])
+                        evicted.close(promise: nil)
+                    }
                 }
                 channel.closeFuture.whenComplete { _ in registry.unregister(connectionID) }
                 return channel.eventLoop.makeCompletedFuture {
                     let handler = ServerConnectionHandler(service: service, configuration: configuration,
-                        logger: logger, registry: registry, connectionID: connectionID)
+                        logger: logger, registry: registry, connectionID: connectionID, logs: logs)
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }

@@ -25,6 +25,8 @@ enum NGHTTP2Event {
     case goAway(lastStreamID: Int32, errorCode: UInt32)
     /// We sent a frame carrying END_STREAM.
     case sentEndStream(streamID: Int32)
+    /// We sent RST_STREAM (ours, or nghttp2's own, e.g. REFUSED_STREAM past SETTINGS_MAX_CONCURRENT_STREAMS).
+    case sentReset(streamID: Int32, errorCode: UInt32)
 }
 
 /// How a data-provider read ended.
@@ -261,7 +263,10 @@ final class NGHTTP2Session {
         events.append(.streamClosed(streamID: streamID, errorCode: errorCode))
     }
 
-    fileprivate func frameSent(type: UInt8, flags: UInt8, streamID: Int32) {
+    fileprivate func frameSent(type: UInt8, flags: UInt8, streamID: Int32, resetCode: UInt32) {
+        if UInt32(type) == NGHTTP2_RST_STREAM.rawValue {
+            events.append(.sentReset(streamID: streamID, errorCode: resetCode))
+        }
         let isStreamFrame = UInt32(type) == NGHTTP2_HEADERS.rawValue || UInt32(type) == NGHTTP2_DATA.rawValue
         if isStreamFrame && flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0 {
             events.append(.sentEndStream(streamID: streamID))
@@ -375,7 +380,9 @@ private func onStreamClose(_: OpaquePointer?, streamID: Int32, errorCode: UInt32
 
 private func onFrameSend(_: OpaquePointer?, frame: UnsafePointer<nghttp2_frame>?, userData: UnsafeMutableRawPointer?) -> Int32 {
     guard let frame else { return NGHTTP2_ERR_CALLBACK_FAILURE.rawValue }
-    owner(userData).frameSent(type: frame.pointee.hd.type, flags: frame.pointee.hd.flags, streamID: frame.pointee.hd.stream_id)
+    let header = frame.pointee.hd, isReset = UInt32(header.type) == NGHTTP2_RST_STREAM.rawValue
+    owner(userData).frameSent(type: header.type, flags: header.flags, streamID: header.stream_id,
+                              resetCode: isReset ? frame.pointee.rst_stream.error_code : 0)
     return 0
 }
 

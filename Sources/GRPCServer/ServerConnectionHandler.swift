@@ -20,28 +20,35 @@ final class ServerConnectionHandler: ChannelDuplexHandler, NGHTTP2DataSource {
     typealias OutboundOut = ByteBuffer
 
     private let service: any GRPCService
-    private let configuration: GRPCServerConfiguration
-    private let logger: Logger
-    private let registry: ServerRegistry
+    let configuration: GRPCServerConfiguration
+    let logger: Logger
+    let registry: ServerRegistry
+    let logs: LimitLogs
     let connectionID: UInt64
 
-    private var session: NGHTTP2Session?
-    private var context: ChannelHandlerContext?
-    private var streams: [Int32: GRPCServerStream] = [:]
+    var session: NGHTTP2Session?
+    var context: ChannelHandlerContext?
+    var streams: [Int32: GRPCServerStream] = [:]
     /// Sum of the streams' unfinished inbound messages (see `countInbound`).
-    private var bufferedInboundBytes = 0
-    private var remoteAddress: String?
+    var bufferedInboundBytes = 0
+    var remoteAddress: String?
     private var flushScheduled = false
     private var readHeld = false
-    private var goingAway = false
-    private var closing = false
+    var goingAway = false
+    var closing = false
+    /// Closes the connection unless its first request arrives in time (`handshakeTimeout`).
+    var handshakeTimer: Scheduled<Void>?
+    var sawRequest = false
+    /// Sends GOAWAY after `idleTimeout` without an open stream.
+    var idleTimer: Scheduled<Void>?
 
     init(service: any GRPCService, configuration: GRPCServerConfiguration, logger: Logger, registry: ServerRegistry,
-        connectionID: UInt64)
+        connectionID: UInt64, logs: LimitLogs)
     {
         self.service = service
         self.configuration = configuration
         self.registry = registry
+        self.logs = logs
         self.connectionID = connectionID
         var logger = logger
         logger[metadataKey: "grpc.connection"] = "\(connectionID)"
@@ -68,12 +75,14 @@ final class ServerConnectionHandler: ChannelDuplexHandler, NGHTTP2DataSource {
             context.close(promise: nil)
             return
         }
+        startHandshakeTimer(context)
         if context.channel.isActive {
             pumpOutput()
         }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        cancelTimers()
         closeAllStreams()
         self.context = nil
     }
@@ -87,6 +96,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, NGHTTP2DataSource {
     func channelInactive(context: ChannelHandlerContext) {
         logger.debug("connection closed", metadata: ["streams": "\(streams.count)"])
         closing = true
+        cancelTimers()
         closeAllStreams()
         context.fireChannelInactive()
     }
@@ -190,6 +200,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler, NGHTTP2DataSource {
                     registry.streamClosed()
                     stream.close()
                     countInbound(stream)
+                    if streams.isEmpty && !closing { becameIdle() }
+                }
+            case .sentReset(_, let errorCode):
+                if errorCode == HTTP2ErrorCode.refusedStream.rawValue {
+                    logs.streams.log(logger, "refusing streams past the per-connection limit",
+                        metadata: ["peer": "\(remoteAddress ?? "?")", "limit": "\(configuration.maxConcurrentStreams)"])
                 }
             case .sentEndStream(let streamID):
                 // Trailers went out before the client's END_STREAM: tell it to stop sending (PROTOCOL-HTTP2.md).
@@ -202,25 +218,13 @@ final class ServerConnectionHandler: ChannelDuplexHandler, NGHTTP2DataSource {
         }
     }
 
-    /// Keeps `bufferedInboundBytes` equal to the sum of the streams' unfinished messages, and fails the stream
-    /// holding the most when the connection goes over its budget.
-    private func countInbound(_ stream: GRPCServerStream) {
-        let now = stream.deframer.bufferedBytes
-        bufferedInboundBytes += now - stream.countedInboundBytes
-        stream.countedInboundBytes = now
-        guard bufferedInboundBytes > configuration.maxConnectionBufferedBytes,
-              let largest = streams.values.max(by: { $0.countedInboundBytes < $1.countedInboundBytes }) else { return }
-        largest.fail(.resourceExhausted(
-            "connection holds more than \(configuration.maxConnectionBufferedBytes) bytes of unfinished messages"))
-        countInbound(largest)
-    }
-
     private func openStream(streamID: Int32, fields: [HeaderField]) {
         guard let context else { return }
         let path = fields.first { $0.name == ":path" }?.value ?? ""
         let stream = GRPCServerStream(streamID: streamID, path: path, headers: fields, remoteAddress: remoteAddress,
             connectionID: connectionID, eventLoop: context.eventLoop, connection: self,
-            maxMessageBytes: configuration.maxReceiveMessageBytes)
+            maxMessageBytes: configuration.maxReceiveMessageBytes, memoryBudget: configuration.memoryBudget)
+        streamOpening()
         streams[streamID] = stream
         registry.streamOpened()
 
@@ -337,7 +341,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, NGHTTP2DataSource {
     }
 
     /// Serializes nghttp2's output and writes it while the channel is writable, then flushes once.
-    private func pumpOutput(force: Bool = false) {
+    func pumpOutput(force: Bool = false) {
         guard let context, let session, context.channel.isActive else { return }
         let wrote: Bool
         do {
@@ -383,6 +387,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, NGHTTP2DataSource {
         for stream in open.values.sorted(by: { $0.streamID < $1.streamID }) {
             registry.streamClosed()
             stream.close()
+            releaseInbound(stream)
         }
     }
 }

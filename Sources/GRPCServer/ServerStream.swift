@@ -27,6 +27,8 @@ public final class GRPCServerStream: @unchecked Sendable {
     public let remoteAddress: String?
     public let connectionID: UInt64
     public let eventLoop: any EventLoop
+    /// The server-wide budget: a service charges the request state it keeps for this stream here (and releases it).
+    public let memoryBudget: MemoryBudget
 
     let streamID: Int32
     private let pending = LockedValue(0)
@@ -60,8 +62,9 @@ public final class GRPCServerStream: @unchecked Sendable {
     }
 
     init(streamID: Int32, path: String, headers: [HeaderField], remoteAddress: String?, connectionID: UInt64,
-        eventLoop: any EventLoop, connection: ServerConnectionHandler, maxMessageBytes: Int)
+        eventLoop: any EventLoop, connection: ServerConnectionHandler, maxMessageBytes: Int, memoryBudget: MemoryBudget)
     {
+        self.memoryBudget = memoryBudget
         self.streamID = streamID
         self.path = path
         self.headers = headers

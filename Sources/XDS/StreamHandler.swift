@@ -6,12 +6,14 @@ import Translate
 
 /// Binds one gRPC stream to a protocol state machine (state-of-the-world or delta). Lives on the stream's event loop.
 final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
-    private let server: XDSServer
-    private let stream: GRPCServerStream
+    let server: XDSServer
+    let stream: GRPCServerStream
     private let kind: String
     private let id: UInt64
     private let mode: ConfigSourceMode
-    private var machine: Machine
+    private(set) var machine: Machine
+    /// Bytes of subscription state charged to the server-wide budget (`StreamLimits.swift`).
+    var chargedBytes = 0
     /// The whole snapshot this stream's group snapshot came from, for the group guard.
     private var served: Snapshot = .empty
     private var observer: UInt64?
@@ -38,10 +40,25 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
         } catch {
             return finish(GRPCStatus(code: .invalidArgument, message: "malformed \(Machine.requestName): \(error)"))
         }
+        if let reason = limitExceeded(requestNames: Machine.nameCount(of: request)) {
+            return refuse(reason)
+        }
         if machine.snapshot == nil, !start(with: request) { return }
         let before = machine.summary
-        perform(machine.receive(request))
+        let actions = machine.receive(request)
+        if let reason = limitExceeded(requestNames: nil) ?? chargeRetainedState() {
+            return refuse(reason)
+        }
+        perform(actions)
         record(before: before)
+    }
+
+    /// Ends the stream over a limit with RESOURCE_EXHAUSTED; logged at most once per interval, with the peer.
+    private func refuse(_ reason: String) {
+        server.limitLog.log(server.logger, "ending an xDS stream over a limit", metadata: [
+            "peer": "\(stream.remoteAddress ?? "?")", "node": "\(nodeID)", "reason": "\(reason)",
+        ])
+        finish(GRPCStatus(code: .resourceExhausted, message: reason), quiet: true)
     }
 
     func receivedEnd() {
@@ -55,6 +72,7 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
         deferred = nil
         if let observer { server.store.stopObserving(observer) }
         observer = nil
+        releaseRetainedState()
         server.registry.remove(id)
     }
 
@@ -134,9 +152,9 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
         }
     }
 
-    private func finish(_ status: GRPCStatus) {
+    private func finish(_ status: GRPCStatus, quiet: Bool = false) {
         guard !finished else { return }
-        if status.code != .ok {
+        if status.code != .ok && !quiet {
             server.logger.warning("stream ended", metadata: ["code": "\(status.code)", "reason": "\(status.message)"])
         }
         finished = true

@@ -65,6 +65,10 @@ protocol StreamMachine: Sendable {
     mutating func attach(_ snapshot: GroupSnapshot)
     mutating func receive(_ request: Request) -> [XDSAction<Response>]
     mutating func update(_ snapshot: GroupSnapshot) -> [XDSAction<Response>]
+    /// Estimated bytes of request state kept (see `StreamLimits.swift`), charged to the server-wide budget.
+    var retainedBytes: Int { get }
+    var largestSubscription: (type: ResourceType, count: Int)? { get }
+    static func nameCount(of request: Request) -> Int
 
     static var requestName: String { get }
     static func decode(_ bytes: [UInt8]) throws -> Request

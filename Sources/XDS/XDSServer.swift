@@ -28,9 +28,13 @@ public final class XDSServer: GRPCService {
     let selector: GroupSelector
     let logger: Logger
     let controlPlane: [UInt8]
+    public let limits: XDSLimits
+    /// One line per interval for streams ended over a limit, however many a flood ends.
+    let limitLog = RateLimitedLog()
 
     public init(store: SnapshotStore, registry: StreamRegistry = StreamRegistry(), selector: GroupSelector = .nodeCluster,
-                identifier: String = "chancery", logger: Logger) {
+                identifier: String = "chancery", limits: XDSLimits = .init(), logger: Logger) {
+        self.limits = limits
         self.store = store
         self.registry = registry
         self.selector = selector

@@ -35,6 +35,7 @@ struct Serve: AsyncParsableCommand {
     var logLevel: String = "info"
 
     @OptionGroup var inputs: InputOptions
+    @OptionGroup(title: "Limits") var limits: ServeLimits
 
     func run() async throws {
         var logger = Logger(label: "chancery")
@@ -57,9 +58,10 @@ struct Serve: AsyncParsableCommand {
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let selector: GroupSelector = groupMetadataKey.map { .metadataKey($0) } ?? .nodeCluster
-        let xdsServer = XDSServer(store: store, selector: selector, logger: logger)
+        let xdsServer = XDSServer(store: store, selector: selector, limits: limits.xdsLimits, logger: logger)
         var configuration = GRPCServerConfiguration()
         configuration.maxReceiveMessageBytes = maxReceiveBytes
+        limits.apply(to: &configuration, logger: logger)
         // xDS streams never end on their own: after GOAWAY, give in-flight responses a moment, then end the streams
         // with UNAVAILABLE so proxies reconnect (to another replica) at once.
         configuration.shutdownGracePeriod = .seconds(1)

@@ -137,7 +137,10 @@ struct GRPCServerStreamingTests {
     }
 
     @Test func thousandStreamsOnOneConnectionAllClose() async throws {
-        try await withServer { server, port, service in
+        // The client opens them all before the server's SETTINGS arrive; allow them all (the default is 100).
+        var configuration = GRPCServerConfiguration()
+        configuration.maxConcurrentStreams = 1000
+        try await withServer(configuration: configuration) { server, port, service in
             let client = try await GRPCClient.connect(host: "127.0.0.1", port: port, group: testGroup)
             let results = try await withThrowingTaskGroup(of: Bool.self) { group in
                 for index in 0..<1000 {

@@ -7,9 +7,10 @@ import Translate
 @testable import XDS
 
 /// Runs one abuse against a fresh server, then checks it still serves a well-behaved ADS client and leaks nothing.
-func abuse(configuration: GRPCServerConfiguration = .init(), sourceLocation: SourceLocation = #_sourceLocation,
+func abuse(configuration: GRPCServerConfiguration = .init(), limits: XDSLimits = .init(),
+           sourceLocation: SourceLocation = #_sourceLocation,
            _ body: (XDSHarness) async throws -> Void) async throws {
-    try await withXDSServer(configuration: configuration) { h in
+    try await withXDSServer(configuration: configuration, limits: limits) { h in
         try await body(h)
         try await h.expectServesFreshClient(sourceLocation: sourceLocation)
         await h.expectNoLeaks(sourceLocation: sourceLocation)
@@ -187,7 +188,10 @@ struct AbuseProtocolTests {
     }
 
     @Test func thousandStreamsOnOneConnection() async throws {
-        try await abuse { h in
+        // Above the default of 100 streams per connection (LimitsProtocolTests covers that limit).
+        var configuration = GRPCServerConfiguration()
+        configuration.maxConcurrentStreams = 1000
+        try await abuse(configuration: configuration) { h in
             let client = try await h.connect()
             var streams: [XDSStream] = []
             for _ in 0..<1000 {

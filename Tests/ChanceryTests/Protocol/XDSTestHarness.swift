@@ -158,15 +158,21 @@ func withXDSServer(
     _ snapshot: Snapshot? = XDSSnap.make(XDSSnap.base),
     configuration: GRPCServerConfiguration = .init(),
     selector: GroupSelector = .nodeCluster,
+    limits: XDSLimits = .init(),
     _ body: (XDSHarness) async throws -> Void
 ) async throws {
     var logger = Logger(label: "xds-protocol-test")
     logger.logLevel = .critical
     let store = SnapshotStore()
     if let snapshot { store.publish(snapshot) }
-    let xds = XDSServer(store: store, selector: selector, logger: logger)
+    let xds = XDSServer(store: store, selector: selector, limits: limits, logger: logger)
     var configuration = configuration
     configuration.shutdownGracePeriod = .milliseconds(500)
+    // The test process shares a loaded machine: a test task can stall for seconds between connecting and sending its
+    // first request, so the handshake deadline stays out of the way unless the test is about it.
+    if configuration.handshakeTimeout == GRPCServerConfiguration().handshakeTimeout {
+        configuration.handshakeTimeout = .seconds(300)
+    }
     let recorder = XDSRecordingService(inner: xds)
     let server = GRPCServer(service: recorder, configuration: configuration, group: xdsTestGroup, logger: logger)
     let port = try await server.start(host: "127.0.0.1", port: 0)
