@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import NIOHTTP1
 import Snapshot
 import Translate
@@ -8,16 +9,36 @@ struct AdminPage {
     var status: HTTPResponseStatus
     var contentType: String
     var body: String
+    /// Extra response headers, e.g. the paging of `/clients`.
+    var headers: [(String, String)] = []
 }
 
 /// Renders each admin path from the store and the registry. Private keys are redacted by `SnapshotJSON`.
+///
+/// No page walks every stream per request: `/clients` and `/metrics` read a summary refreshed at most every
+/// `summaryMaxAge`, and `/snapshot` is rendered once per snapshot version.
 struct AdminPages: Sendable {
     let store: SnapshotStore
     let registry: StreamRegistry
     let groupGuard: GroupGuard?
+    private let summaries: SummaryCache
+    private let snapshotPages = SnapshotPageCache()
+    /// The admin server's own counters, shown on `/metrics`.
+    private let counters: AdminCounters?
+
+    init(store: SnapshotStore, registry: StreamRegistry, groupGuard: GroupGuard?,
+         summaryMaxAge: TimeAmount = .seconds(1), summaryFreshUpTo: Int = 1000, counters: AdminCounters? = nil) {
+        self.store = store
+        self.registry = registry
+        self.groupGuard = groupGuard
+        self.summaries = SummaryCache(registry: registry, maxAge: summaryMaxAge, freshUpTo: summaryFreshUpTo)
+        self.counters = counters
+    }
 
     func page(for uri: String) -> AdminPage {
-        let path = uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? uri
+        let parts = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        let path = parts.first.map(String.init) ?? uri
+        let query = parts.count > 1 ? parts[1] : ""
         switch path {
         case "/healthz":
             return text("ok\n")
@@ -26,14 +47,15 @@ struct AdminPages: Sendable {
                 ? AdminPage(status: .serviceUnavailable, contentType: "text/plain", body: "no snapshot loaded\n")
                 : text("ready\n")
         case "/snapshot":
-            let snapshot = store.current
-            let groups = snapshot.groupNames.compactMap { snapshot.group($0, mode: .ads) }.map(SnapshotJSON.render)
-            return json(SnapshotJSON.object([
-                ("version", SnapshotJSON.quoted(snapshot.version)),
-                ("groups", SnapshotJSON.array(groups)),
-            ]))
+            return json(snapshotPages.body(for: store.current) { snapshot in
+                let groups = snapshot.groupNames.compactMap { snapshot.group($0, mode: .ads) }.map(SnapshotJSON.render)
+                return SnapshotJSON.object([
+                    ("version", SnapshotJSON.quoted(snapshot.version)),
+                    ("groups", SnapshotJSON.array(groups)),
+                ])
+            })
         case "/clients":
-            return json(encode(registry.all.map(clientJSON)))
+            return clients(query)
         case "/status":
             return json(encode(statusJSON(store.status)))
         case "/history":
@@ -41,7 +63,7 @@ struct AdminPages: Sendable {
                 ["version": entry.version, "at": timestamp(entry.at), "changes": entry.changes] as [String: Any]
             }))
         case "/metrics":
-            return AdminPage(status: .ok, contentType: "text/plain; version=0.0.4", body: Metrics.render(store, registry))
+            return AdminPage(status: .ok, contentType: "text/plain; version=0.0.4", body: Metrics.render(store, summaries.current, admin: counters?.current))
         case "/":
             return text("chancery admin: /snapshot /clients /status /history /healthz /readyz /metrics\n")
         default:
@@ -49,7 +71,35 @@ struct AdminPages: Sendable {
         }
     }
 
-    private func clientJSON(_ info: StreamInfo) -> [String: Any] {
+    /// One page of the matching streams as a JSON array (the shape `/clients` always had); the total and the page
+    /// applied travel in headers: `x-total-count`, `x-offset`, `x-limit`, and `link` to the next page if any.
+    private func clients(_ query: Substring) -> AdminPage {
+        let request: ClientsQuery
+        switch ClientsQuery.parse(query) {
+        case .success(let parsed): request = parsed
+        case .failure(let error):
+            return AdminPage(status: .badRequest, contentType: "text/plain", body: "/clients: \(error.message)\n")
+        }
+        let (total, streams) = summaries.current.page(node: request.node, group: request.group, status: request.status,
+                                                       offset: request.offset, limit: request.limit)
+        let formatter = ISO8601DateFormatter()
+        var page = json(encode(streams.map { clientJSON($0, formatter) }))
+        page.headers = [
+            ("x-total-count", String(total)), ("x-offset", String(request.offset)), ("x-limit", String(request.limit)),
+        ]
+        if request.offset + streams.count < total {
+            page.headers.append(("link", "<\(nextPage(query, offset: request.offset + streams.count))>; rel=\"next\""))
+        }
+        return page
+    }
+
+    /// The same `/clients` query with `offset` moved on.
+    private func nextPage(_ query: Substring, offset: Int) -> String {
+        let kept = query.split(separator: "&").filter { !$0.hasPrefix("offset=") && $0 != "offset" }
+        return "/clients?" + (kept.map(String.init) + ["offset=\(offset)"]).joined(separator: "&")
+    }
+
+    private func clientJSON(_ info: StreamInfo, _ formatter: ISO8601DateFormatter) -> [String: Any] {
         var types: [String: Any] = [:]
         for (type, state) in info.types {
             var entry: [String: Any] = [
@@ -60,14 +110,14 @@ struct AdminPages: Sendable {
             if let value = state.ackedVersion { entry["acked_version"] = value }
             if let value = state.nackedVersion {
                 var nack: [String: Any] = ["version": value, "message": state.nackMessage ?? ""]
-                if let at = state.nackAt { nack["at"] = timestamp(at) }
+                if let at = state.nackAt { nack["at"] = formatter.string(from: at) }
                 entry["last_nack"] = nack
             }
             types[type.rawValue] = entry
         }
         return [
             "stream_id": Int(info.id), "node_id": info.nodeID, "group": info.group, "kind": info.kind,
-            "peer": info.peer ?? "", "user_agent": info.userAgent, "connected_at": timestamp(info.connectedAt),
+            "peer": info.peer ?? "", "user_agent": info.userAgent, "connected_at": formatter.string(from: info.connectedAt),
             "types": types,
         ]
     }
