@@ -228,7 +228,7 @@ def row_slowloris(server, connections=300, seconds=30.0):
     head = b"GET /healthz HTTP/1.1\r\nX-Slow: " + b"a" * 1000
     start = time.monotonic()
     sent = 0
-    seen = None
+    seen = later = None
     while time.monotonic() - start < seconds and sent < len(head):
         for s in socks:
             try:
@@ -237,7 +237,9 @@ def row_slowloris(server, connections=300, seconds=30.0):
                 pass
         sent += 1
         if seen is None and time.monotonic() - start > 3:
-            seen = probes(server, 3)
+            seen = probes(server, 3)  # while the slow heads fill the connection cap
+        if later is None and time.monotonic() - start > 15:
+            later = probes(server, 3)  # after the header timeout closed them
         time.sleep(1)
     still_open = 0
     for s in socks:
@@ -255,7 +257,7 @@ def row_slowloris(server, connections=300, seconds=30.0):
     time.sleep(2)
     return {"connections": len(socks), "seconds": round(time.monotonic() - start, 1), "still_open": still_open,
             "rss_before_mb": before, "rss_during_mb": during, "rss_after_mb": server.rss, **(seen or {}),
-            "survived": server.alive()}
+            "probes_after_15s": later, "survived": server.alive()}
 
 
 ROWS = {"pipeline": row_pipeline, "clients": row_clients, "slowloris": row_slowloris}
