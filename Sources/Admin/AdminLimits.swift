@@ -17,10 +17,11 @@ public struct AdminLimits: Sendable {
     public var maxHeaderFields = 64
     /// Request body bytes: admin pages take no body, so a little is read and dropped and more closes the connection.
     public var maxBodyBytes = 1 << 10
-    /// Requests parsed ahead of the one being answered (pipelining); more closes the connection.
-    public var maxPipelinedRequests = 64
-    /// Bytes taken from the socket per read: bounds how many pipelined requests one read can parse.
-    public var readChunkBytes = 4 << 10
+    /// Requests parsed ahead of the one being answered (pipelining); more closes the connection. One read of
+    /// `readChunkBytes` holds fewer than this many requests (the shortest is 18 bytes), so it is only a backstop.
+    public var maxPipelinedRequests = 128
+    /// Bytes taken from the socket per read, and no further read until the requests parsed from it are answered.
+    public var readChunkBytes = 2 << 10
     /// `/clients` and `/metrics` reuse one copy of the stream registry for at most this long.
     public var summaryMaxAge: TimeAmount = .seconds(1)
     /// Up to this many streams the copy is cheap (well under a millisecond) and is retaken on every change, so

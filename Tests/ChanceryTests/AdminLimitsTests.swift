@@ -36,6 +36,10 @@ import Testing
                                          promise: nil)
             #expect(await waitForStall(server), "the server never stalled on the non-reading client")
             let stalled = server.stats
+            // Held open with one reply pending, not dropped: the bound comes from not reading, not from closing.
+            #expect(client.channel.isActive)
+            #expect(stalled.refusedRequests == 0)
+            #expect(stalled.openConnections == 1)
             // Without the bound every parsed request is answered into the outbound buffer at once.
             #expect(stalled.responses < Self.pipelined)
             #expect(stalled.outstandingBytes <= pageBytes)
