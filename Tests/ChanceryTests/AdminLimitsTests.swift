@@ -91,8 +91,9 @@ import Testing
 
     @Test func idleKeepAliveConnectionIsClosedByTheIdleTimeoutNotTheHeaderTimeout() async throws {
         var limits = AdminLimits()
-        limits.headerTimeout = .milliseconds(200)
-        limits.idleTimeout = .milliseconds(800)
+        // Long enough that the request surely gets sent in time on a loaded machine, shorter than the idle timeout.
+        limits.headerTimeout = .seconds(2)
+        limits.idleTimeout = .seconds(3)
         try await withAdminServer(limits: limits) { server, port in
             let client = try await XDSRawConnection.admin(port)
             #expect(try await client.get("/healthz")?.status == 200)
