@@ -123,6 +123,29 @@ import Testing
         #expect(fresh.page(for: "/metrics").body.contains("chancery_streams{kind=\"ads\"} 249"))
     }
 
+    @Test func hostileNodeIdsRoundTripAsJSON() throws {
+        let registry = StreamRegistry()
+        let odd = "a\"b\\c\n\u{1}é</script>"
+        var info = StreamInfo(id: 1, nodeID: odd, group: "g", kind: "ads", peer: "[::1]:5", userAgent: "x\ty",
+                              connectedAt: Date())
+        var state = StreamInfo.TypeInfo()
+        state.subscribed = ["n\"1"]
+        state.subscribedCount = 1
+        state.nackedVersion = "v"
+        state.nackMessage = "bad \"thing\"\n"
+        state.nackAt = Date()
+        info.types[.cluster] = state
+        registry.upsert(info)
+        let body = pages(registry).page(for: "/clients").body
+        let list = try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [[String: Any]])
+        #expect(list.first?["node_id"] as? String == odd)
+        #expect(list.first?["stream_id"] as? Int == 1)
+        let cluster = try #require((list.first?["types"] as? [String: Any])?["cluster"] as? [String: Any])
+        #expect(cluster["subscribed"] as? [String] == ["n\"1"])
+        #expect(cluster["wildcard"] as? Bool == false)
+        #expect((cluster["last_nack"] as? [String: Any])?["message"] as? String == "bad \"thing\"\n")
+    }
+
     @Test func statusFollowsAcksAndNacks() {
         var info = StreamInfo(id: 1, nodeID: "n", group: "g", kind: "ads", peer: nil, userAgent: "", connectedAt: Date())
         #expect(StreamStatus(info) == .stale)
