@@ -3,15 +3,14 @@ import XDS
 
 /// Prometheus text exposition of the few numbers an operator alerts on.
 enum Metrics {
-    static func render(_ store: SnapshotStore, _ registry: StreamRegistry) -> String {
-        let streams = registry.all
+    /// Stream counts come from `summary` (refreshed at most every second), never from a walk of every stream.
+    static func render(_ store: SnapshotStore, _ summary: StreamSummary, admin: AdminStats? = nil) -> String {
         let status = store.status
-        let nacking = streams.filter { stream in stream.types.values.contains { $0.nackedVersion != nil } }.count
+        let nacking = summary.everNacked
         var lines: [String] = []
         lines.append("# HELP chancery_streams Open xDS streams.")
         lines.append("# TYPE chancery_streams gauge")
-        var byKind: [String: Int] = [:]
-        for stream in streams { byKind[stream.kind, default: 0] += 1 }
+        let byKind = summary.countByKind
         for (kind, count) in byKind.sorted(by: { $0.key < $1.key }) {
             lines.append("chancery_streams{kind=\"\(kind)\"} \(count)")
         }
@@ -26,6 +25,21 @@ enum Metrics {
         lines.append("# TYPE chancery_snapshots_published gauge")
         lines.append("chancery_snapshots_published \(store.history.count)")
         lines += CertificatesPage.metrics(store.certificates)
+        if let admin {
+            lines.append("# HELP chancery_admin_connections Open admin connections.")
+            lines.append("# TYPE chancery_admin_connections gauge")
+            lines.append("chancery_admin_connections \(admin.openConnections)")
+            lines.append("# HELP chancery_admin_rejected_connections_total Admin connections closed at the connection cap.")
+            lines.append("# TYPE chancery_admin_rejected_connections_total counter")
+            lines.append("chancery_admin_rejected_connections_total \(admin.rejectedConnections)")
+            lines.append("# HELP chancery_admin_timeouts_total Admin connections closed by a timeout.")
+            lines.append("# TYPE chancery_admin_timeouts_total counter")
+            lines.append("chancery_admin_timeouts_total{kind=\"header\"} \(admin.headerTimeouts)")
+            lines.append("chancery_admin_timeouts_total{kind=\"idle\"} \(admin.idleTimeouts)")
+            lines.append("# HELP chancery_admin_refused_requests_total Admin requests refused (head too large, body, bad).")
+            lines.append("# TYPE chancery_admin_refused_requests_total counter")
+            lines.append("chancery_admin_refused_requests_total \(admin.refusedRequests)")
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 }

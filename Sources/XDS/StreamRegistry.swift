@@ -32,6 +32,8 @@ public struct StreamInfo: Hashable, Sendable {
 public final class StreamRegistry: Sendable {
     private let streams = Mutex<[UInt64: StreamInfo]>([:])
     private let nextID = Atomic<UInt64>(0)
+    /// Bumped on every change, so a reader can tell whether its last copy is still exact.
+    private let changes = Atomic<UInt64>(0)
 
     public init() {}
 
@@ -39,6 +41,7 @@ public final class StreamRegistry: Sendable {
 
     public func upsert(_ info: StreamInfo) {
         streams.withLock { $0[info.id] = info }
+        changes.add(1, ordering: .relaxed)
     }
 
     public func update(_ id: UInt64, _ change: (inout StreamInfo) -> Void) {
@@ -48,10 +51,23 @@ public final class StreamRegistry: Sendable {
                 streams[id] = info
             }
         }
+        changes.add(1, ordering: .relaxed)
     }
 
     public func remove(_ id: UInt64) {
         _ = streams.withLock { $0.removeValue(forKey: id) }
+        changes.add(1, ordering: .relaxed)
+    }
+
+    /// How many changes the registry has seen; equal values mean nothing changed in between.
+    public var generation: UInt64 { changes.load(ordering: .relaxed) }
+
+    /// A copy of every entry, taken under the lock without sorting or formatting: the caller (the admin event loop)
+    /// does the expensive work, so xDS loops wait on the lock only for the copy.
+    public func copyEntries() -> (generation: UInt64, streams: [StreamInfo]) {
+        // Read the generation first: a change racing the copy then makes the next reader copy again.
+        let generation = self.generation
+        return (generation, streams.withLock { Array($0.values) })
     }
 
     public var all: [StreamInfo] { streams.withLock { Array($0.values) }.sorted { $0.id < $1.id } }

@@ -36,6 +36,7 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var inputs: InputOptions
     @OptionGroup(title: "Limits") var limits: ServeLimits
+    @OptionGroup var adminOptions: AdminOptions
 
     func run() async throws {
         var logger = Logger(label: "chancery")
@@ -66,8 +67,9 @@ struct Serve: AsyncParsableCommand {
         // with UNAVAILABLE so proxies reconnect (to another replica) at once.
         configuration.shutdownGracePeriod = .seconds(1)
         let grpc = GRPCServer(service: xdsServer, configuration: configuration, group: group, logger: logger)
+        // No group passed: the admin makes its own one-thread group, so admin clients never run on the xDS loops.
         let adminServer = AdminServer(store: store, registry: xdsServer.registry, groupGuard: xdsServer.groupGuard,
-                                      group: group, logger: logger)
+                                      limits: adminOptions.limits, logger: logger)
         let boundXDS: Int
         let boundAdmin: Int
         do {
