@@ -34,6 +34,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
+    @OptionGroup var envoyCheck: EnvoyCheckOptions
+
     func run() async throws {
         var logger = Logger(label: "chancery")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
@@ -41,7 +43,8 @@ struct Serve: AsyncParsableCommand {
         guard let (adminHost, adminPort) = splitHostPort(admin) else { throw ValidationError("--admin must be host:port") }
 
         let store = SnapshotStore()
-        let reloader = Reloader(configPath: config, certsPath: certs, store: store, logger: logger)
+        let reloader = Reloader(configPath: config, certsPath: certs, store: store, logger: logger,
+                                check: envoyCheck.check)
         // Watch before the first load, so an edit made while starting is not missed.
         let watcher = try FileWatcher(paths: [config, certs], logger: logger) { reloader.reload() }
         guard reloader.reload() else {
@@ -52,7 +55,8 @@ struct Serve: AsyncParsableCommand {
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let selector: GroupSelector = groupMetadataKey.map { .metadataKey($0) } ?? .nodeCluster
-        let xdsServer = XDSServer(store: store, selector: selector, logger: logger)
+        let xdsServer = XDSServer(store: store, selector: selector, defaultGroup: envoyCheck.defaultGroup,
+                                  logger: logger)
         var configuration = GRPCServerConfiguration()
         configuration.maxReceiveMessageBytes = maxReceiveBytes
         // xDS streams never end on their own: after GOAWAY, give in-flight responses a moment, then end the streams

@@ -158,13 +158,14 @@ func withXDSServer(
     _ snapshot: Snapshot? = XDSSnap.make(XDSSnap.base),
     configuration: GRPCServerConfiguration = .init(),
     selector: GroupSelector = .nodeCluster,
+    defaultGroup: String? = nil,
     _ body: (XDSHarness) async throws -> Void
 ) async throws {
     var logger = Logger(label: "xds-protocol-test")
     logger.logLevel = .critical
     let store = SnapshotStore()
     if let snapshot { store.publish(snapshot) }
-    let xds = XDSServer(store: store, selector: selector, logger: logger)
+    let xds = XDSServer(store: store, selector: selector, defaultGroup: defaultGroup, logger: logger)
     var configuration = configuration
     configuration.shutdownGracePeriod = .milliseconds(500)
     let recorder = XDSRecordingService(inner: xds)
