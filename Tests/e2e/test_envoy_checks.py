@@ -147,3 +147,31 @@ def test_real_envoy_accepts_and_the_snapshot_is_published():
         if chancery:
             chancery.stop()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def test_static_bootstrap_of_every_golden_case_passes_envoy_validate(tmp_path):
+    import json
+    import subprocess
+    from harness import chancery_bin
+    checked = 0
+    for case in sorted(os.listdir(FIXTURES)):
+        expected = os.path.join(FIXTURES, case, "expected")
+        if not os.path.isdir(expected):
+            continue
+        for group in sorted(os.listdir(expected)):
+            render = subprocess.run(
+                [chancery_bin(), "render", "--config", os.path.join(FIXTURES, case, "routes.yaml"),
+                 "--certs", os.path.join(FIXTURES, case, "certs"), "--group", group, "--format", "envoy-bootstrap"],
+                capture_output=True, text=True, check=True)
+            bootstrap = json.loads(render.stdout)
+            assert bootstrap["node"]["cluster"] == group
+            with open(os.path.join(expected, group, "listener.json")) as f:
+                envoy_listeners = [l for l in json.load(f) if "apiListener" not in l]
+            assert len(bootstrap["static_resources"]["listeners"]) == len(envoy_listeners)
+            path = tmp_path / f"{case}-{group}.json"
+            path.write_text(render.stdout)
+            check = subprocess.run([envoy_bin(), "--mode", "validate", "-c", str(path), "-l", "error",
+                                    "--disable-hot-restart", "--concurrency", "1"], capture_output=True, text=True)
+            assert check.returncode == 0, (case, group, check.stdout[-2000:], check.stderr[-2000:])
+            checked += 1
+    assert checked >= 4

@@ -8,6 +8,8 @@ Long mode: `python Tests/generated/check_generated.py --count 10000 [--first-see
 (CHANCERY_BIN names the binary; envoy comes from PATH or .venv/bin).
 """
 import argparse
+import copy
+import json
 import os
 import re
 import shutil
@@ -60,7 +62,8 @@ class Outcome:
 POSITION = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+): ")
 
 
-def check_case(seed, work, certs, chancery, envoy):
+def prepare_case(seed, work, certs, chancery):
+    """Validates one generated file and renders the static bootstrap of each group; Envoy runs later, batched."""
     case = generate(seed)
     outcome = Outcome(seed)
     directory = os.path.join(work, f"case-{seed}")
@@ -77,33 +80,95 @@ def check_case(seed, work, certs, chancery, envoy):
             outcome.problems.append(f"Chancery refuses a file generated valid: {result.stderr.strip()}")
         elif unpositioned or not lines:
             outcome.problems.append(f"refusal without file:line:col: {result.stderr.strip()}")
-        shutil.rmtree(directory, ignore_errors=True)
-        return outcome
+        return outcome, []
     outcome.valid = True
     if case.expect_refusal:
         outcome.problems.append(f"Chancery accepts a file Envoy refuses ({'; '.join(case.expect_refusal)})")
+    bootstraps = []
     for group in case.groups:
         render = subprocess.run([chancery, "render", "--config", routes, "--certs", certs, "--group", group,
                                  "--format", "envoy-bootstrap"], capture_output=True, text=True, timeout=60)
         if render.returncode != 0:
             outcome.problems.append(f"render failed for group {group}: {render.stderr.strip()}")
             continue
-        bootstrap = os.path.join(directory, f"bootstrap-{group}.json")
-        with open(bootstrap, "w") as f:
-            f.write(render.stdout)
-        check = subprocess.run([envoy, "--mode", "validate", "-c", bootstrap, "-l", "error", "--concurrency", "1",
-                                "--disable-hot-restart"], capture_output=True, text=True, timeout=120)
+        bootstraps.append((outcome, group, json.loads(render.stdout)))
+    return outcome, bootstraps
+
+
+def envoy_validate(envoy, bootstrap, directory, name):
+    """Runs `envoy --mode validate`; returns None when accepted, else Envoy's message without key material."""
+    path = os.path.join(directory, f"{name}.json")
+    with open(path, "w") as f:
+        json.dump(bootstrap, f)
+    check = subprocess.run([envoy, "--mode", "validate", "-c", path, "-l", "error", "--concurrency", "1",
+                            "--disable-hot-restart"], capture_output=True, text=True, timeout=300)
+    if check.returncode == 0:
+        os.remove(path)
+        return None
+    lines = [line for line in (check.stdout + check.stderr).splitlines() if line.strip() and "PRIVATE KEY" not in line]
+    return " / ".join(lines)[-1500:]
+
+
+def merge(bootstraps):
+    """Several groups' bootstraps as one: every name gets a per-member prefix, every listener port a per-member
+    port (two listeners of one member that share a port still share one), so members cannot collide."""
+    merged = {"static_resources": {"listeners": [], "clusters": [], "secrets": []}}
+    next_port = [1024]
+    for index, (_, _, bootstrap) in enumerate(bootstraps):
+        prefix = f"m{index}-"
+        ports = {}
+        resources = copy.deepcopy(bootstrap["static_resources"])
+        for listener in resources.get("listeners", []):
+            listener["name"] = prefix + listener["name"]
+            socket_address = listener.get("address", {}).get("socketAddress")
+            if socket_address:
+                original = socket_address.get("portValue", 0)
+                if original not in ports:
+                    ports[original] = next_port[0]
+                    next_port[0] += 1
+                socket_address["portValue"] = ports[original]
+            rename_references(listener, prefix)
+        for cluster in resources.get("clusters", []):
+            cluster["name"] = prefix + cluster["name"]
+            if "loadAssignment" in cluster:
+                cluster["loadAssignment"]["clusterName"] = prefix + cluster["loadAssignment"]["clusterName"]
+        for secret in resources.get("secrets", []):
+            secret["name"] = prefix + secret["name"]
+        for key in ("listeners", "clusters", "secrets"):
+            merged["static_resources"][key] += resources.get(key, [])
+    return merged
+
+
+def rename_references(value, prefix):
+    """Prefixes the cluster names routes and TCP proxies name, and the secret names TLS contexts name."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "cluster" and isinstance(item, str):
+                value[key] = prefix + item
+            elif key == "tlsCertificateSdsSecretConfigs":
+                for config in item:
+                    config["name"] = prefix + config["name"]
+            else:
+                rename_references(item, prefix)
+    elif isinstance(value, list):
+        for item in value:
+            rename_references(item, prefix)
+
+
+def check_batch(batch, envoy, directory, number):
+    """One Envoy run for the whole batch; only when it fails, one run per member to say which one Envoy refuses."""
+    if envoy_validate(envoy, merge(batch), directory, f"batch-{number}") is None:
+        for outcome, _, _ in batch:
+            outcome.groups_checked += 1
+        return
+    for outcome, group, bootstrap in batch:
         outcome.groups_checked += 1
-        if check.returncode != 0:
-            message = " / ".join(line for line in (check.stdout + check.stderr).splitlines()
-                                 if line.strip() and "PRIVATE KEY" not in line)
-            outcome.problems.append(f"Envoy refuses group {group}: {message[-1500:]}")
-    if not outcome.problems:
-        shutil.rmtree(directory, ignore_errors=True)
-    return outcome
+        message = envoy_validate(envoy, bootstrap, directory, f"case-{outcome.seed}-{group}")
+        if message:
+            outcome.problems.append(f"Envoy refuses group {group}: {message}")
 
 
-def run(seeds, workers=4, keep=None):
+def run(seeds, workers=4, batch_size=16, keep=None):
     """Checks every seed; returns (outcomes, work directory kept for failing cases or None)."""
     chancery = chancery_bin()
     envoy = envoy_bin()
@@ -111,8 +176,15 @@ def run(seeds, workers=4, keep=None):
     certs = os.path.join(work, "certs")
     make_certificates(certs)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        outcomes = list(pool.map(lambda seed: check_case(seed, work, certs, chancery, envoy), seeds))
+        prepared = list(pool.map(lambda seed: prepare_case(seed, work, certs, chancery), seeds))
+        outcomes = [outcome for outcome, _ in prepared]
+        bootstraps = [item for _, items in prepared for item in items]
+        batches = [bootstraps[i:i + batch_size] for i in range(0, len(bootstraps), batch_size)]
+        list(pool.map(lambda numbered: check_batch(numbered[1], envoy, work, numbered[0]), enumerate(batches)))
     failing = [o for o in outcomes if o.problems]
+    for outcome in outcomes:
+        if not outcome.problems:
+            shutil.rmtree(os.path.join(work, f"case-{outcome.seed}"), ignore_errors=True)
     if not failing and keep is None:
         shutil.rmtree(work, ignore_errors=True)
         work = None
@@ -124,9 +196,10 @@ def main():
     parser.add_argument("--count", type=int, default=int(os.environ.get("CHANCERY_GENERATED_CASES", "300")))
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--batch", type=int, default=16, help="groups per Envoy run")
     args = parser.parse_args()
     started = time.monotonic()
-    outcomes, work = run(range(args.first_seed, args.first_seed + args.count), workers=args.workers)
+    outcomes, work = run(range(args.first_seed, args.first_seed + args.count), workers=args.workers, batch_size=args.batch)
     valid = sum(o.valid for o in outcomes)
     groups = sum(o.groups_checked for o in outcomes)
     failing = [o for o in outcomes if o.problems]

@@ -136,6 +136,9 @@ class Generator:
         r = self.r
         o = self.out
         self.catch_all_taken = False
+        # One server name written three ways: hosts that share it must not select different certificates.
+        self.shared_variants = ["shared.example.test", "shared.example.test:8443", "Shared.example.test:443"]
+        self.shared_certificate = {}
         o.line(1, f"- name: l{index}")
         if declared and self.chance(0.6):
             o.line(2, f"groups: {flow(r.sample(proxy_groups, r.randint(1, len(proxy_groups))))}")
@@ -192,7 +195,7 @@ class Generator:
             if tls and self.chance(0.4):
                 certificate = r.choice(CERTIFICATES)
             sni = certificate is not None and certificate != tls
-            domains = self.domains(h, sni)
+            domains = self.domains(h, sni, certificate if sni else tls)
             self.out.line(3, f"- domains: {flow(domains)}")
             name = domains[0]
             if self.chance(0.5) or name in used_names:
@@ -208,7 +211,7 @@ class Generator:
             for _ in range(r.randint(1, 4)):
                 self.route()
 
-    def domains(self, h, sni):
+    def domains(self, h, sni, certificate):
         """Domains unique within the listener: h is the host's index, so every host draws from its own names."""
         r = self.r
         pool = [f"h{h}.example.test", f"www{h}.example.test", f"*.w{h}.example.test", f"H{h}.Other.test",
@@ -217,7 +220,15 @@ class Generator:
         if not self.catch_all_taken:
             risky.append("*")
         chosen = r.sample(pool, r.randint(1, 3))
-        if self.chance(0.15):
+        if self.shared_variants and self.chance(0.2):
+            chosen.append(self.shared_variants.pop(r.randrange(len(self.shared_variants))))
+            # The default chain (no certificate of its own) takes names no SNI chain claims: never a clash.
+            if certificate is not None and sni:
+                others = {c for c in self.shared_certificate.values() if c is not None}
+                if others - {certificate}:
+                    self.refusals.append("one server name selects two certificates")
+                self.shared_certificate[h] = certificate
+        if self.chance(0.3 if sni else 0.15):
             extra = r.choice(risky)
             chosen.append(extra)
             if extra == "*":
