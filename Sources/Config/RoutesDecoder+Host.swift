@@ -5,6 +5,8 @@ extension RoutesDecoder {
     static let redirectKeys = ["https", "host", "port", "path", "status"]
     static let respondKeys = ["status", "body"]
     static let redirectStatuses = [301, 302, 303, 307, 308]
+    /// Envoy's default `max_direct_response_body_size_bytes`: a longer `respond` body is refused.
+    static let maxResponseBody = 4096
 
     /// Names and domains already used by the hosts of one listener.
     struct HostChecks {
@@ -296,7 +298,18 @@ extension RoutesDecoder {
         var body = ""
         var ok = true
         if let bodyValue = map.value("body") {
-            if let text = reader.string(bodyValue) { body = text } else { ok = false }
+            if let text = reader.string(bodyValue, multiline: true) {
+                body = text
+                if text.utf8.count > Self.maxResponseBody {
+                    reader.report(.invalidValue(
+                        at: bodyValue.position, key: bodyValue.path,
+                        message: "respond \"body\" is \(text.utf8.count) bytes; Envoy allows at most \(Self.maxResponseBody)",
+                        hint: "shorten it, or serve the page from a cluster"))
+                    ok = false
+                }
+            } else {
+                ok = false
+            }
         }
         guard let status, ok else { return nil }
         return .respond(status: status, body: body)

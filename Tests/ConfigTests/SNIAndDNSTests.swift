@@ -87,4 +87,51 @@ struct SNIAndDNSTests {
                           messageContains: #""dns_lookup_family" "v5" is not a lookup family"#,
                           hintContains: "v4_preferred, v4_only, v6_only, auto, all")
     }
+
+    static func routeYAML(_ route: String) -> String {
+        """
+        listeners:
+          - name: web
+            port: 8080
+            hosts:
+              - domains: [example.com]
+                routes:
+                  - \(route)
+        clusters:
+          - name: www
+            endpoints: [127.0.0.1:8080]
+        """
+    }
+
+    /// Envoy refuses a direct response body over 4096 bytes ("response body size is … maximum is 4096").
+    @Test func respondBodyOverEnvoysLimitIsRefused() {
+        let ok = "{ prefix: /, respond: { status: 200, body: \(String(repeating: "x", count: 4096)) } }"
+        #expect(parseValid(Self.routeYAML(ok)) != nil)
+        let long = "{ prefix: /, respond: { status: 200, body: \(String(repeating: "x", count: 4097)) } }"
+        expectSingleError(Self.routeYAML(long), .invalidValue, key: "listeners[0].hosts[0].routes[0].respond.body",
+                          line: 7, column: 56,
+                          messageContains: #"respond "body" is 4097 bytes; Envoy allows at most 4096"#)
+    }
+
+    /// Envoy's header-value rule refuses CR, LF and NUL in domains, redirect hosts and paths, and rewrites; a NUL
+    /// cannot even be encoded, so it used to surface as an encoding error without a position.
+    @Test func lineBreaksAndNULAreRefusedWhereEnvoyRefusesThem() {
+        expectSingleError(Self.routeYAML(#"{ prefix: /, redirect: { path: "/a\nb" } }"#), .invalidValue,
+                          key: "listeners[0].hosts[0].routes[0].redirect.path", line: 7, column: 44,
+                          messageContains: #""path" contains a line break"#)
+        expectSingleError(Self.routeYAML(#"{ prefix: /, redirect: { host: "a\rb" } }"#), .invalidValue,
+                          key: "listeners[0].hosts[0].routes[0].redirect.host", line: 7, column: 44,
+                          messageContains: #""host" contains a line break"#)
+        expectSingleError(Self.routeYAML(#"{ prefix: /, cluster: www, prefix_rewrite: "/a\nb" }"#), .invalidValue,
+                          key: "listeners[0].hosts[0].routes[0].prefix_rewrite", line: 7, column: 56)
+        expectSingleError(Self.routeYAML(#"{ prefix: "/a\0b", cluster: www }"#), .invalidValue,
+                          key: "listeners[0].hosts[0].routes[0].prefix", line: 7, column: 23,
+                          messageContains: #""prefix" contains a NUL character"#)
+        expectSingleError(Self.routeYAML("{ prefix: /, cluster: www }").replacingOccurrences(
+                              of: "[example.com]", with: #"["a\nb.example.com"]"#),
+                          .invalidValue, key: "listeners[0].hosts[0].domains[0]", line: 5, column: 19,
+                          messageContains: #""domains" contains a line break"#)
+        // A body may span lines.
+        #expect(parseValid(Self.routeYAML(#"{ prefix: /, respond: { status: 200, body: "a\nb" } }"#)) != nil)
+    }
 }

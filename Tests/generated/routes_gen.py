@@ -242,6 +242,9 @@ class Generator:
         o = self.out
         path = r.choice(["/", "/api/", "/static", "/v1/items", ACME, "/ws", "/grpc.Service/"])
         o.line(5, f"- {'prefix' if self.chance(0.7) else 'path'}: {path}")
+        if self.chance(0.02):
+            self.hazard()
+            return
         action = r.random()
         if action < 0.6:
             o.line(6, f"cluster: {r.choice(self.clusters)}")
@@ -272,6 +275,27 @@ class Generator:
                 o.line(6, f"respond: {{ status: {status}, body: {scalar(r.choice(['ok', 'gone', 'no: not here']))} }}")
             else:
                 o.line(6, f"respond: {{ status: {status} }}")
+
+
+    def hazard(self):
+        """A route action at one of Envoy's limits: a body of 4096 bytes passes, one byte more or a line break
+        where Envoy's header-value rule applies must be refused."""
+        o = self.out
+        kind = self.r.randrange(5)
+        if kind == 0:
+            o.line(6, f"respond: {{ status: 200, body: {'x' * 4096} }}")
+        elif kind == 1:
+            o.line(6, f"respond: {{ status: 200, body: {'y' * 4097} }}")
+            self.refusals.append("respond body over 4096 bytes")
+        elif kind == 2:
+            o.line(6, r'redirect: { path: "/a\nb" }')
+            self.refusals.append("line break in a redirect path")
+        elif kind == 3:
+            o.line(6, f"cluster: {self.r.choice(self.clusters)}")
+            o.line(6, r'prefix_rewrite: "/a\r"')
+            self.refusals.append("line break in prefix_rewrite")
+        else:
+            o.line(6, r'respond: { status: 200, body: "multi\nline" }')
 
 
 def generate(seed):
