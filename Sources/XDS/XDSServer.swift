@@ -96,6 +96,7 @@ public final class XDSServer: GRPCService {
         let message = known.isEmpty
             ? "no configuration is loaded yet"
             : "node \"\(node.id)\" asks for group \"\(group)\", which the routes file does not define; groups: \(known.joined(separator: ", "))"
+                + " (serve --default-group NAME serves unknown groups as NAME)"
         return .failure(GRPCStatus(code: .failedPrecondition, message: message))
     }
 }

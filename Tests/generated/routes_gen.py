@@ -161,7 +161,7 @@ class Generator:
             if self.chance(0.5):
                 o.line(2, f"https_port: {r.choice([443, 8443, self.next_port()])}")
         tls = None
-        if not redirect and self.chance(0.5):
+        if self.chance(0.2 if redirect else 0.5):
             tls = r.choice(CERTIFICATES)
             o.line(2, "tls:")
             o.line(3, f"certificate: {tls}")

@@ -22,6 +22,7 @@ struct GroupFallbackProtocolTests {
             let end = try await s.end()
             #expect(end.code == .failedPrecondition)
             #expect(end.message.contains("\"front-proxy\""))
+            #expect(end.message.contains("--default-group"))
         }
     }
 
