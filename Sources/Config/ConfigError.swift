@@ -202,15 +202,16 @@ extension ConfigError {
     }
 
     static func duplicateDomain(at position: SourcePosition, key: String, domain: String, listener: String,
-                                otherHost: String, otherPosition: SourcePosition) -> ConfigError {
+                                otherHost: String, otherPosition: SourcePosition,
+                                hint: String = "a domain may appear in only one host per listener") -> ConfigError {
         ConfigError(.duplicateDomain, position, key: key,
                     "domain \"\(domain)\" is already served by host \"\(otherHost)\" (line \(otherPosition.line)) of listener \"\(listener)\"",
-                    hint: "a domain may appear in only one host per listener")
+                    hint: hint)
     }
 
-    static func invalidDomain(at position: SourcePosition, key: String, domain: String, reason: String) -> ConfigError {
-        ConfigError(.invalidDomain, position, key: key, "domain \"\(domain)\" \(reason)",
-                    hint: "write a host name such as example.com, *.example.com or *")
+    static func invalidDomain(at position: SourcePosition, key: String, domain: String, reason: String,
+                              hint: String = "write a host name such as example.com, *.example.com or *") -> ConfigError {
+        ConfigError(.invalidDomain, position, key: key, "domain \"\(domain)\" \(reason)", hint: hint)
     }
 
     static func redirectStatusNotAllowed(at position: SourcePosition, key: String, value: String) -> ConfigError {

@@ -129,6 +129,18 @@ public struct VirtualHost: Hashable, Sendable {
     }
 }
 
+extension VirtualHost {
+    /// The TLS server name (SNI) a domain stands for: lowercased, without a `:port`.
+    public static func serverName(_ domain: String) -> String {
+        var name = domain.lowercased()
+        if let colon = name.lastIndex(of: ":") {
+            let port = name[name.index(after: colon)...]
+            if !port.isEmpty, port.allSatisfy(\.isNumber) { name = String(name[..<colon]) }
+        }
+        return name
+    }
+}
+
 public struct Route: Hashable, Sendable {
     public enum Match: Hashable, Sendable {
         case prefix(String)
@@ -209,6 +221,12 @@ public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
 public struct Cluster: Hashable, Sendable {
     public enum ProxyProtocol: Hashable, Sendable { case v1, v2 }
 
+    /// Which addresses Envoy uses when it resolves a DNS endpoint. `v4Preferred` is the default because a backend
+    /// on the same machine usually listens on 127.0.0.1, while `localhost` often resolves to `::1` first.
+    public enum DNSLookupFamily: String, Hashable, Sendable, CaseIterable {
+        case v4Preferred = "v4_preferred", v4Only = "v4_only", v6Only = "v6_only", auto, all
+    }
+
     public var name: String
     public var endpoints: [Endpoint]
     public var connectTimeout: Duration
@@ -216,15 +234,19 @@ public struct Cluster: Hashable, Sendable {
     public var proxyProtocol: ProxyProtocol?
     /// Speak HTTP/2 (h2c) to the upstream, e.g. for gRPC backends.
     public var http2: Bool
+    /// Only used for a cluster with a DNS name (STRICT_DNS); EDS clusters carry addresses already.
+    public var dnsLookupFamily: DNSLookupFamily
     public var position: SourcePosition
 
     public init(name: String, endpoints: [Endpoint], connectTimeout: Duration = .seconds(5),
-                proxyProtocol: ProxyProtocol? = nil, http2: Bool = false, position: SourcePosition) {
+                proxyProtocol: ProxyProtocol? = nil, http2: Bool = false,
+                dnsLookupFamily: DNSLookupFamily = .v4Preferred, position: SourcePosition) {
         self.name = name
         self.endpoints = endpoints
         self.connectTimeout = connectTimeout
         self.proxyProtocol = proxyProtocol
         self.http2 = http2
+        self.dnsLookupFamily = dnsLookupFamily
         self.position = position
     }
 }

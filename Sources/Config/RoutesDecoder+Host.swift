@@ -5,6 +5,8 @@ extension RoutesDecoder {
     static let redirectKeys = ["https", "host", "port", "path", "status"]
     static let respondKeys = ["status", "body"]
     static let redirectStatuses = [301, 302, 303, 307, 308]
+    /// Envoy's default `max_direct_response_body_size_bytes`: a longer `respond` body is refused.
+    static let maxResponseBody = 4096
 
     /// Names and domains already used by the hosts of one listener.
     struct HostChecks {
@@ -12,7 +14,14 @@ extension RoutesDecoder {
         var names: [String: SourcePosition] = [:]
         /// Lowercased domain → (host name, position of the first use).
         var domains: [String: (host: String, position: SourcePosition)] = [:]
-        init(listener: String) { self.listener = listener }
+        /// The listener's own certificate; a host with another one is selected by SNI.
+        var listenerCertificate: String?
+        /// Server name (lowercased, without port) → (certificate, host, position) for SNI-selected certificates.
+        var serverNames: [String: (certificate: String, host: String, position: SourcePosition)] = [:]
+        init(listener: String, listenerCertificate: String? = nil) {
+            self.listener = listener
+            self.listenerCertificate = listenerCertificate
+        }
     }
 
     func decodeHost(_ item: Located, listener: String, hasTLS: Bool, checks: inout HostChecks) -> VirtualHost? {
@@ -88,6 +97,17 @@ extension RoutesDecoder {
             }
         }
 
+        if let certificate, certificate != checks.listenerCertificate, domainsOK,
+           let value = map.value("domains"), let items = value.node.sequence {
+            for (index, node) in items.enumerated() {
+                guard let domain = node.scalar?.string else { continue }
+                let entry = value.child(node, path: "\(value.path)[\(index)]")
+                if !checkServerName(domain, certificate: certificate, host: name ?? "?", at: entry, checks: &checks) {
+                    domainsOK = false
+                }
+            }
+        }
+
         var routes: [Route] = []
         var routesOK = false
         if let value = map.required("routes", hint: "add routes, e.g. - { prefix: /, cluster: www }"),
@@ -107,6 +127,37 @@ extension RoutesDecoder {
                                position: map.position)
         host.certificatePosition = certificatePosition
         return host
+    }
+
+    /// A host with its own certificate is chosen by the TLS server name (SNI), which Envoy matches exactly or as
+    /// `*.suffix`: `*` alone, `api.*` and `*-api.example.com` cannot select a certificate, and one server name
+    /// cannot select two certificates.
+    private func checkServerName(_ domain: String, certificate: String, host: String, at entry: Located,
+                                 checks: inout HostChecks) -> Bool {
+        let name = VirtualHost.serverName(domain)
+        if name == "*" {
+            reader.report(.invalidDomain(
+                at: entry.position, key: entry.path, domain: domain,
+                reason: "matches every name, so it cannot select host \"\(host)\"'s own certificate \"\(certificate)\" by SNI",
+                hint: "make \"\(certificate)\" the listener's tls certificate (used when no host certificate matches), or list the names this certificate covers"))
+            return false
+        }
+        if name.contains("*") && !(name.hasPrefix("*.") && !name.dropFirst().contains("*")) {
+            reader.report(.invalidDomain(
+                at: entry.position, key: entry.path, domain: domain,
+                reason: "cannot select host \"\(host)\"'s own certificate \"\(certificate)\" by SNI: Envoy matches server names exactly or as *.suffix",
+                hint: "list the names, use a *.example.com wildcard, or serve this domain from a host without its own certificate"))
+            return false
+        }
+        if let first = checks.serverNames[name], first.certificate != certificate {
+            reader.report(.duplicateDomain(at: entry.position, key: entry.path, domain: domain,
+                                           listener: checks.listener, otherHost: first.host,
+                                           otherPosition: first.position,
+                                           hint: "server name \"\(name)\" would select both certificate \"\(first.certificate)\" and \"\(certificate)\"; keep one"))
+            return false
+        }
+        checks.serverNames[name] = (certificate, host, entry.position)
+        return true
     }
 
     func decodeRoute(_ item: Located) -> Route? {
@@ -247,7 +298,18 @@ extension RoutesDecoder {
         var body = ""
         var ok = true
         if let bodyValue = map.value("body") {
-            if let text = reader.string(bodyValue) { body = text } else { ok = false }
+            if let text = reader.string(bodyValue, multiline: true) {
+                body = text
+                if text.utf8.count > Self.maxResponseBody {
+                    reader.report(.invalidValue(
+                        at: bodyValue.position, key: bodyValue.path,
+                        message: "respond \"body\" is \(text.utf8.count) bytes; Envoy allows at most \(Self.maxResponseBody)",
+                        hint: "shorten it, or serve the page from a cluster"))
+                    ok = false
+                }
+            } else {
+                ok = false
+            }
         }
         guard let status, ok else { return nil }
         return .respond(status: status, body: body)

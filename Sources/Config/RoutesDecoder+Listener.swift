@@ -124,7 +124,7 @@ extension RoutesDecoder {
                     reader.report(.emptyList(at: value.position, key: value.path,
                                              hint: "add a host with domains and routes, or remove \"hosts\""))
                 }
-                var hostChecks = HostChecks(listener: listener)
+                var hostChecks = HostChecks(listener: listener, listenerCertificate: tls?.certificate)
                 for item in items {
                     if let host = decodeHost(item, listener: listener, hasTLS: map.has("tls"), checks: &hostChecks) {
                         hosts.append(host)

@@ -72,7 +72,7 @@ final class RoutesDecoder {
 
     // MARK: Clusters
 
-    static let clusterKeys = ["name", "endpoints", "connect_timeout", "proxy_protocol", "http2"]
+    static let clusterKeys = ["name", "endpoints", "connect_timeout", "proxy_protocol", "http2", "dns_lookup_family"]
 
     private func decodeCluster(_ item: Located) -> Cluster? {
         guard var map = reader.mapping(item, place: "cluster", allowed: Self.clusterKeys) else { return nil }
@@ -119,10 +119,22 @@ final class RoutesDecoder {
             }
         }
 
+        var family = Cluster.DNSLookupFamily.v4Preferred
+        if let value = map.value("dns_lookup_family"), let text = reader.string(value) {
+            if let parsed = Cluster.DNSLookupFamily(rawValue: text.lowercased()) {
+                family = parsed
+            } else {
+                let names = Cluster.DNSLookupFamily.allCases.map(\.rawValue)
+                reader.report(.invalidValue(at: value.position, key: value.path,
+                                            message: "\"dns_lookup_family\" \"\(text)\" is not a lookup family",
+                                            hint: "use one of \(names.joined(separator: ", "))"))
+            }
+        }
+
         let http2 = map.value("http2").flatMap(reader.bool) ?? false
         guard let name else { return nil }
         return Cluster(name: name, endpoints: endpoints, connectTimeout: connectTimeout, proxyProtocol: proxyProtocol,
-                       http2: http2, position: map.position)
+                       http2: http2, dnsLookupFamily: family, position: map.position)
     }
 }
 

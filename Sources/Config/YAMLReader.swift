@@ -67,13 +67,27 @@ final class YAMLReader {
     // MARK: Scalars
 
     /// Any non-null scalar as text (`name: 123` is the name "123").
-    func string(_ value: Located) -> String? {
+    /// Text on one line: Envoy refuses a NUL, CR or LF in domains, redirects and rewrites (its header-value rule),
+    /// and a name with a line break is always a mistake. `multiline` allows line breaks (a `respond` body).
+    func string(_ value: Located, multiline: Bool = false) -> String? {
         guard spend(value) else { return nil }
         guard let scalar = value.node.scalar, !Self.isNull(scalar) else {
             report(.wrongType(at: value.position, key: value.path, expected: "text", found: Self.describe(value.node)))
             return nil
         }
-        return scalar.string
+        let text = scalar.string
+        let leaf = value.path.split(separator: ".").last.map { $0.split(separator: "[").first.map(String.init) ?? "" } ?? ""
+        if text.unicodeScalars.contains("\u{0}") {
+            report(.invalidValue(at: value.position, key: value.path, message: "\"\(leaf)\" contains a NUL character",
+                                 hint: "remove it; Envoy cannot carry it"))
+            return nil
+        }
+        if !multiline, text.unicodeScalars.contains(where: { $0 == "\n" || $0 == "\r" }) {
+            report(.invalidValue(at: value.position, key: value.path, message: "\"\(leaf)\" contains a line break",
+                                 hint: "write it on one line; Envoy refuses CR and LF here"))
+            return nil
+        }
+        return text
     }
 
     /// A non-empty string.

@@ -20,6 +20,7 @@ enum ClusterBuilder {
             ])
         } else {
             fields["type"] = .enumValue("STRICT_DNS")
+            fields["dns_lookup_family"] = .enumValue(dnsLookupFamilies[cluster.dnsLookupFamily] ?? "V4_PREFERRED")
             fields["load_assignment"] = .message(loadAssignment(cluster))
         }
         if let version = cluster.proxyProtocol {
@@ -49,6 +50,11 @@ enum ClusterBuilder {
         }
         return ProtoMessage(ResourceType.cluster.protoName, fields)
     }
+
+    /// Envoy's Cluster.DnsLookupFamily enum, by routes-file value.
+    static let dnsLookupFamilies: [Cluster.DNSLookupFamily: String] = [
+        .v4Preferred: "V4_PREFERRED", .v4Only: "V4_ONLY", .v6Only: "V6_ONLY", .auto: "AUTO", .all: "ALL",
+    ]
 
     static func loadAssignment(_ cluster: Cluster) -> ProtoMessage {
         let endpoints = cluster.endpoints.map { endpoint in

@@ -69,9 +69,14 @@ enum ListenerBuilder {
                 "transport_socket": downstreamTLS(certificate: cert, alpn: tls.alpn, mode: mode),
             ]
             if cert != tls.certificate {
-                let domains = http.hosts.filter { $0.certificate == cert }.flatMap(\.domains)
+                // SNI carries no port and Envoy compares it in lower case; one name once.
+                var names: [String] = []
+                for domain in http.hosts.filter({ $0.certificate == cert }).flatMap(\.domains) {
+                    let name = VirtualHost.serverName(domain)
+                    if !names.contains(name) { names.append(name) }
+                }
                 chain["filter_chain_match"] = message("envoy.config.listener.v3.FilterChainMatch", [
-                    "server_names": .list(domains.map(ProtoValue.string)),
+                    "server_names": .list(names.map(ProtoValue.string)),
                 ])
             }
             return message("envoy.config.listener.v3.FilterChain", chain)

@@ -4,20 +4,32 @@ import Protobuf
 /// Builds the RouteConfiguration of an HTTP listener: one virtual host per `hosts` entry, then the https redirect.
 enum RouteBuilder {
     static func routeConfiguration(_ listener: Listener, _ http: HTTPListener) -> ProtoMessage {
-        var hosts = http.hosts.map(virtualHost)
+        var hosts = http.hosts.map { virtualHost($0, extraRoutes: []) }
         if http.redirectToHTTPS {
             var redirect: [String: ProtoValue] = ["https_redirect": .bool(true)]
             if let port = http.redirectPort { redirect["port_redirect"] = .int(Int64(port)) }
-            hosts.append(message("envoy.config.route.v3.VirtualHost", [
-                "name": .string("redirect_to_https"),
-                "domains": .list([.string("*")]),
-                "routes": .list([
-                    message("envoy.config.route.v3.Route", [
-                        "match": message("envoy.config.route.v3.RouteMatch", ["prefix": .string("/")]),
-                        "redirect": message("envoy.config.route.v3.RedirectAction", redirect),
-                    ]),
-                ]),
-            ]))
+            let redirectRoute = message("envoy.config.route.v3.Route", [
+                "match": message("envoy.config.route.v3.RouteMatch", ["prefix": .string("/")]),
+                "redirect": message("envoy.config.route.v3.RedirectAction", redirect),
+            ])
+            // Envoy allows one `*` virtual host per route configuration. A `*` host beside the redirect (the ACME
+            // HTTP-01 challenge path served over plain HTTP) gets the redirect as its last route instead.
+            if let index = http.hosts.firstIndex(where: { $0.domains.contains("*") }) {
+                hosts[index] = virtualHost(http.hosts[index], extraRoutes: [redirectRoute])
+            } else {
+                var name = "redirect_to_https"
+                let taken = Set(http.hosts.map(\.name))
+                var suffix = 2
+                while taken.contains(name) {
+                    name = "redirect_to_https-\(suffix)"
+                    suffix += 1
+                }
+                hosts.append(message("envoy.config.route.v3.VirtualHost", [
+                    "name": .string(name),
+                    "domains": .list([.string("*")]),
+                    "routes": .list([redirectRoute]),
+                ]))
+            }
         }
         return ProtoMessage(ResourceType.route.protoName, [
             "name": .string(listener.name),
@@ -25,11 +37,11 @@ enum RouteBuilder {
         ])
     }
 
-    private static func virtualHost(_ host: VirtualHost) -> ProtoValue {
+    private static func virtualHost(_ host: VirtualHost, extraRoutes: [ProtoValue]) -> ProtoValue {
         message("envoy.config.route.v3.VirtualHost", [
             "name": .string(host.name),
             "domains": .list(host.domains.map(ProtoValue.string)),
-            "routes": .list(host.routes.map(route)),
+            "routes": .list(host.routes.map(route) + extraRoutes),
         ])
     }
 

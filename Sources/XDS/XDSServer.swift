@@ -18,6 +18,17 @@ public enum GroupSelector: Hashable, Sendable {
         }
         return raw.isEmpty ? "default" : raw
     }
+
+    /// The group a proxy asking for `requested` is served: its own when the file defines it; otherwise `default`
+    /// when that is the file's only group (a file that declares no groups serves every proxy, whatever its
+    /// `--service-cluster`); otherwise `fallback` (`serve --default-group`) when defined. Anything else is
+    /// returned unchanged and refused by the caller.
+    static func resolve(_ requested: String, known: [String], fallback: String?) -> String {
+        if known.contains(requested) { return requested }
+        if known == ["default"] { return "default" }
+        if let fallback, known.contains(fallback) { return fallback }
+        return requested
+    }
 }
 
 /// The xDS gRPC service: routes each method to its stream kind and keeps the registry of open streams.
@@ -26,6 +37,8 @@ public final class XDSServer: GRPCService {
     public let registry: StreamRegistry
     public let groupGuard = GroupGuard()
     let selector: GroupSelector
+    /// The group for proxies whose own group the routes file does not define (`serve --default-group`).
+    let defaultGroup: String?
     let logger: Logger
     let controlPlane: [UInt8]
     public let limits: XDSLimits
@@ -33,11 +46,13 @@ public final class XDSServer: GRPCService {
     let limitLog = RateLimitedLog()
 
     public init(store: SnapshotStore, registry: StreamRegistry = StreamRegistry(), selector: GroupSelector = .nodeCluster,
-                identifier: String = "chancery", limits: XDSLimits = .init(), logger: Logger) {
+                identifier: String = "chancery", defaultGroup: String? = nil, limits: XDSLimits = .init(),
+                logger: Logger) {
         self.limits = limits
         self.store = store
         self.registry = registry
         self.selector = selector
+        self.defaultGroup = defaultGroup
         self.logger = logger
         self.controlPlane = ResponseEncoder.controlPlane(identifier: identifier)
         // Registered before any stream's observer, so a rejection is lifted before streams see new content.
@@ -78,14 +93,15 @@ public final class XDSServer: GRPCService {
     ///
     /// A version that a proxy of the group rejected is not handed to new streams while an accepted one exists.
     func snapshot(for node: NodeInfo, mode: ConfigSourceMode) -> Result<(GroupSnapshot, Snapshot), GRPCStatus> {
-        let group = selector.group(of: node)
         let current = store.current
+        let group = GroupSelector.resolve(selector.group(of: node), known: current.groupNames, fallback: defaultGroup)
         let served = groupGuard.snapshot(for: group, current: current)
         if let snapshot = served.group(group, mode: mode) { return .success((snapshot, served)) }
         let known = current.groupNames
         let message = known.isEmpty
             ? "no configuration is loaded yet"
             : "node \"\(node.id)\" asks for group \"\(group)\", which the routes file does not define; groups: \(known.joined(separator: ", "))"
+                + " (serve --default-group NAME serves unknown groups as NAME)"
         return .failure(GRPCStatus(code: .failedPrecondition, message: message))
     }
 }

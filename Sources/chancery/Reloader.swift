@@ -35,6 +35,8 @@ final class Reloader: @unchecked Sendable {
     let retryDelay: DispatchTimeInterval
     /// How many such retries in a row before leaving it to file events and the rescan.
     let maxRetries = 30
+    /// An extra check before publishing (`serve --validate-with-envoy`); nil publishes what loads.
+    let check: (any SnapshotCheck)?
 
     private let queue = DispatchQueue(label: "chancery.reload")
     private let watchdogQueue = DispatchQueue(label: "chancery.reload.watchdog")
@@ -49,7 +51,8 @@ final class Reloader: @unchecked Sendable {
 
     init(configPath: String, certsPath: String, store: SnapshotStore, logger: Logger,
          limits: Loader.Limits = Loader.Limits(), deadline: DispatchTimeInterval = .seconds(10),
-         retryDelay: DispatchTimeInterval = .seconds(1)) {
+         retryDelay: DispatchTimeInterval = .seconds(1), check: (any SnapshotCheck)? = nil) {
+        self.check = check
         self.configPath = configPath
         self.certsPath = certsPath
         self.store = store
@@ -90,6 +93,11 @@ final class Reloader: @unchecked Sendable {
             lastDigest = result.inputDigest
             store.certificates.update(served: result.certificates, kept: result.kept, broken: result.broken)
             for warning in result.warnings { logger.warning("\(warning)") }
+            if let check, let reasons = check.refusal(of: result.snapshot, replacing: store.current) {
+                store.recordFailure(reasons, warnings: result.warnings)
+                for line in reasons { logger.error("rejected: \(line)") }
+                return false
+            }
             if store.publish(result.snapshot, warnings: result.warnings) {
                 logger.info("published snapshot", metadata: ["version": "\(result.snapshot.version)",
                                                             "trigger": "\(trigger)"])

@@ -19,7 +19,7 @@ struct Render: ParsableCommand {
     @Option(help: "Config-source mode the resources are rendered for: ads, grpc or delta-grpc.")
     var mode: String = "ads"
 
-    @Option(help: "json (proto3 JSON, keys redacted) or wire (each resource's encoded Any in base64, for checks with other decoders; includes keys).")
+    @Option(help: "json (proto3 JSON, keys redacted), wire (each resource's encoded Any in base64, for checks with other decoders; includes keys) or envoy-bootstrap (one group's resources as an Envoy bootstrap with static_resources, for `envoy --mode validate`; includes keys; needs --group when the file has several groups).")
     var format: String = "json"
 
     func run() throws {
@@ -57,8 +57,14 @@ struct Render: ParsableCommand {
                 }
             }
             print(SnapshotJSON.array(lines))
+        case "envoy-bootstrap":
+            guard snapshots.count == 1, let snapshot = snapshots.first else {
+                printError("--format envoy-bootstrap renders one group; choose one with --group: \(groups.joined(separator: ", "))")
+                throw ExitCode(1)
+            }
+            print(snapshot.staticBootstrapJSON)
         default:
-            throw ValidationError("--format must be json or wire")
+            throw ValidationError("--format must be json, wire or envoy-bootstrap")
         }
     }
 }

@@ -37,6 +37,7 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var inputs: InputOptions
     @OptionGroup(title: "Limits") var limits: ServeLimits
     @OptionGroup var adminOptions: AdminOptions
+    @OptionGroup var envoyCheck: EnvoyCheckOptions
 
     func run() async throws {
         var logger = Logger(label: "chancery")
@@ -46,7 +47,7 @@ struct Serve: AsyncParsableCommand {
 
         let store = SnapshotStore()
         let reloader = Reloader(configPath: config, certsPath: certs, store: store, logger: logger,
-                                limits: inputs.limits)
+                                limits: inputs.limits, check: envoyCheck.check)
         // Watch before the first load, so an edit made while starting is not missed.
         let watcher = try FileWatcher(paths: [config, certs], logger: logger) { reloader.schedule(.fileEvent) }
         reloadOnHangup(reloader, watcher)
@@ -59,7 +60,8 @@ struct Serve: AsyncParsableCommand {
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let selector: GroupSelector = groupMetadataKey.map { .metadataKey($0) } ?? .nodeCluster
-        let xdsServer = XDSServer(store: store, selector: selector, limits: limits.xdsLimits, logger: logger)
+        let xdsServer = XDSServer(store: store, selector: selector, defaultGroup: envoyCheck.defaultGroup,
+                                  limits: limits.xdsLimits, logger: logger)
         var configuration = GRPCServerConfiguration()
         configuration.maxReceiveMessageBytes = maxReceiveBytes
         limits.apply(to: &configuration, logger: logger)

@@ -159,13 +159,14 @@ func withXDSServer(
     configuration: GRPCServerConfiguration = .init(),
     selector: GroupSelector = .nodeCluster,
     limits: XDSLimits = .init(),
+    defaultGroup: String? = nil,
     _ body: (XDSHarness) async throws -> Void
 ) async throws {
     var logger = Logger(label: "xds-protocol-test")
     logger.logLevel = .critical
     let store = SnapshotStore()
     if let snapshot { store.publish(snapshot) }
-    let xds = XDSServer(store: store, selector: selector, limits: limits, logger: logger)
+    let xds = XDSServer(store: store, selector: selector, defaultGroup: defaultGroup, limits: limits, logger: logger)
     var configuration = configuration
     configuration.shutdownGracePeriod = .milliseconds(500)
     // The test process shares a loaded machine: a test task can stall for seconds between connecting and sending its

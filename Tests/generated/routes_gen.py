@@ -1,0 +1,307 @@
+"""Random routes files, deterministic per seed, covering every key of the routes-file schema.
+
+Most files are valid by construction. A few carry on purpose one of the shapes Envoy refuses and Chancery's
+validator must refuse first (a catch-all or suffix-wildcard domain on a host with its own certificate, one server
+name for two certificates): `Case.expect_refusal` says so, and the check asserts the refusal carries file:line:col.
+
+Used by test_generated_configs.py and by `python Tests/generated/check_generated.py --count N` (the long mode).
+"""
+import random
+from dataclasses import dataclass, field
+
+CERTIFICATES = ["example.test", "other.test", "third.test"]
+DURATIONS = ["0s", "250ms", "1s", "2s", "30s", "1m", "1m30s", "1h", "90s"]
+REDIRECT_STATUSES = [301, 302, 303, 307, 308]
+DNS_FAMILIES = ["v4_preferred", "v4_only", "v6_only", "auto", "all"]
+ACME = "/.well-known/acme-challenge/"
+
+
+@dataclass
+class Case:
+    seed: int
+    text: str
+    groups: list
+    expect_refusal: list = field(default_factory=list)  # why this file must be refused, if it must
+
+
+class Writer:
+    """A tiny YAML emitter: flow style for scalars and short lists, block style for structure."""
+
+    def __init__(self):
+        self.lines = []
+
+    def line(self, indent, text):
+        self.lines.append("  " * indent + text)
+
+    def text(self):
+        return "\n".join(self.lines) + "\n"
+
+
+def scalar(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    text = str(value)
+    if text == "" or any(c in text for c in "*:[]{},#&!|>'\"%@`") or text in ("true", "false", "null", "~"):
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return text
+
+
+def flow(items):
+    return "[" + ", ".join(scalar(i) for i in items) + "]"
+
+
+class Generator:
+    def __init__(self, seed):
+        self.seed = seed
+        self.r = random.Random(seed)
+        self.out = Writer()
+        self.refusals = []
+        self.port = 10000 + self.r.randrange(0, 20000)
+
+    def chance(self, p):
+        return self.r.random() < p
+
+    def next_port(self):
+        self.port += 1
+        return self.port
+
+    # -- top level -------------------------------------------------------------------------------------------
+
+    def generate(self):
+        r = self.r
+        declared = None
+        grpc_group = None
+        if self.chance(0.45):
+            declared = r.sample(["default", "edge", "ingress", "web", "internal"], r.randint(1, 3))
+            if self.chance(0.35):
+                grpc_group = "grpc"
+                declared.append(grpc_group)
+            self.out.line(0, f"groups: {flow(declared)}")
+        proxy_groups = [g for g in (declared or ["default"]) if g != grpc_group]
+
+        self.clusters = [f"c{i}" for i in range(r.randint(1, 6))]
+        listener_count = r.randint(0 if grpc_group else 1, 4)
+        if listener_count:
+            self.out.line(0, "listeners:")
+        for index in range(listener_count):
+            self.listener(index, declared, proxy_groups)
+        self.out.line(0, "clusters:")
+        for name in self.clusters:
+            self.cluster(name)
+        if grpc_group:
+            self.out.line(0, "grpc_services:")
+            for index in range(r.randint(1, 2)):
+                self.out.line(1, f"- name: svc{index}")
+                self.out.line(2, f"groups: [{grpc_group}]")
+                self.out.line(2, f"cluster: {r.choice(self.clusters)}")
+                if self.chance(0.5):
+                    self.out.line(2, f"timeout: {r.choice(DURATIONS[1:])}")
+        return Case(self.seed, self.out.text(), declared or ["default"], self.refusals)
+
+    # -- clusters --------------------------------------------------------------------------------------------
+
+    def endpoint(self):
+        r = self.r
+        port = r.randint(1, 65535)
+        kind = r.random()
+        if kind < 0.4:
+            return f"10.{r.randint(0, 255)}.{r.randint(0, 255)}.{r.randint(1, 254)}:{port}"
+        if kind < 0.55:
+            return f"[fd00::{r.randint(1, 0xffff):x}]:{port}"
+        if kind < 0.7:
+            return f"localhost:{port}"
+        if kind < 0.8:
+            return f"127.0.0.1:{port}"
+        return f"svc-{r.randint(0, 9)}.internal:{port}"
+
+    def cluster(self, name):
+        r = self.r
+        o = self.out
+        o.line(1, f"- name: {name}")
+        o.line(2, f"endpoints: {flow([self.endpoint() for _ in range(r.randint(1, 3))])}")
+        if self.chance(0.3):
+            o.line(2, f"connect_timeout: {r.choice(DURATIONS[1:])}")
+        if self.chance(0.25):
+            o.line(2, f"proxy_protocol: {r.choice(['v1', 'v2'])}")
+        if self.chance(0.3):
+            o.line(2, f"http2: {scalar(r.choice([True, False]))}")
+        if self.chance(0.3):
+            o.line(2, f"dns_lookup_family: {r.choice(DNS_FAMILIES)}")
+
+    # -- listeners -------------------------------------------------------------------------------------------
+
+    def listener(self, index, declared, proxy_groups):
+        r = self.r
+        o = self.out
+        self.catch_all_taken = False
+        # One server name written three ways: hosts that share it must not select different certificates.
+        self.shared_variants = ["shared.example.test", "shared.example.test:8443", "Shared.example.test:443"]
+        self.shared_certificate = {}
+        o.line(1, f"- name: l{index}")
+        if declared and self.chance(0.6):
+            o.line(2, f"groups: {flow(r.sample(proxy_groups, r.randint(1, len(proxy_groups))))}")
+        elif declared and len(proxy_groups) < len(declared):
+            o.line(2, f"groups: {flow(proxy_groups)}")  # keep listeners out of the gRPC clients' group
+        if self.chance(0.4):
+            o.line(2, f"address: {scalar(r.choice(['0.0.0.0', '127.0.0.1', '::', '::1', '[::]']))}")
+        o.line(2, f"port: {self.next_port()}")
+        if self.chance(0.2):
+            o.line(2, f"accept_proxy_protocol: {scalar(r.choice([True, False]))}")
+        if self.chance(0.2):
+            o.line(2, "tcp:")
+            o.line(3, f"cluster: {r.choice(self.clusters)}")
+            if self.chance(0.5):
+                o.line(3, f"idle_timeout: {r.choice(DURATIONS)}")
+            return
+        redirect = self.chance(0.3)
+        if redirect:
+            o.line(2, "redirect_to_https: true")
+            if self.chance(0.5):
+                o.line(2, f"https_port: {r.choice([443, 8443, self.next_port()])}")
+        tls = None
+        if self.chance(0.2 if redirect else 0.5):
+            tls = r.choice(CERTIFICATES)
+            o.line(2, "tls:")
+            o.line(3, f"certificate: {tls}")
+            if self.chance(0.3):
+                o.line(3, f"alpn: {flow(r.choice([['h2'], ['http/1.1'], ['h2', 'http/1.1']]))}")
+        if redirect and self.chance(0.5):
+            return  # a bare redirect listener
+        o.line(2, "hosts:")
+        if redirect and self.chance(0.6):
+            self.acme_host()
+            if self.chance(0.5):
+                return
+        self.hosts(tls)
+
+    def acme_host(self):
+        """The HTTP-01 pattern: a catch-all host that serves the challenge path beside the https redirect."""
+        o = self.out
+        o.line(3, "- name: acme")
+        o.line(4, 'domains: ["*"]')
+        o.line(4, "routes:")
+        o.line(5, f"- prefix: {ACME}")
+        o.line(6, f"cluster: {self.r.choice(self.clusters)}")
+        self.catch_all_taken = True
+
+    def hosts(self, tls):
+        r = self.r
+        count = r.randint(1, 4)
+        used_names = set()
+        for h in range(count):
+            certificate = None
+            if tls and self.chance(0.4):
+                certificate = r.choice(CERTIFICATES)
+            sni = certificate is not None and certificate != tls
+            domains = self.domains(h, sni, certificate if sni else tls)
+            self.out.line(3, f"- domains: {flow(domains)}")
+            name = domains[0]
+            if self.chance(0.5) or name in used_names:
+                name = f"h{h}" if self.chance(0.9) else "redirect_to_https"
+            if name in used_names:
+                name = f"host-{h}"
+            used_names.add(name)
+            if name != domains[0]:
+                self.out.line(4, f"name: {scalar(name)}")
+            if certificate:
+                self.out.line(4, f"certificate: {certificate}")
+            self.out.line(4, "routes:")
+            for _ in range(r.randint(1, 4)):
+                self.route()
+
+    def domains(self, h, sni, certificate):
+        """Domains unique within the listener: h is the host's index, so every host draws from its own names."""
+        r = self.r
+        pool = [f"h{h}.example.test", f"www{h}.example.test", f"*.w{h}.example.test", f"H{h}.Other.test",
+                f"h{h}.example.test:8443"]
+        risky = [f"p{h}.*", f"*-api{h}.example.test"]
+        if not self.catch_all_taken:
+            risky.append("*")
+        chosen = r.sample(pool, r.randint(1, 3))
+        if self.shared_variants and self.chance(0.2):
+            chosen.append(self.shared_variants.pop(r.randrange(len(self.shared_variants))))
+            # The default chain (no certificate of its own) takes names no SNI chain claims: never a clash.
+            if certificate is not None and sni:
+                others = {c for c in self.shared_certificate.values() if c is not None}
+                if others - {certificate}:
+                    self.refusals.append("one server name selects two certificates")
+                self.shared_certificate[h] = certificate
+        if self.chance(0.3 if sni else 0.15):
+            extra = r.choice(risky)
+            chosen.append(extra)
+            if extra == "*":
+                self.catch_all_taken = True
+            if sni:
+                self.refusals.append(f"domain {extra} on an SNI-selected host")
+        return chosen
+
+    def route(self):
+        r = self.r
+        o = self.out
+        path = r.choice(["/", "/api/", "/static", "/v1/items", ACME, "/ws", "/grpc.Service/"])
+        o.line(5, f"- {'prefix' if self.chance(0.7) else 'path'}: {path}")
+        if self.chance(0.02):
+            self.hazard()
+            return
+        action = r.random()
+        if action < 0.6:
+            o.line(6, f"cluster: {r.choice(self.clusters)}")
+            if self.chance(0.3):
+                o.line(6, f"timeout: {r.choice(DURATIONS)}")
+            if self.chance(0.25):
+                o.line(6, f"websockets: {scalar(r.choice([True, False]))}")
+            if self.chance(0.2):
+                o.line(6, f"prefix_rewrite: {r.choice(['/', '/v2/', '/internal'])}")
+        elif action < 0.85:
+            parts = {}
+            while not any(k in parts for k in ("https", "host", "port", "path")):
+                if self.chance(0.4):
+                    parts["https"] = True
+                if self.chance(0.4):
+                    parts["host"] = r.choice(["www.example.test", "other.test", "example.test"])
+                if self.chance(0.3):
+                    parts["port"] = r.choice([443, 8443, 8080])
+                if self.chance(0.3):
+                    parts["path"] = r.choice(["/", "/new", "/releases/latest"])
+            if self.chance(0.7):
+                parts["status"] = r.choice(REDIRECT_STATUSES)
+            body = ", ".join(f"{k}: {scalar(v)}" for k, v in parts.items())
+            o.line(6, f"redirect: {{ {body} }}")
+        else:
+            status = r.choice([200, 204, 301, 403, 404, 418, 429, 500, 503, 599])
+            if self.chance(0.6):
+                o.line(6, f"respond: {{ status: {status}, body: {scalar(r.choice(['ok', 'gone', 'no: not here']))} }}")
+            else:
+                o.line(6, f"respond: {{ status: {status} }}")
+
+
+    def hazard(self):
+        """A route action at one of Envoy's limits: a body of 4096 bytes passes, one byte more or a line break
+        where Envoy's header-value rule applies must be refused."""
+        o = self.out
+        kind = self.r.randrange(5)
+        if kind == 0:
+            o.line(6, f"respond: {{ status: 200, body: {'x' * 4096} }}")
+        elif kind == 1:
+            o.line(6, f"respond: {{ status: 200, body: {'y' * 4097} }}")
+            self.refusals.append("respond body over 4096 bytes")
+        elif kind == 2:
+            o.line(6, r'redirect: { path: "/a\nb" }')
+            self.refusals.append("line break in a redirect path")
+        elif kind == 3:
+            o.line(6, f"cluster: {self.r.choice(self.clusters)}")
+            o.line(6, r'prefix_rewrite: "/a\r"')
+            self.refusals.append("line break in prefix_rewrite")
+        else:
+            o.line(6, r'respond: { status: 200, body: "multi\nline" }')
+
+
+def generate(seed):
+    return Generator(seed).generate()
+
+
+if __name__ == "__main__":
+    import sys
+    print(generate(int(sys.argv[1]) if len(sys.argv) > 1 else 0).text)
