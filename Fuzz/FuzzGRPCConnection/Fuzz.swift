@@ -56,7 +56,7 @@ let logger = Logger(label: "fuzz", factory: { _ in SwiftLogNoOpLogHandler() })
 func run(_ reads: [ArraySlice<UInt8>]) {
     let channel = EmbeddedChannel()
     let handler = ServerConnectionHandler(service: EchoService(), configuration: configuration, logger: logger,
-                                          registry: ServerRegistry(), connectionID: 1)
+                                          registry: ServerRegistry(), connectionID: 1, logs: LimitLogs())
     do {
         try channel.pipeline.syncOperations.addHandler(handler)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 50051)).wait()
