@@ -39,7 +39,7 @@ extension GRPCStatus {
     /// (envoy#9785). The limit applies after percent-encoding, which can triple non-ASCII text.
     static let maxMessageBytes = 4096
 
-    /// `grpc-message` wire form: percent-encode bytes outside 0x20–0x7E and `%` itself (PROTOCOL-HTTP2.md),
+    /// `grpc-message` wire form: percent-encode bytes outside 0x20–0x7E and `%` itself (docs/PROTOCOL.md §4),
     /// cut at `maxMessageBytes` of output on a whole escape, never inside one.
     static func percentEncode(_ message: String) -> String {
         var out: [UInt8] = []

@@ -208,7 +208,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, NGHTTP2DataSource {
                         metadata: ["peer": "\(remoteAddress ?? "?")", "limit": "\(configuration.maxConcurrentStreams)"])
                 }
             case .sentEndStream(let streamID):
-                // Trailers went out before the client's END_STREAM: tell it to stop sending (PROTOCOL-HTTP2.md).
+                // Trailers went out before the client's END_STREAM: tell it to stop sending (docs/PROTOCOL.md §4).
                 if let stream = streams[streamID], !stream.remoteEnded {
                     session?.submitRstStream(streamID: streamID, errorCode: .noError)
                 }

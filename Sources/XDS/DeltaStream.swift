@@ -4,7 +4,7 @@ import Translate
 /// The incremental (delta) protocol for one stream, ADS or per-type, as a value.
 ///
 /// Versions are per resource (content hashes), so a reconnecting proxy that lists what it holds in
-/// `initial_resource_versions` is sent only what changed. Rule numbers refer to `XDS-PROTOCOL.md` §3.
+/// `initial_resource_versions` is sent only what changed. Rule numbers refer to `docs/PROTOCOL.md` §3.
 public struct DeltaStream: Sendable {
     public struct Response: Hashable, Sendable {
         public var type: ResourceType

@@ -4,7 +4,7 @@ import Translate
 /// The state-of-the-world protocol for one stream (ADS, or a per-type service), as a value.
 ///
 /// It takes requests and snapshots and returns what to send; it does no I/O and reads no clock, so every rule of the
-/// protocol is tested with plain values. Rule numbers refer to `XDS-PROTOCOL.md` §3.
+/// protocol is tested with plain values. Rule numbers refer to `docs/PROTOCOL.md` §3.
 public struct SotWStream: Sendable {
     public struct Response: Hashable, Sendable {
         public var type: ResourceType

@@ -59,7 +59,7 @@ public final class XDSServer: GRPCService {
         _ = store.observe { [groupGuard] snapshot in groupGuard.published(snapshot) }
     }
 
-    /// Method paths: ADS and the per-type services, state-of-the-world and delta (`XDS-PROTOCOL.md` §1).
+    /// Method paths: ADS and the per-type services, state-of-the-world and delta (`docs/PROTOCOL.md` §1).
     static let methods: [String: (kind: String, type: ResourceType?, delta: Bool)] = {
         var table: [String: (kind: String, type: ResourceType?, delta: Bool)] = [
             "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources": ("ads", nil, false),

@@ -3,7 +3,7 @@ import Testing
 import Translate
 @testable import XDS
 
-/// The delta state machine, driven with plain values. Rule numbers: `XDS-PROTOCOL.md` §3.
+/// The delta state machine, driven with plain values. Rule numbers: `docs/PROTOCOL.md` §3.
 @Suite struct DeltaStreamTests {
     typealias F = SnapshotFactory
     let node = NodeInfo(id: "envoy-1", cluster: "default")

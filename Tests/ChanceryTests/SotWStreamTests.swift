@@ -3,7 +3,7 @@ import Testing
 import Translate
 @testable import XDS
 
-/// The state-of-the-world state machine, driven with plain values. Rule numbers: `XDS-PROTOCOL.md` §3.
+/// The state-of-the-world state machine, driven with plain values. Rule numbers: `docs/PROTOCOL.md` §3.
 @Suite struct SotWStreamTests {
     typealias F = SnapshotFactory
     let node = NodeInfo(id: "envoy-1", cluster: "default")

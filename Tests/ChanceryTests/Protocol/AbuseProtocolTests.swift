@@ -17,7 +17,7 @@ func abuse(configuration: GRPCServerConfiguration = .init(), limits: XDSLimits =
     }
 }
 
-/// Wire-level abuse of the running server, each with its defined outcome (XDS-PROTOCOL.md §4).
+/// Wire-level abuse of the running server, each with its defined outcome (docs/PROTOCOL.md §4).
 @Suite("Protocol: wire-level abuse")
 struct AbuseProtocolTests {
     static let clusterRequest = XDSRequest.sotw(.cluster, node: .default)

@@ -15,7 +15,7 @@ extension XDSStream {
     }
 }
 
-/// Delta rules 22–29 (and 30/31 for delta ADS) of `XDS-PROTOCOL.md` §3 over a real delta ADS stream.
+/// Delta rules 22–29 (and 30/31 for delta ADS) of `docs/PROTOCOL.md` §3 over a real delta ADS stream.
 @Suite("Protocol: delta over ADS")
 struct DeltaProtocolTests {
     @Test func deltaFirstRequestWithoutNodeOrTypeURLIsInvalidArgument() async throws {

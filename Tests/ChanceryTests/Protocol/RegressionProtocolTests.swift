@@ -6,7 +6,7 @@ import Testing
 import Translate
 @testable import XDS
 
-/// One test per bug family of `XDS-PROTOCOL.md` §5, named after the upstream issue.
+/// One test per bug family of `docs/PROTOCOL.md` §5, named after the upstream issue.
 @Suite("Protocol: regressions of other control planes")
 struct RegressionProtocolTests {
     @Test func gcp46_noRepushAfterNack() async throws {

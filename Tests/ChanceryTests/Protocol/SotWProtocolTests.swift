@@ -14,7 +14,7 @@ extension XDSStream {
     }
 }
 
-/// State-of-the-world rules of `XDS-PROTOCOL.md` §3 over ADS, driven through a real loopback connection.
+/// State-of-the-world rules of `docs/PROTOCOL.md` §3 over ADS, driven through a real loopback connection.
 @Suite("Protocol: SotW over ADS")
 struct SotWProtocolTests {
     @Test func rule01_nodeIsCachedFromTheFirstRequest() async throws {

@@ -16,7 +16,7 @@ struct XDSNode: Sendable {
 
     static let `default` = XDSNode(id: "envoy-1", cluster: "default")
     static func envoy(_ id: String, cluster: String = "default") -> XDSNode { XDSNode(id: id, cluster: cluster) }
-    /// What gRPC-Go sends (XDS-PROTOCOL.md §2).
+    /// What gRPC-Go sends (docs/PROTOCOL.md §2).
     static func grpc(_ id: String) -> XDSNode {
         XDSNode(id: id, cluster: "default", userAgent: "gRPC Go",
                 clientFeatures: ["envoy.lb.does_not_support_overprovisioning", "xds.config.resource-in-sotw"])
