@@ -95,7 +95,7 @@ if Context.environment["CHANCERY_FUZZ"] == "1" {
     let fuzzers: [(name: String, dependencies: [Target.Dependency])] = [
         ("FuzzDiscoveryRequest", ["Protobuf", "XDS"]),
         ("FuzzGRPCConnection", [
-            "GRPCServer",
+            "GRPCServer", "FuzzSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -103,7 +103,7 @@ if Context.environment["CHANCERY_FUZZ"] == "1" {
         ("FuzzRoutesFile", ["Config"]),
         ("FuzzCertificates", ["Certs"]),
         ("FuzzAdminHTTP", [
-            "Admin", "Snapshot", "XDS",
+            "Admin", "Snapshot", "XDS", "FuzzSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -111,6 +111,8 @@ if Context.environment["CHANCERY_FUZZ"] == "1" {
     ]
     // FuzzGRPCConnection drives the internal connection handler through `@testable import`.
     package.targets.first { $0.name == "GRPCServer" }?.swiftSettings = [.unsafeFlags(["-enable-testing"])]
+    // What more than one fuzz target needs (how an input is cut into reads).
+    package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/FuzzSupport"))
     for fuzzer in fuzzers {
         package.targets.append(.executableTarget(name: fuzzer.name, dependencies: fuzzer.dependencies,
                                                  path: "Fuzz/\(fuzzer.name)"))

@@ -1,3 +1,4 @@
+import FuzzSupport
 import Admin
 import Foundation
 import Logging
@@ -39,21 +40,6 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     }
     _ = try? channel.finish(acceptAlreadyClosed: true)
     return 0
-}
-
-/// Splits `bytes` into `pieces` consecutive reads at points derived from `seed`.
-func chunks(of bytes: [UInt8], pieces: Int, seed: Int) -> [ArraySlice<UInt8>] {
-    var result: [ArraySlice<UInt8>] = []
-    var from = 0
-    for piece in 1..<pieces {
-        let remaining = bytes.count - from
-        guard remaining > 1 else { break }
-        let cut = from + 1 + (seed &* 7 &+ piece &* 13) % (remaining - 1)
-        result.append(bytes[from..<cut])
-        from = cut
-    }
-    result.append(bytes[from...])
-    return result
 }
 
 /// One admin server for the whole run, holding the example-site snapshot (so /snapshot, /status and /metrics render

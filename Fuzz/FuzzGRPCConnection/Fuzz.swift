@@ -1,3 +1,4 @@
+import FuzzSupport
 @testable import GRPCServer
 import Logging
 import NIOCore
@@ -25,21 +26,6 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
 
 /// "PRI * HTTP/2.0…" then SETTINGS with no parameters.
 let clientPrefix: [UInt8] = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8) + [0, 0, 0, 4, 0, 0, 0, 0, 0]
-
-/// Splits `bytes` into `pieces` consecutive reads at points derived from `seed`.
-func chunks(of bytes: [UInt8], pieces: Int, seed: Int) -> [ArraySlice<UInt8>] {
-    var result: [ArraySlice<UInt8>] = []
-    var from = 0
-    for piece in 1..<pieces {
-        let remaining = bytes.count - from
-        guard remaining > 1 else { break }
-        let cut = from + 1 + (seed &* 7 &+ piece &* 13) % (remaining - 1)
-        result.append(bytes[from..<cut])
-        from = cut
-    }
-    result.append(bytes[from...])
-    return result
-}
 
 /// Small limits, so the fuzzer reaches the budget checks with short inputs.
 let configuration: GRPCServerConfiguration = {
