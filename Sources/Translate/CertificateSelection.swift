@@ -13,8 +13,13 @@ public enum CertificateSelection {
         public var host: String?
         public var certificate: String
         public var position: SourcePosition
+        /// True when what was missing is the `ca.crt` for client certificates, not the serving certificate.
+        public var clientCA = false
 
         public var description: String {
+            if clientCA {
+                return "\(position): listener \"\(listener)\" left out: \"\(certificate)/ca.crt\" (client certificate CA) is not usable"
+            }
             if let host {
                 return "\(position): host \"\(host)\" of listener \"\(listener)\" left out: certificate \"\(certificate)\" is not usable"
             }
@@ -23,7 +28,10 @@ public enum CertificateSelection {
     }
 
     /// `config` without what needs a certificate outside `usable`, and the list of what was left out, in file order.
-    public static func apply(_ config: RoutesConfig, usable: Set<String>) -> (config: RoutesConfig, skipped: [Skipped]) {
+    /// A listener asking for client certificates whose CA folder is not in `usableAuthorities` is left out whole:
+    /// serving it without the check would let in clients it means to refuse.
+    public static func apply(_ config: RoutesConfig, usable: Set<String>,
+                             usableAuthorities: Set<String> = []) -> (config: RoutesConfig, skipped: [Skipped]) {
         var out = config
         var skipped: [Skipped] = []
         out.listeners = config.listeners.compactMap { listener in
@@ -31,6 +39,11 @@ public enum CertificateSelection {
             if let tls = http.tls, !usable.contains(tls.certificate) {
                 skipped.append(Skipped(listener: listener.name, host: nil, certificate: tls.certificate,
                                        position: tls.position))
+                return nil
+            }
+            if let tls = http.tls, let authority = tls.trustedCA, !usableAuthorities.contains(authority) {
+                skipped.append(Skipped(listener: listener.name, host: nil, certificate: authority,
+                                       position: tls.clientCAPosition ?? tls.position, clientCA: true))
                 return nil
             }
             http.hosts = http.hosts.filter { host in

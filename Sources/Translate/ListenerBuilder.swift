@@ -66,7 +66,7 @@ enum ListenerBuilder {
             var chain: [String: ProtoValue] = [
                 "name": .string(cert),
                 "filters": .list([hcm]),
-                "transport_socket": downstreamTLS(certificate: cert, alpn: tls.alpn, mode: mode),
+                "transport_socket": downstreamTLS(certificate: cert, tls: tls, mode: mode),
             ]
             if cert != tls.certificate {
                 // SNI carries no port and Envoy compares it in lower case; one name once.
@@ -106,7 +106,13 @@ enum ListenerBuilder {
         ])
     }
 
-    private static func downstreamTLS(certificate: String, alpn: [String], mode: ConfigSourceMode) -> ProtoValue {
+    /// The SDS name of the validation-context secret built from `DIR/NAME/ca.crt`. A folder name never holds `/`,
+    /// so it never collides with a certificate's own secret (named after its folder).
+    public static func authoritySecretName(_ folder: String) -> String { folder + "/ca.crt" }
+
+    /// Every chain of a listener asks for client certificates alike, whichever certificate SNI selects.
+    private static func downstreamTLS(certificate: String, tls: TLSSettings, mode: ConfigSourceMode) -> ProtoValue {
+        let alpn = tls.alpn
         var common: [String: ProtoValue] = [
             "tls_certificate_sds_secret_configs": .list([
                 message("envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig", [
@@ -116,11 +122,19 @@ enum ListenerBuilder {
             ]),
         ]
         if !alpn.isEmpty { common["alpn_protocols"] = .list(alpn.map(ProtoValue.string)) }
+        var context: [String: ProtoValue] = [:]
+        if let authority = tls.trustedCA {
+            common["validation_context_sds_secret_config"] = message(
+                "envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig", [
+                    "name": .string(authoritySecretName(authority)),
+                    "sds_config": mode.configSource,
+                ])
+            if tls.clientCertificates == .required { context["require_client_certificate"] = .boolValue(true) }
+        }
+        context["common_tls_context"] = message("envoy.extensions.transport_sockets.tls.v3.CommonTlsContext", common)
         return message("envoy.config.core.v3.TransportSocket", [
             "name": .string("envoy.transport_sockets.tls"),
-            "typed_config": any("envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext", [
-                "common_tls_context": message("envoy.extensions.transport_sockets.tls.v3.CommonTlsContext", common),
-            ]),
+            "typed_config": any("envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext", context),
         ])
     }
 }
