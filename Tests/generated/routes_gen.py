@@ -167,6 +167,10 @@ class Generator:
             o.line(3, f"certificate: {tls}")
             if self.chance(0.3):
                 o.line(3, f"alpn: {flow(r.choice([['h2'], ['http/1.1'], ['h2', 'http/1.1']]))}")
+            if self.chance(0.3):
+                o.line(3, f"client_certificates: {r.choice(['required', 'optional'])}")
+                if self.chance(0.5):
+                    o.line(3, f"client_ca: {r.choice(CERTIFICATES)}")
         if redirect and self.chance(0.5):
             return  # a bare redirect listener
         o.line(2, "hosts:")
