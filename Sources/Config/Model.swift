@@ -141,6 +141,13 @@ public struct VirtualHost: Hashable, Sendable {
     public var position: SourcePosition
     /// Where `certificate` is written, so a certificate missing from the cert directory is reported there.
     public var certificatePosition: SourcePosition?
+    /// Client certificates asked for on this host's own SNI chain (only with its own `certificate`); nil inherits
+    /// the listener's setting.
+    public var clientCertificates: ClientCertificates?
+    /// The folder whose `ca.crt` signs acceptable client certificates (default: the host's `certificate` folder).
+    public var clientCA: String?
+    /// Where `client_ca` (else `client_certificates`) is written.
+    public var clientCAPosition: SourcePosition?
 
     public init(name: String, domains: [String], certificate: String? = nil, routes: [Route], position: SourcePosition) {
         self.name = name

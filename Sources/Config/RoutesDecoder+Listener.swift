@@ -163,30 +163,13 @@ extension RoutesDecoder {
                                                   hint: "name a directory under --certs, e.g. certificate: example.com"),
               let certificate = reader.nonEmptyString(certificateValue) else { return nil }
         var settings = TLSSettings(certificate: certificate, alpn: alpn, position: certificateValue.position)
-        let modeValue = tls.value("client_certificates")
-        if let modeValue, let text = reader.nonEmptyString(modeValue) {
-            guard let mode = ClientCertificates(rawValue: text) else {
-                let allowed = ClientCertificates.allCases.map(\.rawValue)
-                let guess = Suggest.closest(to: text, in: allowed).map { "did you mean \"\($0)\"? " } ?? ""
-                reader.report(.invalidValue(at: modeValue.position, key: modeValue.path,
-                                            message: "\"client_certificates\" is \"\(text)\"; expected required or optional",
-                                            hint: guess + "required rejects clients without a certificate; optional also lets them in"))
-                return nil
-            }
-            settings.clientCertificates = mode
-            settings.clientCA = certificate
-            settings.clientCAPosition = modeValue.position
-        }
-        if let caValue = tls.value("client_ca") {
-            guard let name = reader.nonEmptyString(caValue) else { return nil }
-            guard modeValue != nil else {
-                reader.report(.invalidValue(at: caValue.position, key: caValue.path,
-                                            message: "\"client_ca\" only applies with \"client_certificates\"",
-                                            hint: "add client_certificates: required (or optional), or remove client_ca"))
-                return nil
-            }
-            settings.clientCA = name
-            settings.clientCAPosition = caValue.position
+        switch decodeClientCertificates(tls) {
+        case .failure?: return nil
+        case .success(let request)?:
+            settings.clientCertificates = request.mode
+            settings.clientCA = request.folder ?? certificate
+            settings.clientCAPosition = request.position
+        case nil: break
         }
         return settings
     }

@@ -18,7 +18,8 @@ public enum CertificateSelection {
 
         public var description: String {
             if clientCA {
-                return "\(position): listener \"\(listener)\" left out: \"\(certificate)/ca.crt\" (client certificate CA) is not usable"
+                let what = host.map { "host \"\($0)\" of listener \"\(listener)\"" } ?? "listener \"\(listener)\""
+                return "\(position): \(what) left out: \"\(certificate)/ca.crt\" (client certificate CA) is not usable"
             }
             if let host {
                 return "\(position): host \"\(host)\" of listener \"\(listener)\" left out: certificate \"\(certificate)\" is not usable"
@@ -47,10 +48,17 @@ public enum CertificateSelection {
                 return nil
             }
             http.hosts = http.hosts.filter { host in
-                guard let name = host.certificate, !usable.contains(name) else { return true }
-                skipped.append(Skipped(listener: listener.name, host: host.name, certificate: name,
-                                       position: host.certificatePosition ?? host.position))
-                return false
+                if let name = host.certificate, !usable.contains(name) {
+                    skipped.append(Skipped(listener: listener.name, host: host.name, certificate: name,
+                                           position: host.certificatePosition ?? host.position))
+                    return false
+                }
+                if host.clientCertificates != nil, let authority = host.clientCA, !usableAuthorities.contains(authority) {
+                    skipped.append(Skipped(listener: listener.name, host: host.name, certificate: authority,
+                                           position: host.clientCAPosition ?? host.position, clientCA: true))
+                    return false
+                }
+                return true
             }
             var kept = listener
             kept.kind = .http(http)

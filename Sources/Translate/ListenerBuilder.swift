@@ -53,6 +53,25 @@ enum ListenerBuilder {
         return [tls.certificate] + overrides.sorted()
     }
 
+    /// The TLS settings of the chain presenting `certificate`: the listener's, except that a host with its own
+    /// certificate may ask for client certificates of its own (the decoder makes the hosts of one certificate agree).
+    static func chainSettings(_ http: HTTPListener, _ tls: TLSSettings, certificate: String) -> TLSSettings {
+        var settings = tls
+        guard certificate != settings.certificate,
+              let host = http.hosts.first(where: { $0.certificate == certificate && $0.clientCertificates != nil })
+        else { return settings }
+        settings.clientCertificates = host.clientCertificates
+        settings.clientCA = host.clientCA
+        settings.clientCAPosition = host.clientCAPosition
+        return settings
+    }
+
+    /// The folders whose `ca.crt` a listener's chains trust, sorted.
+    static func authorityNames(_ http: HTTPListener) -> [String] {
+        guard let tls = http.tls else { return [] }
+        return Set(certificateNames(http).compactMap { chainSettings(http, tls, certificate: $0).trustedCA }).sorted()
+    }
+
     /// One filter chain per certificate; with more than one, each non-default chain matches its hosts' domains by SNI.
     private static func httpFilterChains(_ listener: Listener, _ http: HTTPListener, mode: ConfigSourceMode) -> [ProtoValue] {
         let hcm = message("envoy.config.listener.v3.Filter", [
@@ -66,7 +85,7 @@ enum ListenerBuilder {
             var chain: [String: ProtoValue] = [
                 "name": .string(cert),
                 "filters": .list([hcm]),
-                "transport_socket": downstreamTLS(certificate: cert, tls: tls, mode: mode),
+                "transport_socket": downstreamTLS(certificate: cert, tls: chainSettings(http, tls, certificate: cert), mode: mode),
             ]
             if cert != tls.certificate {
                 // SNI carries no port and Envoy compares it in lower case; one name once.

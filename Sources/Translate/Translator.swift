@@ -36,7 +36,7 @@ public enum Translator {
                 case .http(let http):
                     out.resources[.route, default: [:]][listener.name] = RouteBuilder.routeConfiguration(listener, http)
                     usedCertificates.formUnion(ListenerBuilder.certificateNames(http))
-                    if let authority = http.tls?.trustedCA { usedAuthorities.insert(authority) }
+                    usedAuthorities.formUnion(ListenerBuilder.authorityNames(http))
                     for host in http.hosts {
                         for route in host.routes {
                             if case .forward(let forward) = route.action { usedClusters.insert(forward.cluster) }

@@ -118,6 +118,48 @@ struct ClientCertificateTranslationTests {
         #expect(result.warnings.contains("\(dir)/certs/example.test/ca.crt: no PEM block found (expected -----BEGIN …-----)"))
     }
 
+    @Test func sniHostGetsItsOwnValidationContext() throws {
+        let chainBytes = try chain()
+        let yaml = """
+            groups: [default]
+            listeners:
+              - name: https
+                port: 10443
+                tls: { certificate: example.test }
+                hosts:
+                  - domains: [www.example.test]
+                    routes: [{ prefix: /, cluster: www }]
+                  - domains: [api.other.test]
+                    certificate: other.test
+                    client_certificates: required
+                    routes: [{ prefix: /, cluster: www }]
+            clusters:
+              - name: www
+                endpoints: [127.0.0.1:18081]
+            """
+        let config = try RoutesFile.parse(yaml, file: "routes.yaml")
+        let bundle = try #require(CertificateDirectory.load(path: "\(site)/certs").bundles["example.test"])
+        let other = CertificateBundle(name: "other.test", certificateChainPEM: bundle.certificateChainPEM,
+                                      privateKeyPEM: bundle.privateKeyPEM, serialNumber: "1", sha256Fingerprint: "",
+                                      dnsNames: [], notBefore: bundle.notBefore, notAfter: bundle.notAfter)
+        let authority = try TrustedAuthority.parse(name: "other.test", bytes: chainBytes, path: "ca.crt").get()
+        let group = try #require(Translator.translate(
+            config, certificates: ["example.test": bundle, "other.test": other],
+            authorities: ["other.test": authority, "example.test": authority])["default"])
+        #expect(group.resources[.secret]?.keys.sorted() == ["example.test", "other.test", "other.test/ca.crt"])
+        let chains = try #require(group.resources[.listener]?["https"]?["filter_chains"]?.listValue)
+        var byName: [String: ProtoMessage] = [:]
+        for chain in chains {
+            let message = try #require(chain.messageValue)
+            byName[message["name"]?.stringValue ?? ""] =
+                message["transport_socket"]?.messageValue?["typed_config"]?.anyValue
+        }
+        #expect(byName["example.test"]?["require_client_certificate"] == nil)
+        #expect(byName["other.test"]?["require_client_certificate"] == .boolValue(true))
+        let reference = byName["other.test"]?["common_tls_context"]?.messageValue?["validation_context_sds_secret_config"]
+        #expect(reference?.messageValue?["name"]?.stringValue == "other.test/ca.crt")
+    }
+
     @Test func staticBootstrapCarriesTheCASecretWithoutAConfigSource() throws {
         let ca = try chain()
         let dir = try workspace(tlsLines: "      client_certificates: required", caBytes: ca)

@@ -82,6 +82,51 @@ struct ClientCertificateTests {
         #expect(RoutesFile.checkClientAuthorities(config, available: ["client"]).isEmpty)
     }
 
+    static func hostsYAML(_ first: String, _ second: String) -> String {
+        """
+        listeners:
+          - name: web
+            port: 8443
+            tls: { certificate: example.test }
+            hosts:
+              - domains: [a.other.test]
+        \(first)
+                routes: [{ prefix: /, cluster: app }]
+              - domains: [b.other.test]
+        \(second)
+                routes: [{ prefix: /, cluster: app }]
+        clusters:
+          - name: app
+            endpoints: [127.0.0.1:9000]
+        """
+    }
+
+    @Test func sniHostWithItsOwnCertificateMayAskForClientCertificates() throws {
+        let config = try #require(parseValid(Self.hostsYAML(
+            "        certificate: other.test\n        client_certificates: optional\n        client_ca: clients",
+            "        certificate: other.test\n        client_certificates: optional\n        client_ca: clients")))
+        guard case .http(let http)? = config.listeners.first?.kind else { Issue.record("not HTTP"); return }
+        #expect(http.hosts.map(\.clientCertificates) == [.optional, .optional])
+        #expect(http.hosts.map(\.clientCA) == ["clients", "clients"])
+        #expect(http.tls?.trustedCA == nil, "the listener's own chain is untouched")
+        let errors = RoutesFile.checkClientAuthorities(config, available: [])
+        #expect(errors.map(\.key) == ["listeners[0].hosts[0].client_ca", "listeners[0].hosts[1].client_ca"])
+        #expect(errors.first?.position.line == 9 && errors.first?.position.column == 20)
+    }
+
+    @Test func hostWithoutItsOwnCertificateCannotAsk() {
+        expectSingleError(Self.hostsYAML("        client_certificates: required", ""), .conflictingKeys,
+                          key: "listeners[0].hosts[0].client_certificates", line: 7, column: 9,
+                          messageContains: "host \"a.other.test\" sets \"client_certificates\" but has no certificate of its own")
+    }
+
+    @Test func hostsSharingACertificateMustAgree() {
+        expectSingleError(Self.hostsYAML("        certificate: other.test\n        client_certificates: required",
+                                         "        certificate: other.test"), .conflictingKeys,
+                          key: "listeners[0].hosts[1].certificate", line: 11, column: 9,
+                          messageContains: "hosts \"a.other.test\" and \"b.other.test\" share certificate \"other.test\" but ask differently")
+    }
+
     // MARK: - ca.crt in the cert directory
 
     let siteCerts = FixturePath.path("example-site/certs")

@@ -194,6 +194,7 @@ class Generator:
         r = self.r
         count = r.randint(1, 4)
         used_names = set()
+        client_rules = {}  # hosts sharing an SNI certificate share one TLS chain: one client-certificate rule
         for h in range(count):
             certificate = None
             if tls and self.chance(0.4):
@@ -211,6 +212,11 @@ class Generator:
                 self.out.line(4, f"name: {scalar(name)}")
             if certificate:
                 self.out.line(4, f"certificate: {certificate}")
+            if sni:
+                if certificate not in client_rules:
+                    client_rules[certificate] = r.choice([None, None, "required", "optional"])
+                if client_rules[certificate]:
+                    self.out.line(4, f"client_certificates: {client_rules[certificate]}")
             self.out.line(4, "routes:")
             for _ in range(r.randint(1, 4)):
                 self.route()
