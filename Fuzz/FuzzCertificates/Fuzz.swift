@@ -2,7 +2,8 @@ import Certs
 import Foundation
 
 /// Runs the certificate bundle checks (`CertificateDirectory.bundle`: PEM blocks, X.509 chain, private key type,
-/// key-to-leaf match, validity) on fuzzed `tls.crt` and `tls.key` bytes, without touching files.
+/// key-to-leaf match, validity) on fuzzed `tls.crt` and `tls.key` bytes, and the `ca.crt` check on the same
+/// `tls.crt` bytes, without touching files.
 ///
 /// Input layout: the `tls.crt` bytes, one NUL byte, the `tls.key` bytes (PEM text never holds NUL). Like the
 /// directory loader, which refuses empty files before checking anything, an input with an empty part is skipped.
@@ -18,6 +19,10 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     guard !chain.isEmpty, !key.isEmpty else { return 0 }
     let result = CertificateDirectory.bundle(name: "fuzz", chain: chain, key: key, certificatePath: "fuzz/tls.crt",
                                              keyPath: "fuzz/tls.key", now: now)
+    // The chain bytes also go through the ca.crt check (CERTIFICATE blocks only, each valid X.509).
+    if case .failure(let error) = TrustedAuthority.parse(name: "fuzz", bytes: chain, path: "fuzz/ca.crt") {
+        _ = "\(error)"
+    }
     switch result {
     case .success(let bundle):
         _ = bundle.description

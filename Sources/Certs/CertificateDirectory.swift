@@ -54,6 +54,18 @@ public struct CertificateDirectory {
             guard fileManager.fileExists(atPath: directory, isDirectory: &entryIsDirectory),
                   entryIsDirectory.boolValue else { continue }
             found += 1
+            switch TrustedAuthority.load(name: name, directory: directory) {
+            case .success(let authority)?: result.authorities[name] = authority
+            case .failure(let error)?:
+                result.errors.append(error)
+                result.brokenAuthorities[name] = error
+            case nil: break
+            }
+            // A folder holding only ca.crt is a CA for client certificates, with nothing to serve.
+            if result.authorities[name] != nil || result.brokenAuthorities[name] != nil,
+               !hasAny(certificateFileNames + keyFileNames, in: directory) {
+                continue
+            }
             switch loadBundle(name: name, directory: directory, now: now) {
             case .success(let bundle):
                 result.bundles[name] = bundle
@@ -178,6 +190,14 @@ public struct CertificateDirectory {
             case .empty: return .failure(.invalidPEM(path, "file is empty"))
             default: return .failure(.unreadableFile(path, failure.reason))
             }
+        }
+    }
+
+    /// Whether any of `names` is present in `directory` (a dangling link counts).
+    static func hasAny(_ names: [String], in directory: String) -> Bool {
+        names.contains { name in
+            var info = stat()
+            return lstat((directory as NSString).appendingPathComponent(name), &info) == 0
         }
     }
 

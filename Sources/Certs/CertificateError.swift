@@ -92,6 +92,9 @@ extension CertificateError {
     static func invalidCertificate(_ path: String, index: Int, _ why: String) -> Self {
         Self(.invalidCertificate, path: path, reason: "certificate #\(index + 1) in the chain is not valid X.509: \(why)")
     }
+    static func invalidAuthority(_ path: String, index: Int, _ why: String) -> Self {
+        Self(.invalidCertificate, path: path, reason: "certificate #\(index + 1) in ca.crt is not valid X.509: \(why)")
+    }
     static func invalidPrivateKey(_ path: String, label: String) -> Self {
         Self(.invalidPrivateKey, path: path, reason: "the \"\(label)\" block is not a valid private key")
     }

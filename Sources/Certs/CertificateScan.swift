@@ -12,6 +12,11 @@ public struct CertificateScan: Sendable {
     /// Names present in the directory that cannot be served at all (broken, no last good version).
     public var broken: [String: CertificateError] = [:]
 
+    /// Client-certificate authorities (`DIR/NAME/ca.crt`) that parsed, by folder name.
+    public var authorities: [String: TrustedAuthority] = [:]
+    /// Folders whose `ca.crt` is present but broken (also listed in `errors`); their serving pair is unaffected.
+    public var brokenAuthorities: [String: CertificateError] = [:]
+
     public init() {}
 
     /// Whether a name is only being served from its last good version (a reload soon may find it fixed).
@@ -31,5 +36,6 @@ public struct CertificateScan: Sendable {
     /// A digest of everything served; equal digests mean nothing a proxy sees has changed.
     public var contentDigest: String {
         bundles.keys.sorted().map { "\($0)=\(bundles[$0]!.contentDigest)" }.joined(separator: ",")
+            + ";" + authorities.keys.sorted().map { "\($0)=\(authorities[$0]!.contentDigest)" }.joined(separator: ",")
     }
 }

@@ -262,6 +262,21 @@ extension ConfigError {
                            "\"certificate\" \"\(name)\" is not in the certificate directory", hint: hint)
     }
 
+    static func unknownClientCA(at position: SourcePosition, key: String, name: String,
+                                available: Set<String>) -> ConfigError {
+        let names = available.sorted()
+        let hint: String
+        if let guess = Suggest.closest(to: name, in: names), guess != name {
+            hint = "did you mean \"\(guess)\"?"
+        } else if names.isEmpty {
+            hint = "no certificate folder holds a valid ca.crt; put the CA that signs client certificates in DIR/\(name)/ca.crt"
+        } else {
+            hint = "put the CA that signs client certificates in DIR/\(name)/ca.crt; folders with one: \(names.joined(separator: ", "))"
+        }
+        return ConfigError(.unknownCertificate, position, key: key,
+                           "client certificates need DIR/\(name)/ca.crt, which is missing or not valid", hint: hint)
+    }
+
     /// The last component of a dotted key path: `listeners[0].port` → `port`.
     private static func leaf(_ key: String) -> String {
         let last = key.split(separator: ".").last.map(String.init) ?? key

@@ -102,12 +102,34 @@ public struct TLSSettings: Hashable, Sendable {
     public var alpn: [String]
     /// Where the `certificate` value is written (the parser sets it there, not at `tls:`).
     public var position: SourcePosition
+    /// Whether clients must (or may) present a certificate; nil asks for none.
+    public var clientCertificates: ClientCertificates?
+    /// The certificate folder whose `ca.crt` signs acceptable client certificates (default: `certificate`'s folder).
+    public var clientCA: String?
+    /// Where `client_ca` is written, or else `client_certificates`, for errors about the CA.
+    public var clientCAPosition: SourcePosition?
 
-    public init(certificate: String, alpn: [String] = ["h2", "http/1.1"], position: SourcePosition) {
+    public init(certificate: String, alpn: [String] = ["h2", "http/1.1"], position: SourcePosition,
+                clientCertificates: ClientCertificates? = nil, clientCA: String? = nil,
+                clientCAPosition: SourcePosition? = nil) {
         self.certificate = certificate
         self.alpn = alpn
         self.position = position
+        self.clientCertificates = clientCertificates
+        self.clientCA = clientCertificates == nil ? nil : (clientCA ?? certificate)
+        self.clientCAPosition = clientCAPosition
     }
+
+    /// The folder whose `ca.crt` is the trust anchor, when client certificates are asked for.
+    public var trustedCA: String? { clientCertificates == nil ? nil : (clientCA ?? certificate) }
+}
+
+/// How a TLS listener treats client certificates (mutual TLS).
+public enum ClientCertificates: String, Hashable, Sendable, CaseIterable {
+    /// A client without a certificate signed by the CA fails the handshake.
+    case required
+    /// A client may present no certificate; one it presents must be signed by the CA.
+    case optional
 }
 
 public struct VirtualHost: Hashable, Sendable {
@@ -119,6 +141,13 @@ public struct VirtualHost: Hashable, Sendable {
     public var position: SourcePosition
     /// Where `certificate` is written, so a certificate missing from the cert directory is reported there.
     public var certificatePosition: SourcePosition?
+    /// Client certificates asked for on this host's own SNI chain (only with its own `certificate`); nil inherits
+    /// the listener's setting.
+    public var clientCertificates: ClientCertificates?
+    /// The folder whose `ca.crt` signs acceptable client certificates (default: the host's `certificate` folder).
+    public var clientCA: String?
+    /// Where `client_ca` (else `client_certificates`) is written.
+    public var clientCAPosition: SourcePosition?
 
     public init(name: String, domains: [String], certificate: String? = nil, routes: [Route], position: SourcePosition) {
         self.name = name

@@ -1,6 +1,6 @@
 /// Virtual hosts and their routes.
 extension RoutesDecoder {
-    static let hostKeys = ["name", "domains", "certificate", "routes"]
+    static let hostKeys = ["name", "domains", "certificate", "client_certificates", "client_ca", "routes"]
     static let routeKeys = ["prefix", "path", "cluster", "timeout", "websockets", "prefix_rewrite", "redirect", "respond"]
     static let redirectKeys = ["https", "host", "port", "path", "status"]
     static let respondKeys = ["status", "body"]
@@ -18,6 +18,8 @@ extension RoutesDecoder {
         var listenerCertificate: String?
         /// Server name (lowercased, without port) → (certificate, host, position) for SNI-selected certificates.
         var serverNames: [String: (certificate: String, host: String, position: SourcePosition)] = [:]
+        /// SNI certificate → the first host using it, with what it asks of client certificates: one chain, one rule.
+        var clientRules: [String: (host: String, mode: ClientCertificates?, folder: String?)] = [:]
         init(listener: String, listenerCertificate: String? = nil) {
             self.listener = listener
             self.listenerCertificate = listenerCertificate
@@ -108,6 +110,8 @@ extension RoutesDecoder {
             }
         }
 
+        let client = decodeHostClientCertificates(map, host: name ?? "?", certificate: certificate, checks: &checks)
+
         var routes: [Route] = []
         var routesOK = false
         if let value = map.required("routes", hint: "add routes, e.g. - { prefix: /, cluster: www }"),
@@ -122,11 +126,51 @@ extension RoutesDecoder {
             }
         }
 
-        guard let name, nameOK, domainsOK, routesOK else { return nil }
+        guard let name, nameOK, domainsOK, routesOK, case .success(let clientRequest) = client else { return nil }
         var host = VirtualHost(name: name, domains: domains, certificate: certificate, routes: routes,
                                position: map.position)
         host.certificatePosition = certificatePosition
+        if let request = clientRequest, let certificate {
+            host.clientCertificates = request.mode
+            host.clientCA = request.folder ?? certificate
+            host.clientCAPosition = request.position
+        }
         return host
+    }
+
+    /// A host's `client_certificates`: only on a host with its own SNI certificate, the same for every host sharing
+    /// that certificate (they share one TLS chain). `.success(nil)` when not asked.
+    private func decodeHostClientCertificates(_ map: MappingReader, host: String, certificate: String?,
+                                              checks: inout HostChecks) -> Result<ClientCertificateRequest?, ReportedError> {
+        var request: ClientCertificateRequest?
+        switch decodeClientCertificates(map) {
+        case .failure(let error)?: return .failure(error)
+        case .success(let found)?: request = found
+        case nil: break
+        }
+        guard let certificate, certificate != checks.listenerCertificate else {
+            guard request != nil else { return .success(nil) }
+            let key = map.has("client_certificates") ? "client_certificates" : "client_ca"
+            reader.report(.conflictingKeys(
+                at: map.keyPosition(key), key: map.keyPath(key),
+                message: "host \"\(host)\" sets \"client_certificates\" but has no certificate of its own",
+                hint: "set client_certificates in the listener's tls, or give the host its own certificate (selected by SNI)"))
+            return .failure(ReportedError())
+        }
+        let rule = (host: host, mode: request?.mode, folder: request.map { $0.folder ?? certificate })
+        if let first = checks.clientRules[certificate] {
+            if first.mode != rule.mode || first.folder != rule.folder {
+                let key = request == nil ? "certificate" : (map.has("client_certificates") ? "client_certificates" : "client_ca")
+                reader.report(.conflictingKeys(
+                    at: map.keyPosition(key), key: map.keyPath(key),
+                    message: "hosts \"\(first.host)\" and \"\(host)\" share certificate \"\(certificate)\" but ask differently for client certificates",
+                    hint: "hosts with one certificate share one TLS chain; give them the same client_certificates and client_ca"))
+                return .failure(ReportedError())
+            }
+        } else {
+            checks.clientRules[certificate] = rule
+        }
+        return .success(request)
     }
 
     /// A host with its own certificate is chosen by the TLS server name (SNI), which Envoy matches exactly or as

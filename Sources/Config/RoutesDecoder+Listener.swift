@@ -4,7 +4,7 @@ extension RoutesDecoder {
         "name", "groups", "address", "port", "accept_proxy_protocol",
         "redirect_to_https", "https_port", "tls", "hosts", "tcp",
     ]
-    static let tlsKeys = ["certificate", "alpn"]
+    static let tlsKeys = ["certificate", "alpn", "client_certificates", "client_ca"]
     static let tcpKeys = ["cluster", "idle_timeout"]
 
     func decodeListener(_ item: Located) -> Listener? {
@@ -162,6 +162,15 @@ extension RoutesDecoder {
         guard let certificateValue = tls.required("certificate",
                                                   hint: "name a directory under --certs, e.g. certificate: example.com"),
               let certificate = reader.nonEmptyString(certificateValue) else { return nil }
-        return TLSSettings(certificate: certificate, alpn: alpn, position: certificateValue.position)
+        var settings = TLSSettings(certificate: certificate, alpn: alpn, position: certificateValue.position)
+        switch decodeClientCertificates(tls) {
+        case .failure?: return nil
+        case .success(let request)?:
+            settings.clientCertificates = request.mode
+            settings.clientCA = request.folder ?? certificate
+            settings.clientCAPosition = request.position
+        case nil: break
+        }
+        return settings
     }
 }

@@ -39,6 +39,11 @@ public enum RoutesFile {
         inFileOrder(Validation.certificates(config, available: available))
     }
 
+    /// Cross-check against the `ca.crt` files found: every listener asking for client certificates needs one.
+    public static func checkClientAuthorities(_ config: RoutesConfig, available: Set<String>) -> [ConfigError] {
+        inFileOrder(Validation.clientAuthorities(config, available: available))
+    }
+
     // MARK: - Helpers
 
     /// Sorted by position; repeats (an aliased node read once per alias) are reported once, under the first key.

@@ -57,6 +57,26 @@ enum Validation {
         }
     }
 
+    /// Every `client_ca` (or, by default, the serving certificate's folder) must hold a usable `ca.crt`.
+    static func clientAuthorities(_ config: RoutesConfig, available: Set<String>) -> [ConfigError] {
+        var errors: [ConfigError] = []
+        for (listenerIndex, listener) in config.listeners.enumerated() {
+            guard case .http(let http) = listener.kind, let tls = http.tls else { continue }
+            if let name = tls.trustedCA, !available.contains(name) {
+                errors.append(.unknownClientCA(at: tls.clientCAPosition ?? tls.position,
+                                               key: "listeners[\(listenerIndex)].tls.client_ca", name: name,
+                                               available: available))
+            }
+            for (hostIndex, host) in http.hosts.enumerated() {
+                guard let name = host.clientCA, host.clientCertificates != nil, !available.contains(name) else { continue }
+                errors.append(.unknownClientCA(at: host.clientCAPosition ?? host.position,
+                                               key: "listeners[\(listenerIndex)].hosts[\(hostIndex)].client_ca",
+                                               name: name, available: available))
+            }
+        }
+        return errors
+    }
+
     static func certificates(_ config: RoutesConfig, available: Set<String>) -> [ConfigError] {
         var errors: [ConfigError] = []
         for (listenerIndex, listener) in config.listeners.enumerated() {

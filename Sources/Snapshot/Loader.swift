@@ -102,12 +102,14 @@ public enum Loader {
                             + "still served, renew it")
         }
 
-        let (usableConfig, skipped) = CertificateSelection.apply(config, usable: Set(scan.bundles.keys))
+        let (usableConfig, skipped) = CertificateSelection.apply(
+            config, usable: Set(scan.bundles.keys), usableAuthorities: Set(scan.authorities.keys))
         warnings += explain(skipped, config: config, scan: scan)
 
         var translated: [ConfigSourceMode: [String: GroupResources]] = [:]
         for mode in ConfigSourceMode.allCases {
-            translated[mode] = Translator.translate(usableConfig, certificates: scan.bundles, mode: mode)
+            translated[mode] = Translator.translate(usableConfig, certificates: scan.bundles, mode: mode,
+                                                   authorities: scan.authorities)
         }
         do {
             return Result(snapshot: try Snapshot.build(translated), warnings: warnings, certificates: scan.bundles,
@@ -125,7 +127,15 @@ public enum Loader {
         let unknown = Dictionary(
             RoutesFile.checkCertificates(config, available: present).map { ($0.position, $0) },
             uniquingKeysWith: { first, _ in first })
+        let unknownCA = Dictionary(
+            RoutesFile.checkClientAuthorities(config, available: Set(scan.authorities.keys)).map { ($0.position, $0) },
+            uniquingKeysWith: { first, _ in first })
         return skipped.map { item in
+            if item.clientCA {
+                if let problem = scan.brokenAuthorities[item.certificate] { return "\(item): \(problem)" }
+                if let error = unknownCA[item.position] { return "\(item): \(error)" }
+                return item.description
+            }
             if let problem = scan.problem(for: item.certificate) {
                 return "\(item): \(problem)"
             }

@@ -13,8 +13,14 @@ public enum CertificateSelection {
         public var host: String?
         public var certificate: String
         public var position: SourcePosition
+        /// True when what was missing is the `ca.crt` for client certificates, not the serving certificate.
+        public var clientCA = false
 
         public var description: String {
+            if clientCA {
+                let what = host.map { "host \"\($0)\" of listener \"\(listener)\"" } ?? "listener \"\(listener)\""
+                return "\(position): \(what) left out: \"\(certificate)/ca.crt\" (client certificate CA) is not usable"
+            }
             if let host {
                 return "\(position): host \"\(host)\" of listener \"\(listener)\" left out: certificate \"\(certificate)\" is not usable"
             }
@@ -23,7 +29,10 @@ public enum CertificateSelection {
     }
 
     /// `config` without what needs a certificate outside `usable`, and the list of what was left out, in file order.
-    public static func apply(_ config: RoutesConfig, usable: Set<String>) -> (config: RoutesConfig, skipped: [Skipped]) {
+    /// A listener asking for client certificates whose CA folder is not in `usableAuthorities` is left out whole:
+    /// serving it without the check would let in clients it means to refuse.
+    public static func apply(_ config: RoutesConfig, usable: Set<String>,
+                             usableAuthorities: Set<String> = []) -> (config: RoutesConfig, skipped: [Skipped]) {
         var out = config
         var skipped: [Skipped] = []
         out.listeners = config.listeners.compactMap { listener in
@@ -33,11 +42,23 @@ public enum CertificateSelection {
                                        position: tls.position))
                 return nil
             }
+            if let tls = http.tls, let authority = tls.trustedCA, !usableAuthorities.contains(authority) {
+                skipped.append(Skipped(listener: listener.name, host: nil, certificate: authority,
+                                       position: tls.clientCAPosition ?? tls.position, clientCA: true))
+                return nil
+            }
             http.hosts = http.hosts.filter { host in
-                guard let name = host.certificate, !usable.contains(name) else { return true }
-                skipped.append(Skipped(listener: listener.name, host: host.name, certificate: name,
-                                       position: host.certificatePosition ?? host.position))
-                return false
+                if let name = host.certificate, !usable.contains(name) {
+                    skipped.append(Skipped(listener: listener.name, host: host.name, certificate: name,
+                                           position: host.certificatePosition ?? host.position))
+                    return false
+                }
+                if host.clientCertificates != nil, let authority = host.clientCA, !usableAuthorities.contains(authority) {
+                    skipped.append(Skipped(listener: listener.name, host: host.name, certificate: authority,
+                                           position: host.clientCAPosition ?? host.position, clientCA: true))
+                    return false
+                }
+                return true
             }
             var kept = listener
             kept.kind = .http(http)

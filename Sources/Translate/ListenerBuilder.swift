@@ -53,6 +53,25 @@ enum ListenerBuilder {
         return [tls.certificate] + overrides.sorted()
     }
 
+    /// The TLS settings of the chain presenting `certificate`: the listener's, except that a host with its own
+    /// certificate may ask for client certificates of its own (the decoder makes the hosts of one certificate agree).
+    static func chainSettings(_ http: HTTPListener, _ tls: TLSSettings, certificate: String) -> TLSSettings {
+        var settings = tls
+        guard certificate != settings.certificate,
+              let host = http.hosts.first(where: { $0.certificate == certificate && $0.clientCertificates != nil })
+        else { return settings }
+        settings.clientCertificates = host.clientCertificates
+        settings.clientCA = host.clientCA
+        settings.clientCAPosition = host.clientCAPosition
+        return settings
+    }
+
+    /// The folders whose `ca.crt` a listener's chains trust, sorted.
+    static func authorityNames(_ http: HTTPListener) -> [String] {
+        guard let tls = http.tls else { return [] }
+        return Set(certificateNames(http).compactMap { chainSettings(http, tls, certificate: $0).trustedCA }).sorted()
+    }
+
     /// One filter chain per certificate; with more than one, each non-default chain matches its hosts' domains by SNI.
     private static func httpFilterChains(_ listener: Listener, _ http: HTTPListener, mode: ConfigSourceMode) -> [ProtoValue] {
         let hcm = message("envoy.config.listener.v3.Filter", [
@@ -66,7 +85,7 @@ enum ListenerBuilder {
             var chain: [String: ProtoValue] = [
                 "name": .string(cert),
                 "filters": .list([hcm]),
-                "transport_socket": downstreamTLS(certificate: cert, alpn: tls.alpn, mode: mode),
+                "transport_socket": downstreamTLS(certificate: cert, tls: chainSettings(http, tls, certificate: cert), mode: mode),
             ]
             if cert != tls.certificate {
                 // SNI carries no port and Envoy compares it in lower case; one name once.
@@ -106,7 +125,13 @@ enum ListenerBuilder {
         ])
     }
 
-    private static func downstreamTLS(certificate: String, alpn: [String], mode: ConfigSourceMode) -> ProtoValue {
+    /// The SDS name of the validation-context secret built from `DIR/NAME/ca.crt`. A folder name never holds `/`,
+    /// so it never collides with a certificate's own secret (named after its folder).
+    public static func authoritySecretName(_ folder: String) -> String { folder + "/ca.crt" }
+
+    /// Every chain of a listener asks for client certificates alike, whichever certificate SNI selects.
+    private static func downstreamTLS(certificate: String, tls: TLSSettings, mode: ConfigSourceMode) -> ProtoValue {
+        let alpn = tls.alpn
         var common: [String: ProtoValue] = [
             "tls_certificate_sds_secret_configs": .list([
                 message("envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig", [
@@ -116,11 +141,19 @@ enum ListenerBuilder {
             ]),
         ]
         if !alpn.isEmpty { common["alpn_protocols"] = .list(alpn.map(ProtoValue.string)) }
+        var context: [String: ProtoValue] = [:]
+        if let authority = tls.trustedCA {
+            common["validation_context_sds_secret_config"] = message(
+                "envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig", [
+                    "name": .string(authoritySecretName(authority)),
+                    "sds_config": mode.configSource,
+                ])
+            if tls.clientCertificates == .required { context["require_client_certificate"] = .boolValue(true) }
+        }
+        context["common_tls_context"] = message("envoy.extensions.transport_sockets.tls.v3.CommonTlsContext", common)
         return message("envoy.config.core.v3.TransportSocket", [
             "name": .string("envoy.transport_sockets.tls"),
-            "typed_config": any("envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext", [
-                "common_tls_context": message("envoy.extensions.transport_sockets.tls.v3.CommonTlsContext", common),
-            ]),
+            "typed_config": any("envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext", context),
         ])
     }
 }

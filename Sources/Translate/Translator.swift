@@ -20,7 +20,8 @@ public struct GroupResources: Hashable, Sendable {
 /// certificates they present — nothing else, so one group's edits never disturb another group's proxies.
 public enum Translator {
     public static func translate(
-        _ config: RoutesConfig, certificates: [String: CertificateBundle], mode: ConfigSourceMode = .ads
+        _ config: RoutesConfig, certificates: [String: CertificateBundle], mode: ConfigSourceMode = .ads,
+        authorities: [String: TrustedAuthority] = [:]
     ) -> [String: GroupResources] {
         let clustersByName = Dictionary(config.clusters.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var result: [String: GroupResources] = [:]
@@ -28,12 +29,14 @@ public enum Translator {
             var out = GroupResources(group: group)
             var usedClusters = Set<String>()
             var usedCertificates = Set<String>()
+            var usedAuthorities = Set<String>()
             for listener in config.listeners where listener.groups.contains(group) {
                 out.resources[.listener, default: [:]][listener.name] = ListenerBuilder.listener(listener, mode: mode)
                 switch listener.kind {
                 case .http(let http):
                     out.resources[.route, default: [:]][listener.name] = RouteBuilder.routeConfiguration(listener, http)
                     usedCertificates.formUnion(ListenerBuilder.certificateNames(http))
+                    usedAuthorities.formUnion(ListenerBuilder.authorityNames(http))
                     for host in http.hosts {
                         for route in host.routes {
                             if case .forward(let forward) = route.action { usedClusters.insert(forward.cluster) }
@@ -60,6 +63,10 @@ public enum Translator {
                 guard let bundle = certificates[name] else { continue }
                 out.resources[.secret, default: [:]][name] = secret(bundle)
             }
+            for name in usedAuthorities {
+                guard let authority = authorities[name] else { continue }
+                out.resources[.secret, default: [:]][ListenerBuilder.authoritySecretName(name)] = secret(authority)
+            }
             result[group] = out
         }
         return result
@@ -74,6 +81,18 @@ public enum Translator {
                 ]),
                 "private_key": message("envoy.config.core.v3.DataSource", [
                     "inline_bytes": .bytes(bundle.privateKeyPEM),
+                ]),
+            ]),
+        ])
+    }
+
+    /// A validation context: the CAs that client certificates must chain to.
+    static func secret(_ authority: TrustedAuthority) -> ProtoMessage {
+        ProtoMessage(ResourceType.secret.protoName, [
+            "name": .string(ListenerBuilder.authoritySecretName(authority.name)),
+            "validation_context": message("envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext", [
+                "trusted_ca": message("envoy.config.core.v3.DataSource", [
+                    "inline_bytes": .bytes(authority.pem),
                 ]),
             ]),
         ])

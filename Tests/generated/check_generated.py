@@ -41,7 +41,8 @@ def envoy_bin():
 
 
 def make_certificates(directory):
-    """A small set of self-signed EC certificates, one directory per name (the layout `--certs` reads)."""
+    """A small set of self-signed EC certificates, one directory per name (the layout `--certs` reads), each with
+    a ca.crt."""
     for name in CERTIFICATES:
         target = os.path.join(directory, name)
         os.makedirs(target, exist_ok=True)
@@ -49,6 +50,8 @@ def make_certificates(directory):
                         "-nodes", "-keyout", os.path.join(target, "tls.key"), "-out", os.path.join(target, "tls.crt"),
                         "-days", "30", "-subj", f"/CN={name}", "-addext", f"subjectAltName=DNS:{name},DNS:*.{name}"],
                        check=True, capture_output=True)
+        # Each certificate also trusts itself as the CA for client certificates (`client_ca`).
+        shutil.copy(os.path.join(target, "tls.crt"), os.path.join(target, "ca.crt"))
 
 
 @dataclass

@@ -167,6 +167,10 @@ class Generator:
             o.line(3, f"certificate: {tls}")
             if self.chance(0.3):
                 o.line(3, f"alpn: {flow(r.choice([['h2'], ['http/1.1'], ['h2', 'http/1.1']]))}")
+            if self.chance(0.3):
+                o.line(3, f"client_certificates: {r.choice(['required', 'optional'])}")
+                if self.chance(0.5):
+                    o.line(3, f"client_ca: {r.choice(CERTIFICATES)}")
         if redirect and self.chance(0.5):
             return  # a bare redirect listener
         o.line(2, "hosts:")
@@ -190,6 +194,7 @@ class Generator:
         r = self.r
         count = r.randint(1, 4)
         used_names = set()
+        client_rules = {}  # hosts sharing an SNI certificate share one TLS chain: one client-certificate rule
         for h in range(count):
             certificate = None
             if tls and self.chance(0.4):
@@ -207,6 +212,11 @@ class Generator:
                 self.out.line(4, f"name: {scalar(name)}")
             if certificate:
                 self.out.line(4, f"certificate: {certificate}")
+            if sni:
+                if certificate not in client_rules:
+                    client_rules[certificate] = r.choice([None, None, "required", "optional"])
+                if client_rules[certificate]:
+                    self.out.line(4, f"client_certificates: {client_rules[certificate]}")
             self.out.line(4, "routes:")
             for _ in range(r.randint(1, 4)):
                 self.route()
