@@ -9,10 +9,11 @@ import Translate
 struct LifecycleProtocolTests {
     @Test func grpcTimeoutEndsAnXDSStreamAndFreesIt() async throws {
         try await withXDSServer { h in
-            let s = try await h.open(extraHeaders: [("grpc-timeout", "1500m")])
+            // Long enough that a stalled test machine still subscribes before the deadline.
+            let s = try await h.open(extraHeaders: [("grpc-timeout", "4S")])
             _ = try await s.subscribe(.cluster, node: .default)
             #expect(h.xds.registry.count == 1)
-            let end = try await s.end()
+            let end = try await s.end(timeout: .seconds(20))
             var cancelled = false
             if case .reset(8) = end { cancelled = true }  // RST_STREAM CANCEL when a message was part-way out
             #expect(end.code == .deadlineExceeded || cancelled, "\(end)")
