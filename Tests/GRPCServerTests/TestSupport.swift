@@ -145,7 +145,7 @@ func withServer(
 }
 
 /// Polls `condition` for up to `limit` (tests must stay bounded in time).
-func eventually(_ limit: Duration = .seconds(5), _ condition: () -> Bool) async -> Bool {
+func eventually(_ limit: Duration = .seconds(20), _ condition: () -> Bool) async -> Bool {
     let deadline = ContinuousClock.now + limit
     while !condition() {
         if ContinuousClock.now >= deadline { return false }

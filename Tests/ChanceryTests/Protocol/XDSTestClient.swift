@@ -219,7 +219,7 @@ final class XDSStream: Sendable {
     }
 
     /// The next message or end of stream; response headers are skipped.
-    func nextEvent(timeout: Duration = .seconds(5)) async throws -> GRPCClientEvent? {
+    func nextEvent(timeout: Duration = .seconds(20)) async throws -> GRPCClientEvent? {
         while true {
             let event = try await raw.next(timeout: timeout)
             if case .headers? = event { continue }
@@ -227,7 +227,7 @@ final class XDSStream: Sendable {
         }
     }
 
-    func nextMessage(timeout: Duration = .seconds(5)) async throws -> [UInt8] {
+    func nextMessage(timeout: Duration = .seconds(20)) async throws -> [UInt8] {
         let event = try await nextEvent(timeout: timeout)
         guard case .message(let bytes)? = event else {
             throw XDSTestError(description: "expected a response, got \(String(describing: event))")
@@ -235,17 +235,17 @@ final class XDSStream: Sendable {
         return bytes
     }
 
-    func response(timeout: Duration = .seconds(5)) async throws -> SotWReply {
+    func response(timeout: Duration = .seconds(20)) async throws -> SotWReply {
         try SotWReply(decoding: try await nextMessage(timeout: timeout))
     }
 
-    func responses(_ count: Int, timeout: Duration = .seconds(5)) async throws -> [SotWReply] {
+    func responses(_ count: Int, timeout: Duration = .seconds(20)) async throws -> [SotWReply] {
         var out: [SotWReply] = []
         for _ in 0..<count { out.append(try await response(timeout: timeout)) }
         return out
     }
 
-    func deltaResponse(timeout: Duration = .seconds(5)) async throws -> DeltaReply {
+    func deltaResponse(timeout: Duration = .seconds(20)) async throws -> DeltaReply {
         try DeltaReply(decoding: try await nextMessage(timeout: timeout))
     }
 
@@ -294,7 +294,7 @@ final class XDSStream: Sendable {
     }
 
     /// Reads until the stream ends, skipping messages.
-    func end(timeout: Duration = .seconds(5)) async throws -> XDSEnd {
+    func end(timeout: Duration = .seconds(20)) async throws -> XDSEnd {
         while true {
             switch try await raw.next(timeout: timeout) {
             case .headers?, .message?: continue

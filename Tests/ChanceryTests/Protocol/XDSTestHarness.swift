@@ -129,7 +129,7 @@ final class XDSHarness: Sendable {
     /// Closes every client and waits until the server holds no stream and the registry no entry.
     func expectNoLeaks(sourceLocation: SourceLocation = #_sourceLocation) async {
         await closeClients()
-        let clean = await xdsEventually(.seconds(5)) {
+        let clean = await xdsEventually(.seconds(20)) {
             self.server.activeStreamCount == 0 && self.xds.registry.count == 0
         }
         #expect(clean, "leak: \(server.activeStreamCount) streams, \(xds.registry.count) registry entries",
@@ -190,7 +190,7 @@ func withXDSServer(
 }
 
 /// Polls `condition` until it holds or `limit` passes (bounded; never a timing assertion by itself).
-func xdsEventually(_ limit: Duration = .seconds(5), _ condition: () -> Bool) async -> Bool {
+func xdsEventually(_ limit: Duration = .seconds(20), _ condition: () -> Bool) async -> Bool {
     let deadline = ContinuousClock.now + limit
     while !condition() {
         if ContinuousClock.now >= deadline { return false }
@@ -267,7 +267,7 @@ final class XDSRawConnection: Sendable {
     var received: [UInt8] { sink.received }
 
     /// True when the server closed the connection within `limit`.
-    func closes(within limit: Duration = .seconds(5)) async -> Bool {
+    func closes(within limit: Duration = .seconds(20)) async -> Bool {
         await xdsEventually(limit) { !self.channel.isActive }
     }
 
