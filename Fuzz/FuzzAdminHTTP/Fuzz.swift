@@ -1,9 +1,10 @@
-import FuzzSupport
 import Admin
 import Foundation
+import FuzzSupport
 import Logging
 import NIOCore
 import NIOEmbedded
+import Pipeline
 import Snapshot
 import XDS
 

@@ -2,7 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import Snapshot
-import Translate
+import Vocabulary
 import XDS
 
 struct AdminPage {

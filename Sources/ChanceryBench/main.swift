@@ -2,9 +2,10 @@ import Foundation
 import GRPCServer
 import Logging
 import NIOPosix
+import Pipeline
 import Protobuf
 import Snapshot
-import Translate
+import Vocabulary
 import XDS
 
 /// Chancery's benchmarks. Not part of `swift test`: timing goals live here, never as assertions in tests.
@@ -51,7 +52,7 @@ print(String(format: "build  %@: p50 %.2f ms, max %.2f ms (20 runs, load + trans
 
 /// A second snapshot that differs from the first in every ClusterLoadAssignment (each gains a policy).
 func shifted(_ snapshot: Snapshot) throws -> Snapshot {
-    var groups: [ConfigSourceMode: [String: GroupResources]] = [:]
+    var groups: [ConfigSourceMode: [String: [ResourceType: [String: ProtoMessage]]]] = [:]
     for (key, group) in snapshot.groups {
         var resources: [ResourceType: [String: ProtoMessage]] = [:]
         for (type, typeSnapshot) in group.types {
@@ -64,7 +65,7 @@ func shifted(_ snapshot: Snapshot) throws -> Snapshot {
                 resources[type, default: [:]][name] = message
             }
         }
-        groups[key.mode, default: [:]][key.group] = GroupResources(group: key.group, resources: resources)
+        groups[key.mode, default: [:]][key.group] = resources
     }
     return try Snapshot.build(groups)
 }

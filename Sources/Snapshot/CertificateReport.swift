@@ -1,4 +1,3 @@
-import Certs
 import Foundation
 import Synchronization
 
@@ -27,6 +26,21 @@ public struct CertificateInfo: Hashable, Sendable {
     public var modified: Date?
     /// The current problem, for `lastGood` and `broken` (never key material).
     public var problem: String?
+
+    public init(name: String, state: State, dnsNames: [String], serialNumber: String, issuer: String, notAfter: Date?,
+                daysLeft: Int?, sourcePath: String, modified: Date?, problem: String?)
+    {
+        self.name = name
+        self.state = state
+        self.dnsNames = dnsNames
+        self.serialNumber = serialNumber
+        self.issuer = issuer
+        self.notAfter = notAfter
+        self.daysLeft = daysLeft
+        self.sourcePath = sourcePath
+        self.modified = modified
+        self.problem = problem
+    }
 }
 
 /// The certificates of the last load, for `/status` and `/metrics`; updated by whoever loads.
@@ -46,23 +60,9 @@ public final class CertificateReport: Sendable {
 
     public func setStalledReload(_ text: String?) { state.withLock { $0.stalledReload = text } }
 
-    /// Records the certificates of a load: the served ones and the broken ones.
-    public func update(served: [String: CertificateBundle], kept: [String: CertificateError], broken: [String: CertificateError],
-                       now: Date = Date()) {
-        var entries: [CertificateInfo] = served.values.map { bundle in
-            let state: CertificateInfo.State =
-                kept[bundle.name] != nil ? .lastGood : (bundle.isExpired(at: now) ? .expired : .ok)
-            return CertificateInfo(
-                name: bundle.name, state: state, dnsNames: bundle.dnsNames, serialNumber: bundle.serialNumber,
-                issuer: bundle.issuer, notAfter: bundle.notAfter, daysLeft: bundle.daysLeft(at: now),
-                sourcePath: bundle.sourcePath, modified: bundle.modified, problem: kept[bundle.name]?.description)
-        }
-        for (name, error) in broken {
-            entries.append(CertificateInfo(name: name, state: .broken, dnsNames: [], serialNumber: "", issuer: "",
-                                           notAfter: nil, daysLeft: nil, sourcePath: error.path, modified: nil,
-                                           problem: error.description))
-        }
-        entries.sort { $0.name < $1.name }
-        state.withLock { $0.entries = entries }
+    /// Replaces the entries with those of the latest load (sorted by name here).
+    public func set(_ entries: [CertificateInfo]) {
+        let sorted = entries.sorted { $0.name < $1.name }
+        state.withLock { $0.entries = sorted }
     }
 }

@@ -1,12 +1,12 @@
 import Protobuf
-import Translate
+import Vocabulary
 
 /// Checks that every RDS, EDS, SDS and cluster name referenced inside a group's resources exists in the group.
 ///
 /// It walks the encoded messages themselves rather than trusting the translator, so a translator bug cannot send a
 /// proxy a Listener whose RouteConfiguration or Secret never arrives.
 enum Consistency {
-    static func check(_ group: GroupSnapshot) throws {
+    static func check(_ group: GroupSnapshot) throws(SnapshotError) {
         for type in [ResourceType.listener, .route, .cluster] {
             for resource in group[type].resources.values.sorted(by: { $0.name < $1.name }) {
                 var refs: [(ResourceType, String)] = []

@@ -1,6 +1,6 @@
 import Crypto
 import Protobuf
-import Translate
+import Vocabulary
 
 /// One resource, encoded once and shared by every stream that sends it.
 public struct EncodedResource: Hashable, Sendable {

@@ -1,5 +1,5 @@
 import Protobuf
-import Translate
+import Vocabulary
 
 /// All resources of one type for one node group.
 public struct TypeSnapshot: Hashable, Sendable {
@@ -44,23 +44,13 @@ public struct GroupSnapshot: Hashable, Sendable {
     }
 }
 
-public struct SnapshotKey: Hashable, Sendable, Comparable {
-    public let group: String
-    public let mode: ConfigSourceMode
-    public init(group: String, mode: ConfigSourceMode) {
-        self.group = group
-        self.mode = mode
-    }
-    public static func < (a: SnapshotKey, b: SnapshotKey) -> Bool { (a.group, a.mode) < (b.group, b.mode) }
-}
-
 /// An immutable, consistent set of encoded resources for every node group and mode.
 public struct Snapshot: Hashable, Sendable {
-    public let groups: [SnapshotKey: GroupSnapshot]
+    public let groups: [GroupKey: GroupSnapshot]
     /// Hash over every group: the same input gives the same version on every restart and replica.
     public let version: String
 
-    public init(groups: [SnapshotKey: GroupSnapshot]) {
+    public init(groups: [GroupKey: GroupSnapshot]) {
         self.groups = groups
         self.version = ContentHash.of(versions: groups.map { ("\($0.key.group)/\($0.key.mode.rawValue)", $0.value.version) })
     }
@@ -70,16 +60,19 @@ public struct Snapshot: Hashable, Sendable {
     public var groupNames: [String] { Array(Set(groups.keys.map(\.group))).sorted() }
 
     public func group(_ name: String, mode: ConfigSourceMode) -> GroupSnapshot? {
-        groups[SnapshotKey(group: name, mode: mode)]
+        groups[GroupKey(group: name, mode: mode)]
     }
 
-    /// Encodes translated resources and checks that every reference resolves before anything is published.
-    public static func build(_ translated: [ConfigSourceMode: [String: GroupResources]]) throws -> Snapshot {
-        var groups: [SnapshotKey: GroupSnapshot] = [:]
+    /// Encodes translated resources (per mode, per group, per type, by name) and checks that every reference
+    /// resolves before anything is published.
+    public static func build(_ translated: [ConfigSourceMode: [String: [ResourceType: [String: ProtoMessage]]]])
+        throws(SnapshotError) -> Snapshot
+    {
+        var groups: [GroupKey: GroupSnapshot] = [:]
         for (mode, byGroup) in translated {
             for (name, resources) in byGroup {
                 var types: [ResourceType: TypeSnapshot] = [:]
-                for (type, messages) in resources.resources {
+                for (type, messages) in resources {
                     var encoded: [String: EncodedResource] = [:]
                     for (resourceName, message) in messages {
                         do {
@@ -92,7 +85,7 @@ public struct Snapshot: Hashable, Sendable {
                 }
                 let group = GroupSnapshot(group: name, mode: mode, types: types)
                 try Consistency.check(group)
-                groups[SnapshotKey(group: name, mode: mode)] = group
+                groups[GroupKey(group: name, mode: mode)] = group
             }
         }
         return Snapshot(groups: groups)

@@ -1,12 +1,12 @@
 import Protobuf
-import Translate
+import Vocabulary
 
 /// Renders snapshots as proto3 JSON with private keys redacted: for `render`, `/snapshot` and golden files.
 public enum SnapshotJSON {
     /// A JSON array of every resource of one type, sorted by name.
     public static func render(_ type: TypeSnapshot) -> String {
         let items = type.sorted.map {
-            ProtoJSON.render($0.message, redacting: Translator.redactedFields)
+            ProtoJSON.render($0.message, redacting: Redaction.fields)
         }
         return array(items)
     }

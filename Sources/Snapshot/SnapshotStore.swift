@@ -1,6 +1,6 @@
 import Foundation
 import Synchronization
-import Translate
+import Vocabulary
 
 /// The outcome of the last attempt to load the routes file and certificates.
 public struct LoadStatus: Hashable, Sendable {

@@ -1,3 +1,4 @@
+import Vocabulary
 import Protobuf
 
 /// Small constructors that keep the resource builders readable.
@@ -18,21 +19,8 @@ func socketAddress(_ host: String, _ port: Int) -> ProtoValue {
     ])
 }
 
-/// Where a proxy fetches the RDS, EDS and SDS resources that a Listener or Cluster names.
-///
-/// Envoy does not implement the `self` config source, so the resources name their source explicitly: `ads` keeps
-/// them on the proxy's aggregated stream; the per-type modes point at the bootstrap's control-plane cluster with one
-/// stream per type, state-of-the-world or delta. A snapshot is built once per mode.
-public enum ConfigSourceMode: String, Sendable, Hashable, CaseIterable, Comparable {
-    case ads
-    case perTypeSotW = "grpc"
-    case perTypeDelta = "delta-grpc"
-
-    /// The cluster name `chancery bootstrap` gives the control plane.
-    public static let controlPlaneCluster = "chancery_xds"
-
-    public static func < (a: ConfigSourceMode, b: ConfigSourceMode) -> Bool { a.rawValue < b.rawValue }
-
+/// How a config-source mode is written into the Listeners and Clusters that name RDS, EDS and SDS resources.
+extension ConfigSourceMode {
     var configSource: ProtoValue {
         switch self {
         case .ads:

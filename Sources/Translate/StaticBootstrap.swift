@@ -1,3 +1,4 @@
+import Vocabulary
 import Protobuf
 
 /// One node group's resources as an Envoy bootstrap that holds them all in `static_resources`, so that

@@ -1,3 +1,4 @@
+import Vocabulary
 import Certs
 import Config
 import Protobuf
@@ -97,7 +98,4 @@ public enum Translator {
             ]),
         ])
     }
-
-    /// Fields whose values must never leave the process in readable form (admin output, golden files, logs).
-    public static let redactedFields: Set<String> = ["envoy.extensions.transport_sockets.tls.v3.TlsCertificate.private_key"]
 }

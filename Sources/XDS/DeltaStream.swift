@@ -1,5 +1,6 @@
+import GRPCServer
 import Snapshot
-import Translate
+import Vocabulary
 
 /// The incremental (delta) protocol for one stream, ADS or per-type, as a value.
 ///
@@ -50,20 +51,23 @@ public struct DeltaStream: Sendable {
         switch RequestType(typeURL: request.typeURL, fixed: fixedType) {
         case .type(let requested): type = requested
         case .unserved: return []
-        case .invalid(let reason): return [.fail(code: 3, message: reason)]
+        case .invalid(let reason): return [.fail(.invalidArgument(reason))]
         }
         let first = types[type] == nil
         var state = types[type] ?? TypeState()
 
         // ACK or NACK of an earlier response: recorded, never a reason to re-send (rule 22, 7).
+        var verdict: [Action] = []
         if !request.responseNonce.isEmpty, let version = state.inFlight.removeValue(forKey: request.responseNonce) {
             if let error = request.errorDetail {
                 state.nacked = version
                 state.nackMessage = error.message
+                verdict = [.nacked(type, version: version, message: error.message)]
             } else {
                 state.acked = version
                 state.nacked = nil
                 state.nackMessage = nil
+                verdict = [.acked(type, version: version)]
             }
         }
 
@@ -98,7 +102,7 @@ public struct DeltaStream: Sendable {
             }
         }
         types[type] = state
-        return respond(type, forcing: mustSend, includeRemovals: true)
+        return verdict + respond(type, forcing: mustSend, includeRemovals: true)
     }
 
     /// A new snapshot: push what changed, clusters first; cluster removals only after everything else (rule 30).

@@ -1,6 +1,6 @@
 import Snapshot
 import Synchronization
-import Translate
+import Vocabulary
 
 /// Remembers, per node group, which content a proxy rejected and which versions proxies accepted.
 ///

@@ -1,5 +1,6 @@
+import GRPCServer
 import Snapshot
-import Translate
+import Vocabulary
 
 /// The state-of-the-world protocol for one stream (ADS, or a per-type service), as a value.
 ///
@@ -62,7 +63,7 @@ public struct SotWStream: Sendable {
         switch RequestType(typeURL: request.typeURL, fixed: fixedType) {
         case .type(let requested): type = requested
         case .unserved: return []
-        case .invalid(let reason): return [.fail(code: 3, message: reason)]
+        case .invalid(let reason): return [.fail(.invalidArgument(reason))]
         }
         var state = types[type] ?? TypeState()
         subscribe(&state, type: type, names: request.resourceNames)
@@ -77,16 +78,19 @@ public struct SotWStream: Sendable {
             types[type] = state
             return []
         }
+        let verdict: Action
         if let error = request.errorDetail {  // rule 6: a NACK is known by error_detail alone
             state.nacked = state.lastVersion
             state.nackMessage = error.message
+            verdict = .nacked(type, version: state.lastVersion ?? "", message: error.message)
         } else {
             state.acked = request.versionInfo
             state.nacked = nil
             state.nackMessage = nil
+            verdict = .acked(type, version: request.versionInfo)
         }
         types[type] = state
-        return respond(type, force: false)
+        return [verdict] + respond(type, force: false)
     }
 
     /// A new snapshot: push every subscribed type whose content changed, clusters first (rule 30).

@@ -2,7 +2,7 @@ import Foundation
 import GRPCServer
 import NIOCore
 import Snapshot
-import Translate
+import Vocabulary
 
 /// Binds one gRPC stream to a protocol state machine (state-of-the-world or delta). Lives on the stream's event loop.
 final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
@@ -44,13 +44,11 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
             return refuse(reason)
         }
         if machine.snapshot == nil, !start(with: request) { return }
-        let before = machine.summary
         let actions = machine.receive(request)
         if let reason = limitExceeded(requestNames: nil) ?? chargeRetainedState() {
             return refuse(reason)
         }
         perform(actions)
-        record(before: before)
     }
 
     /// Ends the stream over a limit with RESOURCE_EXHAUSTED; logged at most once per interval, with the peer.
@@ -123,9 +121,7 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
         // A version some proxy of the group already rejected is not pushed to the others.
         if server.groupGuard.isRejected(snapshot, group: current.group) { return }
         served = snapshot
-        let before = machine.summary
         perform(machine.update(group))
-        record(before: before)
     }
 
     private func scheduleDrainCheck() {
@@ -141,15 +137,23 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
         }
     }
 
+    /// Carries out the machine's actions, then records what the proxy said (if anything) and the machine's state.
     private func perform(_ actions: [XDSAction<Machine.Response>]) {
+        var acked: [ResourceType] = []
+        var nacked: [(type: ResourceType, version: String, message: String)] = []
         for action in actions {
             switch action {
             case .send(let response):
                 stream.send(Machine.encode(response, controlPlane: server.controlPlane))
-            case .fail(let code, let message):
-                finish(GRPCStatus(code: GRPCStatus.Code(rawValue: code) ?? .internalError, message: message))
+            case .acked(let type, _):
+                acked.append(type)
+            case .nacked(let type, let version, let message):
+                nacked.append((type, version, message))
+            case .fail(let status):
+                finish(status)
             }
         }
+        record(acked: acked, nacked: nacked)
     }
 
     private func finish(_ status: GRPCStatus, quiet: Bool = false) {
@@ -161,46 +165,32 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
         stream.finish(status)
     }
 
-    /// Mirrors the state machine into the registry, stamping NACKs with the time they arrived, and tells the group
-    /// guard when this proxy rejected or fully accepted what it was served.
-    private func record(before: [ResourceType: TypeSummary]) {
-        let now = Date()
-        let types = machine.summary
-        let newlyNacked = Set(types.compactMap { type, state in
-            state.nacked != nil && (state.nacked != before[type]?.nacked || state.nackMessage != before[type]?.nackMessage)
-                ? type : nil
-        })
+    /// Mirrors the machine's state into the registry (the one copy the admin endpoint reads), stamps NACKs with the
+    /// time they arrived, and tells the group guard when this proxy rejected or fully accepted what it was served.
+    private func record(acked: [ResourceType], nacked: [(type: ResourceType, version: String, message: String)]) {
         if let group = machine.snapshot?.group {
-            // Only a real ACK accepts: a stream whose types a publish did not touch has said nothing about it.
-            let newAck = types.contains { type, state in state.acked != nil && state.acked != before[type]?.acked }
-            if !newlyNacked.isEmpty {
+            if !nacked.isEmpty {
                 server.groupGuard.reject(served, group: group)
-            } else if newAck,
-                      types.values.allSatisfy({ $0.nacked == nil && $0.acked != nil && $0.acked == $0.sentVersion }) {
+            } else if !acked.isEmpty,
+                      machine.types.values.allSatisfy({ $0.nacked == nil && $0.acked != nil && $0.acked == $0.lastVersion })
+            {
+                // Only an ACK accepts: a publish that touched none of this stream's types says nothing about it.
                 server.groupGuard.accept(served, group: group)
             }
         }
+        let now = Date()
         server.registry.update(id) { info in
-            for (type, state) in types {
-                var entry = info.types[type] ?? StreamInfo.TypeInfo()
-                entry.subscribed = state.subscribed
-                entry.subscribedCount = state.subscribedCount
-                entry.wildcard = state.wildcard
-                entry.sentVersion = state.sentVersion
-                entry.sentNonce = state.sentNonce
-                entry.ackedVersion = state.acked
-                if newlyNacked.contains(type) { entry.nackAt = now }
-                if let nacked = state.nacked {
-                    entry.nackedVersion = nacked
-                    entry.nackMessage = state.nackMessage
-                }
-                info.types[type] = entry
+            for (type, state) in machine.types {
+                info.types[type] = StreamInfo.TypeInfo(state, keeping: info.types[type])
+            }
+            for nack in nacked {
+                info.types[nack.type]?.recordNack(version: nack.version, message: nack.message, at: now)
             }
         }
-        for type in newlyNacked.sorted() {
+        for nack in nacked {
             server.logger.warning("proxy rejected an update", metadata: [
-                "node": "\(nodeID)", "type": "\(type.rawValue)",
-                "version": "\(types[type]?.nacked ?? "")", "reason": "\(types[type]?.nackMessage ?? "")",
+                "node": "\(nodeID)", "type": "\(nack.type.rawValue)", "version": "\(nack.version)",
+                "reason": "\(nack.message)",
             ])
         }
     }

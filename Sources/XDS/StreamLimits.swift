@@ -1,5 +1,5 @@
 import GRPCServer
-import Translate
+import Vocabulary
 
 /// Bounds on the request state one xDS stream keeps, so a proxy's requests cannot grow the server without limit.
 public struct XDSLimits: Sendable {

@@ -1,11 +1,19 @@
+import GRPCServer
 import Snapshot
-import Translate
+import Vocabulary
 
-/// What a protocol state machine asks its stream to do.
+/// What a protocol state machine tells its stream: what to send, what the proxy said, and when to stop.
+///
+/// ACKs and NACKs are reported as they are recognised, so the handler never works out what happened by comparing
+/// state before and after a request.
 public enum XDSAction<Response: Hashable & Sendable>: Hashable, Sendable {
     case send(Response)
-    /// End the stream with this gRPC status code and message.
-    case fail(code: Int, message: String)
+    /// The proxy accepted `version` of `type` (an ACK of the latest response, rules 5 and 22).
+    case acked(ResourceType, version: String)
+    /// The proxy rejected `version` of `type` (a NACK, rules 6 and 22), with Envoy's message.
+    case nacked(ResourceType, version: String, message: String)
+    /// End the stream with this status.
+    case fail(GRPCStatus)
 }
 
 /// Which type a request is about: the per-type service's own type, or the `type_url` on ADS.
@@ -41,19 +49,6 @@ func listed(_ names: Set<String>) -> [String] {
     names.count <= listedNames ? names.sorted() : Array(names.prefix(listedNames)).sorted()
 }
 
-/// One type's protocol state, as the admin endpoint shows it.
-struct TypeSummary: Hashable {
-    /// The first names in order (at most `listedNames`), and how many there are.
-    var subscribed: [String]
-    var subscribedCount: Int
-    var wildcard: Bool
-    var sentVersion: String?
-    var sentNonce: String?
-    var acked: String?
-    var nacked: String?
-    var nackMessage: String?
-}
-
 /// The common shape of the state-of-the-world and delta state machines, so one handler drives either.
 protocol StreamMachine: Sendable {
     associatedtype Request: Sendable
@@ -61,7 +56,8 @@ protocol StreamMachine: Sendable {
 
     init(fixedType: ResourceType?)
     var snapshot: GroupSnapshot? { get }
-    var summary: [ResourceType: TypeSummary] { get }
+    associatedtype TypeState: AdminVisibleTypeState
+    var types: [ResourceType: TypeState] { get }
     mutating func attach(_ snapshot: GroupSnapshot)
     mutating func receive(_ request: Request) -> [XDSAction<Response>]
     mutating func update(_ snapshot: GroupSnapshot) -> [XDSAction<Response>]
@@ -94,34 +90,17 @@ extension DeltaStream: StreamMachine {
     }
 }
 
-/// The per-type fields both state machines keep, so one summary serves both.
-protocol SummarizedTypeState {
+/// The per-type fields both state machines keep: what the admin endpoint shows of a type, read straight from the
+/// machine (`StreamInfo.TypeInfo.init(_:)`).
+protocol AdminVisibleTypeState {
     var names: Set<String> { get }
     var wildcard: Bool { get }
     var lastVersion: String? { get }
     var lastNonce: String? { get }
     var acked: String? { get }
+    /// The version the proxy currently rejects, cleared by its next ACK.
     var nacked: String? { get }
-    var nackMessage: String? { get }
 }
 
-extension SotWStream.TypeState: SummarizedTypeState {}
-extension DeltaStream.TypeState: SummarizedTypeState {}
-
-extension StreamMachine {
-    static func summarize(_ types: [ResourceType: some SummarizedTypeState]) -> [ResourceType: TypeSummary] {
-        types.mapValues { state in
-            TypeSummary(subscribed: listed(state.names), subscribedCount: state.names.count, wildcard: state.wildcard,
-                        sentVersion: state.lastVersion, sentNonce: state.lastNonce, acked: state.acked,
-                        nacked: state.nacked, nackMessage: state.nackMessage)
-        }
-    }
-}
-
-extension SotWStream {
-    var summary: [ResourceType: TypeSummary] { Self.summarize(types) }
-}
-
-extension DeltaStream {
-    var summary: [ResourceType: TypeSummary] { Self.summarize(types) }
-}
+extension SotWStream.TypeState: AdminVisibleTypeState {}
+extension DeltaStream.TypeState: AdminVisibleTypeState {}

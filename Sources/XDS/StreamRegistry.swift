@@ -1,6 +1,6 @@
 import Foundation
 import Synchronization
-import Translate
+import Vocabulary
 
 /// What the admin endpoint shows of one connected stream.
 public struct StreamInfo: Hashable, Sendable {
@@ -15,6 +15,28 @@ public struct StreamInfo: Hashable, Sendable {
         public var nackedVersion: String?
         public var nackMessage: String?
         public var nackAt: Date?
+
+        public init() {}
+
+        /// What a state machine's type state shows, keeping the last NACK of `previous`: a later ACK clears the
+        /// machine's NACK, but the admin endpoint still shows the last rejection and when it happened.
+        init(_ state: some AdminVisibleTypeState, keeping previous: TypeInfo?) {
+            subscribed = listed(state.names)
+            subscribedCount = state.names.count
+            wildcard = state.wildcard
+            sentVersion = state.lastVersion
+            sentNonce = state.lastNonce
+            ackedVersion = state.acked
+            nackedVersion = previous?.nackedVersion
+            nackMessage = previous?.nackMessage
+            nackAt = previous?.nackAt
+        }
+
+        mutating func recordNack(version: String, message: String, at time: Date) {
+            nackedVersion = version
+            nackMessage = message
+            nackAt = time
+        }
     }
 
     public var id: UInt64

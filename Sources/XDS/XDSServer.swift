@@ -1,7 +1,7 @@
 import GRPCServer
 import Logging
 import Snapshot
-import Translate
+import Vocabulary
 
 /// How a proxy is assigned to a node group of the routes file.
 public enum GroupSelector: Hashable, Sendable {
@@ -16,7 +16,7 @@ public enum GroupSelector: Hashable, Sendable {
         case .nodeCluster: raw = node.cluster
         case .metadataKey(let key): raw = node.metadata[key] ?? ""
         }
-        return raw.isEmpty ? "default" : raw
+        return raw.isEmpty ? NodeGroup.defaultName : raw
     }
 
     /// The group a proxy asking for `requested` is served: its own when the file defines it; otherwise `default`
@@ -25,7 +25,7 @@ public enum GroupSelector: Hashable, Sendable {
     /// returned unchanged and refused by the caller.
     static func resolve(_ requested: String, known: [String], fallback: String?) -> String {
         if known.contains(requested) { return requested }
-        if known == ["default"] { return "default" }
+        if known == [NodeGroup.defaultName] { return NodeGroup.defaultName }
         if let fallback, known.contains(fallback) { return fallback }
         return requested
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Translate
+import Vocabulary
 
 struct Bootstrap: ParsableCommand {
     static let configuration = CommandConfiguration(

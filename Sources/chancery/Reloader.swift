@@ -2,6 +2,7 @@ import Certs
 import Dispatch
 import Foundation
 import Logging
+import Pipeline
 import Snapshot
 import Synchronization
 
@@ -91,7 +92,7 @@ final class Reloader: @unchecked Sendable {
             let result = try Loader.build(inputs, lastGood: lastGood)
             lastGood = result.certificates
             lastDigest = result.inputDigest
-            store.certificates.update(served: result.certificates, kept: result.kept, broken: result.broken)
+            store.certificates.update(with: result)
             for warning in result.warnings { logger.warning("\(warning)") }
             if let check, let reasons = check.refusal(of: result.snapshot, replacing: store.current) {
                 store.recordFailure(reasons, warnings: result.warnings)
@@ -107,8 +108,8 @@ final class Reloader: @unchecked Sendable {
             retryIfWaiting(result.waitingForRepair)
             return true
         } catch {
-            store.recordFailure(error.errors)
-            for line in error.errors { logger.error("rejected: \(line)") }
+            store.recordFailure(error.lines)
+            for line in error.lines { logger.error("rejected: \(line)") }
             return false
         }
     }

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
+import Pipeline
 import Snapshot
 import Translate
+import Vocabulary
 
 struct Render: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,7 +32,7 @@ struct Render: ParsableCommand {
         do {
             result = try Loader.load(configPath: config, certsPath: certs)
         } catch {
-            for line in error.errors { printError(line) }
+            for line in error.lines { printError(line) }
             throw ExitCode(1)
         }
         let groups = result.snapshot.groupNames.filter { group == nil || $0 == group }

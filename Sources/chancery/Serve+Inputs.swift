@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Logging
+import Pipeline
 import Snapshot
 
 /// `serve` options about reading inputs: size caps and the periodic rescan.

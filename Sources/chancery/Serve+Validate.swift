@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import Pipeline
 import Snapshot
 import Translate
 

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Certs
-import Config
 import Foundation
+import Pipeline
 import Snapshot
 
 struct Validate: ParsableCommand {
@@ -23,7 +23,7 @@ struct Validate: ParsableCommand {
             do {
                 result = try Loader.load(configPath: config, certsPath: certs)
             } catch {
-                for line in error.errors { printError(line) }
+                for line in error.lines { printError(line) }
                 throw ExitCode(1)
             }
             for warning in result.warnings { printError("warning: \(warning)") }
@@ -43,19 +43,11 @@ struct Validate: ParsableCommand {
             print("\(config): ok (snapshot \(result.snapshot.version))")
             return
         }
-        let text: [UInt8]
-        switch InputFile.read(config, limit: Loader.Limits().maxConfigBytes) {
-        case .success(let contents): text = contents.bytes
-        case .failure(let failure) where failure.kind == .empty: text = []
-        case .failure(let failure):
-            printError("\(config): cannot read the routes file: \(failure.reason)")
-            throw ExitCode(1)
-        }
         do {
-            _ = try RoutesFile.parse(String(decoding: text, as: UTF8.self), file: config)
+            _ = try Loader.parseRoutes(Loader.readRoutes(config), path: config)
             print("\(config): ok")
-        } catch let errors {
-            for error in errors.errors { printError(error.description) }
+        } catch {
+            for line in error.lines { printError(line) }
             throw ExitCode(1)
         }
     }

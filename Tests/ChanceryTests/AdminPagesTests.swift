@@ -1,9 +1,10 @@
+@testable import Admin
 import Foundation
+import Pipeline
 import Snapshot
 import Testing
 import Translate
 @testable import XDS
-@testable import Admin
 
 /// The admin endpoint's pages, rendered straight from a store and a registry.
 @Suite struct AdminPagesTests {

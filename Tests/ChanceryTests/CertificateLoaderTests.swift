@@ -1,6 +1,7 @@
 import Certs
 import Config
 import Foundation
+import Pipeline
 import Snapshot
 import Testing
 import Translate
@@ -101,8 +102,14 @@ struct CertificateLoaderTests {
                                 limits: Loader.Limits(maxConfigBytes: size - 1))
             Issue.record("a routes file over the cap was loaded")
         } catch {
-            #expect(error.errors.count == 1)
-            #expect(error.errors.first?.contains("file is too large (\(size) bytes, limit \(size - 1) bytes)") == true,
+            // Typed up to here: the kind of failure, then the line printed for it.
+            guard case .unreadable(let failedPath, let failure) = error else {
+                Issue.record("expected an unreadable routes file, got \(error)")
+                return
+            }
+            #expect(failedPath == path && failure.kind == .tooLarge)
+            #expect(error.lines.count == 1)
+            #expect(error.lines.first?.contains("file is too large (\(size) bytes, limit \(size - 1) bytes)") == true,
                     "\(error)")
         }
         #expect(throws: Never.self) {

@@ -1,8 +1,9 @@
+@testable import Admin
 import Certs
 import Foundation
+import Pipeline
 import Snapshot
 import Testing
-@testable import Admin
 @testable import XDS
 
 /// `/status` lists every certificate with its expiry and where it really lives; `/metrics` flags expired ones.

@@ -1,10 +1,12 @@
 import Certs
 import Config
 import Foundation
+import Pipeline
 import Protobuf
 import Snapshot
 import Testing
 import Translate
+import Vocabulary
 
 /// A listener with `client_certificates` gets a validation context from `ca.crt`, sent as its own SDS secret.
 @Suite("Client certificates in the snapshot")

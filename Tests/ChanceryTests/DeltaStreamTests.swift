@@ -1,6 +1,7 @@
 import Snapshot
 import Testing
 import Translate
+import Vocabulary
 @testable import XDS
 
 /// The delta state machine, driven with plain values. Rule numbers: `docs/PROTOCOL.md` §3.
@@ -46,6 +47,21 @@ import Translate
         #expect(stream.types[.cluster]?.nackMessage == "bad")
         // Rule 7: the rejected resources are not pushed again while unchanged.
         #expect(sends(stream.update(Self.site)).isEmpty)
+    }
+
+    @Test func ackAndNackAreReportedAsActionsWithTheVersionOfTheirNonce() {
+        var stream = started()
+        let first = sends(stream.receive(request(.cluster, node: node)))[0]
+        let changed = F.group([.cluster: ["www": "2", "dav": ""], .endpoint: ["www": "", "dav": ""]])
+        let second = sends(stream.update(changed)).first { $0.type == .cluster }!
+        // Each answer is matched to the response its nonce names, even out of order.
+        #expect(stream.receive(request(.cluster, nonce: second.nonce, nack: "bad"))
+            == [.nacked(.cluster, version: second.systemVersion, message: "bad")])
+        #expect(stream.receive(request(.cluster, nonce: first.nonce))
+            == [.acked(.cluster, version: first.systemVersion)])
+        // A nonce answered already, or never sent, reports nothing.
+        #expect(stream.receive(request(.cluster, nonce: first.nonce)).isEmpty)
+        #expect(stream.receive(request(.cluster, nonce: "999")).isEmpty)
     }
 
     @Test func rule23_subscriptionsApplyEvenWithStaleNonce() {

@@ -1,7 +1,9 @@
 import Foundation
+import Pipeline
 import Snapshot
 import Testing
 import Translate
+import Vocabulary
 
 /// Golden snapshots: `Fixtures/<case>/expected/<group>/<type>.json` pins the translation of `routes.yaml` and
 /// `certs/`, as proto3 JSON with private keys redacted. `CHANCERY_UPDATE_GOLDEN=1 swift test` rewrites them on purpose.

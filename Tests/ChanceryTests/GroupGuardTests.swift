@@ -1,6 +1,7 @@
 import Snapshot
 import Testing
 import Translate
+import Vocabulary
 @testable import XDS
 
 @Suite struct GroupGuardTests {
@@ -8,7 +9,7 @@ import Translate
 
     func snapshot(_ content: String) -> Snapshot {
         let group = F.group([.cluster: ["www": content], .listener: ["https": ""]])
-        return Snapshot(groups: [SnapshotKey(group: "default", mode: .ads): group])
+        return Snapshot(groups: [GroupKey(group: "default", mode: .ads): group])
     }
 
     @Test func currentIsServedWhenNothingWasRejected() {

@@ -1,6 +1,7 @@
 import Protobuf
 import Snapshot
 import Translate
+import Vocabulary
 
 /// Builds small group snapshots from names, for state-machine tests. `content` changes a resource's bytes.
 enum SnapshotFactory {

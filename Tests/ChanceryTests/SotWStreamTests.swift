@@ -1,6 +1,7 @@
 import Snapshot
 import Testing
 import Translate
+import Vocabulary
 @testable import XDS
 
 /// The state-of-the-world state machine, driven with plain values. Rule numbers: `docs/PROTOCOL.md` §3.
@@ -42,7 +43,7 @@ import Translate
     @Test func rule2_adsRequiresTypeURL() {
         var stream = started()
         let actions = stream.receive(DiscoveryRequest(node: node))
-        #expect(actions == [.fail(code: 3, message: "type_url is required on the aggregated stream")])
+        #expect(actions == [.fail(.invalidArgument("type_url is required on the aggregated stream"))])
     }
 
     @Test func rule2_perTypeServiceRejectsAnotherType() {
@@ -50,7 +51,10 @@ import Translate
         stream.attach(Self.site)
         #expect(sends(stream.receive(DiscoveryRequest(node: node))).map(\.type) == [.cluster])
         let wrong = stream.receive(request(.listener))
-        guard case .fail(3, _)? = wrong.first else { Issue.record("expected INVALID_ARGUMENT, got \(wrong)"); return }
+        guard case .fail(let status)? = wrong.first, status.code == .invalidArgument else {
+            Issue.record("expected INVALID_ARGUMENT, got \(wrong)")
+            return
+        }
     }
 
     @Test func rule4_noncesAreUniqueAndNonEmpty() {
@@ -73,6 +77,24 @@ import Translate
         #expect(stream.types[.cluster]?.nacked == first.version)
         #expect(stream.types[.cluster]?.nackMessage == "bad cluster")
         #expect(stream.types[.cluster]?.acked == nil)
+    }
+
+    @Test func ackAndNackAreReportedAsActionsNotInferred() {
+        var stream = started()
+        let first = sends(stream.receive(request(.cluster, node: node)))[0]
+        let nack = stream.receive(request(.cluster, version: "older", nonce: first.nonce, nack: "bad cluster"))
+        // The NACK names the version that was sent, not the one the proxy echoes.
+        #expect(nack == [.nacked(.cluster, version: first.version, message: "bad cluster")])
+        let changed = F.group([.cluster: ["www": "2", "dav": ""], .endpoint: ["www": "", "dav": ""]])
+        let pushed = sends(stream.update(changed)).first { $0.type == .cluster }!
+        let ack = stream.receive(request(.cluster, version: pushed.version, nonce: pushed.nonce))
+        #expect(ack.first == .acked(.cluster, version: pushed.version))
+        #expect(sends(ack).isEmpty)
+        // An answer to a response that is no longer the latest is neither an ACK nor a NACK (rule 8).
+        #expect(stream.receive(request(.cluster, version: first.version, nonce: first.nonce, nack: "late")).isEmpty)
+        // A first request (no nonce) is neither.
+        var fresh = started()
+        #expect(fresh.receive(request(.listener, node: node)).allSatisfy { if case .send = $0 { true } else { false } })
     }
 
     @Test func rule7_nackedContentIsNotPushedAgain() {

@@ -2,6 +2,7 @@ import Config
 import Protobuf
 import Testing
 import Translate
+import Vocabulary
 
 /// Translations that used to produce resources Envoy refuses or that fail on one machine.
 @Suite("Translation fixes")

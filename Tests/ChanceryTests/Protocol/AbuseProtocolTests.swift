@@ -4,6 +4,7 @@ import Protobuf
 import Snapshot
 import Testing
 import Translate
+import Vocabulary
 @testable import XDS
 
 /// Runs one abuse against a fresh server, then checks it still serves a well-behaved ADS client and leaks nothing.

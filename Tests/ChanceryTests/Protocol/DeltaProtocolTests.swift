@@ -1,7 +1,9 @@
 import GRPCServer
+import Pipeline
 import Snapshot
 import Testing
 import Translate
+import Vocabulary
 @testable import XDS
 
 extension XDSStream {

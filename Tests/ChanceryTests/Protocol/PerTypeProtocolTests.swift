@@ -2,6 +2,7 @@ import GRPCServer
 import Snapshot
 import Testing
 import Translate
+import Vocabulary
 @testable import XDS
 
 /// The per-type services (`StreamClusters`, `DeltaClusters`, …): the type is implicit, another type is an error.
@@ -34,7 +35,7 @@ struct PerTypeProtocolTests {
         // Each mode has its own snapshot: a per-type stream must read `.perTypeSotW`, never `.ads`.
         var groups = XDSSnap.make(XDSSnap.base).groups
         let onlyPerType = SnapshotFactory.group([.cluster: ["per-type": ""]])
-        groups[SnapshotKey(group: "default", mode: .perTypeSotW)] =
+        groups[GroupKey(group: "default", mode: .perTypeSotW)] =
             GroupSnapshot(group: "default", mode: .perTypeSotW, types: onlyPerType.types)
         try await withXDSServer(Snapshot(groups: groups)) { h in
             let perType = try await h.open(XDSPath.clusters)

@@ -1,9 +1,11 @@
 import GRPCServer
-import XDS
+import Pipeline
 import Protobuf
 import Snapshot
 import Testing
 import Translate
+import Vocabulary
+import XDS
 @testable import XDS
 
 /// One test per bug family of `docs/PROTOCOL.md` §5, named after the upstream issue.

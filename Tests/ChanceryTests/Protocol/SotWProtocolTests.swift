@@ -2,6 +2,7 @@ import GRPCServer
 import Snapshot
 import Testing
 import Translate
+import Vocabulary
 @testable import XDS
 
 extension XDSStream {

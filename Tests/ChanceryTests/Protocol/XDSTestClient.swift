@@ -4,6 +4,7 @@ import Protobuf
 import Synchronization
 import Testing
 import Translate
+import Vocabulary
 
 /// A proxy's `core.v3.Node`.
 struct XDSNode: Sendable {

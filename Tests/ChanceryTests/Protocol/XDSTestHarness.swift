@@ -3,11 +3,13 @@ import GRPCServer
 import Logging
 import NIOCore
 import NIOPosix
+import Pipeline
 import Protobuf
 import Snapshot
 import Synchronization
 import Testing
 import Translate
+import Vocabulary
 @testable import XDS
 
 /// Real servers on 127.0.0.1:0 for the protocol tests: a `GRPCServer` running an `XDSServer` over a `SnapshotStore`.
@@ -53,11 +55,11 @@ enum XDSSnap {
     }
 
     static func make(perGroup: [String: Spec]) -> Snapshot {
-        var all: [SnapshotKey: GroupSnapshot] = [:]
+        var all: [GroupKey: GroupSnapshot] = [:]
         for (name, spec) in perGroup {
             let types = SnapshotFactory.group(spec, name: name).types
             for mode in ConfigSourceMode.allCases {
-                all[SnapshotKey(group: name, mode: mode)] = GroupSnapshot(group: name, mode: mode, types: types)
+                all[GroupKey(group: name, mode: mode)] = GroupSnapshot(group: name, mode: mode, types: types)
             }
         }
         return Snapshot(groups: all)

@@ -1,4 +1,4 @@
-/// The five Envoy resource types Chancery serves, with their type URLs; nothing else lives here.
+/// The five Envoy resource types Chancery serves, with their type URLs: the one list every module shares.
 public enum ResourceType: String, CaseIterable, Hashable, Sendable, Comparable {
     case listener, route, cluster, endpoint, secret
 

@@ -1,5 +1,7 @@
 import Protobuf
+import Snapshot
 import Translate
+import Vocabulary
 
 extension GroupSnapshot {
     /// This group's resources as an Envoy bootstrap with static resources, for `envoy --mode validate`

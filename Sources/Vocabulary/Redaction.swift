@@ -1,0 +1,6 @@
+/// Fields whose values never leave the process in readable form: `render`, `/snapshot` and golden files replace
+/// them. They are named by their full protobuf field path, so a field of the same name elsewhere is untouched.
+public enum Redaction {
+    /// The private key of a TLS certificate (SDS secrets and inline contexts alike).
+    public static let fields: Set<String> = ["envoy.extensions.transport_sockets.tls.v3.TlsCertificate.private_key"]
+}
