@@ -49,10 +49,13 @@ let server: AdminServer = {
     let store = SnapshotStore()
     let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Fixtures/example-site")
-    if let loaded = try? Loader.load(configPath: fixture.appendingPathComponent("routes.yaml").path,
-                                     certsPath: fixture.appendingPathComponent("certs").path) {
+    if let loaded = try? Loader.load(
+        configPath: fixture.appendingPathComponent("routes.yaml").path,
+        certsPath: fixture.appendingPathComponent("certs").path)
+    {
         _ = store.publish(loaded.snapshot, warnings: loaded.warnings)
     }
-    return AdminServer(store: store, registry: StreamRegistry(), group: EmbeddedEventLoop(),
-                       logger: Logger(label: "fuzz", factory: { _ in SwiftLogNoOpLogHandler() }))
+    return AdminServer(
+        store: store, registry: StreamRegistry(), group: EmbeddedEventLoop(),
+        logger: Logger(label: "fuzz", factory: { _ in SwiftLogNoOpLogHandler() }))
 }()

@@ -17,8 +17,9 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     let chain = Array(input[..<split])
     let key = Array(input[(split + 1)...])
     guard !chain.isEmpty, !key.isEmpty else { return 0 }
-    let result = CertificateDirectory.bundle(name: "fuzz", chain: chain, key: key, certificatePath: "fuzz/tls.crt",
-                                             keyPath: "fuzz/tls.key", now: now)
+    let result = CertificateDirectory.bundle(
+        name: "fuzz", chain: chain, key: key, certificatePath: "fuzz/tls.crt",
+        keyPath: "fuzz/tls.key", now: now)
     // The chain bytes also go through the ca.crt check (CERTIFICATE blocks only, each valid X.509).
     if case .failure(let error) = TrustedAuthority.parse(name: "fuzz", bytes: chain, path: "fuzz/ca.crt") {
         _ = "\(error)"

@@ -10,7 +10,8 @@ import XDS
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     let bytes = [UInt8](UnsafeRawBufferPointer(start: start, count: count))
-    for typeName in ["envoy.service.discovery.v3.DiscoveryRequest", "envoy.service.discovery.v3.DeltaDiscoveryRequest"] {
+    for typeName in ["envoy.service.discovery.v3.DiscoveryRequest", "envoy.service.discovery.v3.DeltaDiscoveryRequest"]
+    {
         if let message = try? ProtoCodec.decode(typeName, from: bytes) {
             // What decodes must encode again (the encoder takes whatever the decoder produced).
             _ = try? ProtoCodec.encode(message)

@@ -21,7 +21,8 @@ final class SummaryCache: Sendable {
     var current: StreamSummary {
         let now = NIODeadline.now()
         if let (summary, at) = cached.withLock({ $0 }),
-           summary.generation == registry.generation || (now - at < maxAge && summary.entries.count > freshUpTo) {
+            summary.generation == registry.generation || (now - at < maxAge && summary.entries.count > freshUpTo)
+        {
             return summary
         }
         // Built outside the lock: the registry copy is the only part that holds a lock the xDS loops take.

@@ -112,15 +112,19 @@ final class AdminHandler: ChannelDuplexHandler {
             }
             return
         }
-        let page = head.method == .GET || head.method == .HEAD
+        let page =
+            head.method == .GET || head.method == .HEAD
             ? pages.page(for: head.uri)
             : AdminPage(status: .methodNotAllowed, contentType: "text/plain", body: "only GET\n")
-        write(context: context, page: page, version: head.version, keepAlive: head.isKeepAlive,
-              headOnly: head.method == .HEAD)
+        write(
+            context: context, page: page, version: head.version, keepAlive: head.isKeepAlive,
+            headOnly: head.method == .HEAD)
     }
 
-    private func write(context: ChannelHandlerContext, page: AdminPage, version: HTTPVersion, keepAlive: Bool,
-                       headOnly: Bool) {
+    private func write(
+        context: ChannelHandlerContext, page: AdminPage, version: HTTPVersion, keepAlive: Bool,
+        headOnly: Bool
+    ) {
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: page.contentType)
         headers.add(name: "content-length", value: String(page.body.utf8.count))
@@ -128,8 +132,9 @@ final class AdminHandler: ChannelDuplexHandler {
         for (name, value) in page.headers { headers.add(name: name, value: value) }
         let keepAlive = keepAlive && !closing
         if !keepAlive { headers.add(name: "connection", value: "close") }
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: page.status, headers: headers))),
-                      promise: nil)
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: version, status: page.status, headers: headers))),
+            promise: nil)
         var size = 0
         if !headOnly {
             var buffer = context.channel.allocator.buffer(capacity: page.body.utf8.count)

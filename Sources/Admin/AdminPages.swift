@@ -26,8 +26,10 @@ struct AdminPages: Sendable {
     /// The admin server's own counters, shown on `/metrics`.
     private let counters: AdminCounters?
 
-    init(store: SnapshotStore, registry: StreamRegistry, groupGuard: GroupGuard?,
-         summaryMaxAge: TimeAmount = .seconds(1), summaryFreshUpTo: Int = 1000, counters: AdminCounters? = nil) {
+    init(
+        store: SnapshotStore, registry: StreamRegistry, groupGuard: GroupGuard?,
+        summaryMaxAge: TimeAmount = .seconds(1), summaryFreshUpTo: Int = 1000, counters: AdminCounters? = nil
+    ) {
         self.store = store
         self.registry = registry
         self.groupGuard = groupGuard
@@ -47,23 +49,29 @@ struct AdminPages: Sendable {
                 ? AdminPage(status: .serviceUnavailable, contentType: "text/plain", body: "no snapshot loaded\n")
                 : text("ready\n")
         case "/snapshot":
-            return json(snapshotPages.body(for: store.current) { snapshot in
-                let groups = snapshot.groupNames.compactMap { snapshot.group($0, mode: .ads) }.map(SnapshotJSON.render)
-                return SnapshotJSON.object([
-                    ("version", SnapshotJSON.quoted(snapshot.version)),
-                    ("groups", SnapshotJSON.array(groups)),
-                ])
-            })
+            return json(
+                snapshotPages.body(for: store.current) { snapshot in
+                    let groups = snapshot.groupNames.compactMap { snapshot.group($0, mode: .ads) }.map(
+                        SnapshotJSON.render)
+                    return SnapshotJSON.object([
+                        ("version", SnapshotJSON.quoted(snapshot.version)),
+                        ("groups", SnapshotJSON.array(groups)),
+                    ])
+                })
         case "/clients":
             return clients(query)
         case "/status":
             return json(encode(statusJSON(store.status)))
         case "/history":
-            return json(encode(store.history.reversed().map { entry in
-                ["version": entry.version, "at": timestamp(entry.at), "changes": entry.changes] as [String: Any]
-            }))
+            return json(
+                encode(
+                    store.history.reversed().map { entry in
+                        ["version": entry.version, "at": timestamp(entry.at), "changes": entry.changes] as [String: Any]
+                    }))
         case "/metrics":
-            return AdminPage(status: .ok, contentType: "text/plain; version=0.0.4", body: Metrics.render(store, summaries.current, admin: counters?.current))
+            return AdminPage(
+                status: .ok, contentType: "text/plain; version=0.0.4",
+                body: Metrics.render(store, summaries.current, admin: counters?.current))
         case "/":
             return text("chancery admin: /snapshot /clients /status /history /healthz /readyz /metrics\n")
         default:
@@ -80,8 +88,9 @@ struct AdminPages: Sendable {
         case .failure(let error):
             return AdminPage(status: .badRequest, contentType: "text/plain", body: "/clients: \(error.message)\n")
         }
-        let (total, streams) = summaries.current.page(node: request.node, group: request.group, status: request.status,
-                                                       offset: request.offset, limit: request.limit)
+        let (total, streams) = summaries.current.page(
+            node: request.node, group: request.group, status: request.status,
+            offset: request.offset, limit: request.limit)
         let formatter = ISO8601DateFormatter()
         var page = json(streams.isEmpty ? "[\n\n]" : SnapshotJSON.array(streams.map { clientJSON($0, formatter) }))
         page.headers = [
@@ -151,7 +160,8 @@ struct AdminPages: Sendable {
     }
 
     private func encode(_ value: Any) -> String {
-        guard let data = try? JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys]) else {
+        guard let data = try? JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys])
+        else {
             return "{}"
         }
         return String(decoding: data, as: UTF8.self)

@@ -22,13 +22,16 @@ public final class AdminServer: Sendable {
     /// Rejections not yet logged, and when the last rejection log line was written.
     private let rejections = Mutex<(unlogged: Int, lastLog: NIODeadline?)>((0, nil))
 
-    public init(store: SnapshotStore, registry: StreamRegistry, groupGuard: GroupGuard? = nil,
-                limits: AdminLimits = AdminLimits(), group: (any EventLoopGroup)? = nil, logger: Logger) {
+    public init(
+        store: SnapshotStore, registry: StreamRegistry, groupGuard: GroupGuard? = nil,
+        limits: AdminLimits = AdminLimits(), group: (any EventLoopGroup)? = nil, logger: Logger
+    ) {
         let counters = AdminCounters()
         self.counters = counters
-        self.pages = AdminPages(store: store, registry: registry, groupGuard: groupGuard,
-                                summaryMaxAge: limits.summaryMaxAge, summaryFreshUpTo: limits.summaryFreshUpTo,
-                                counters: counters)
+        self.pages = AdminPages(
+            store: store, registry: registry, groupGuard: groupGuard,
+            summaryMaxAge: limits.summaryMaxAge, summaryFreshUpTo: limits.summaryFreshUpTo,
+            counters: counters)
         self.limits = limits
         self.group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: 1)
         self.ownsGroup = group == nil
@@ -47,7 +50,9 @@ public final class AdminServer: Sendable {
             .serverChannelOption(.backlog, value: 64)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             // Small reads, one per readable event: one read can only parse so many pipelined requests.
-            .childChannelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: limits.readChunkBytes))
+            .childChannelOption(
+                .recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: limits.readChunkBytes)
+            )
             .childChannelOption(.maxMessagesPerRead, value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -88,9 +93,11 @@ public final class AdminServer: Sendable {
             return state.unlogged
         }
         if let count {
-            logger.warning("admin connection limit reached; closing new connections", metadata: [
-                "limit": "\(limits.maxConnections)", "rejected": "\(count)",
-            ])
+            logger.warning(
+                "admin connection limit reached; closing new connections",
+                metadata: [
+                    "limit": "\(limits.maxConnections)", "rejected": "\(count)",
+                ])
         }
     }
 
@@ -106,9 +113,11 @@ public final class AdminServer: Sendable {
         try operations.addHandler(AdminByteGuard(state: state, timeout: limits.headerTimeout, counters: counters))
         try operations.addHandler(IdleStateHandler(allTimeout: limits.idleTimeout))
         try operations.addHandler(HTTPResponseEncoder())
-        try operations.addHandler(ByteToMessageHandler(HTTPRequestDecoder(
-            leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .drop,
-            limitConfiguration: decoderLimits)))
+        try operations.addHandler(
+            ByteToMessageHandler(
+                HTTPRequestDecoder(
+                    leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .drop,
+                    limitConfiguration: decoderLimits)))
         try operations.addHandler(AdminHandler(pages: pages, limits: limits, counters: counters, state: state))
     }
 

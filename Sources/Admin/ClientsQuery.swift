@@ -19,8 +19,10 @@ struct ClientsQuery: Equatable {
         for pair in query.split(separator: "&", omittingEmptySubsequences: true) {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let key = String(parts[0])
-            guard let value = String(parts.count > 1 ? parts[1] : "").replacingOccurrences(of: "+", with: " ")
-                .removingPercentEncoding else {
+            guard
+                let value = String(parts.count > 1 ? parts[1] : "").replacingOccurrences(of: "+", with: " ")
+                    .removingPercentEncoding
+            else {
                 return .failure(QueryError("\(key): bad percent-encoding"))
             }
             switch key {
@@ -42,7 +44,8 @@ struct ClientsQuery: Equatable {
                 }
                 result.offset = offset
             default:
-                return .failure(QueryError("unknown parameter \(key.prefix(64)); known: node, group, status, limit, offset"))
+                return .failure(
+                    QueryError("unknown parameter \(key.prefix(64)); known: node, group, status, limit, offset"))
             }
         }
         return .success(result)

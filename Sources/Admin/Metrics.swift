@@ -29,14 +29,16 @@ enum Metrics {
             lines.append("# HELP chancery_admin_connections Open admin connections.")
             lines.append("# TYPE chancery_admin_connections gauge")
             lines.append("chancery_admin_connections \(admin.openConnections)")
-            lines.append("# HELP chancery_admin_rejected_connections_total Admin connections closed at the connection cap.")
+            lines.append(
+                "# HELP chancery_admin_rejected_connections_total Admin connections closed at the connection cap.")
             lines.append("# TYPE chancery_admin_rejected_connections_total counter")
             lines.append("chancery_admin_rejected_connections_total \(admin.rejectedConnections)")
             lines.append("# HELP chancery_admin_timeouts_total Admin connections closed by a timeout.")
             lines.append("# TYPE chancery_admin_timeouts_total counter")
             lines.append("chancery_admin_timeouts_total{kind=\"header\"} \(admin.headerTimeouts)")
             lines.append("chancery_admin_timeouts_total{kind=\"idle\"} \(admin.idleTimeouts)")
-            lines.append("# HELP chancery_admin_refused_requests_total Admin requests refused (head too large, body, bad).")
+            lines.append(
+                "# HELP chancery_admin_refused_requests_total Admin requests refused (head too large, body, bad).")
             lines.append("# TYPE chancery_admin_refused_requests_total counter")
             lines.append("chancery_admin_refused_requests_total \(admin.refusedRequests)")
         }

@@ -32,10 +32,12 @@ public struct CertificateBundle: Hashable, Sendable, CustomStringConvertible, Cu
     /// SHA-256 over the chain and key bytes: tells a rescan whether anything changed. Reveals nothing of the key.
     public let contentDigest: String
 
-    public init(name: String, certificateChainPEM: [UInt8], privateKeyPEM: [UInt8], serialNumber: String,
-                sha256Fingerprint: String, dnsNames: [String], notBefore: Date, notAfter: Date,
-                issuer: String = "", certificateFile: String = "", sourcePath: String = "",
-                modified: Date = Date(timeIntervalSince1970: 0), contentDigest: String = "") {
+    public init(
+        name: String, certificateChainPEM: [UInt8], privateKeyPEM: [UInt8], serialNumber: String,
+        sha256Fingerprint: String, dnsNames: [String], notBefore: Date, notAfter: Date,
+        issuer: String = "", certificateFile: String = "", sourcePath: String = "",
+        modified: Date = Date(timeIntervalSince1970: 0), contentDigest: String = ""
+    ) {
         self.issuer = issuer
         self.certificateFile = certificateFile
         self.sourcePath = sourcePath
@@ -68,18 +70,20 @@ public struct CertificateBundle: Hashable, Sendable, CustomStringConvertible, Cu
     }
 
     public var customMirror: Mirror {
-        Mirror(self, children: [
-            "name": name,
-            "serialNumber": serialNumber,
-            "sha256Fingerprint": sha256Fingerprint,
-            "dnsNames": dnsNames,
-            "notBefore": notBefore,
-            "notAfter": notAfter,
-            "issuer": issuer,
-            "sourcePath": sourcePath,
-            "certificateChainPEM": "\(certificateChainPEM.count) bytes",
-            "privateKeyPEM": "<redacted>",
-        ], displayStyle: .struct)
+        Mirror(
+            self,
+            children: [
+                "name": name,
+                "serialNumber": serialNumber,
+                "sha256Fingerprint": sha256Fingerprint,
+                "dnsNames": dnsNames,
+                "notBefore": notBefore,
+                "notAfter": notAfter,
+                "issuer": issuer,
+                "sourcePath": sourcePath,
+                "certificateChainPEM": "\(certificateChainPEM.count) bytes",
+                "privateKeyPEM": "<redacted>",
+            ], displayStyle: .struct)
     }
 }
 

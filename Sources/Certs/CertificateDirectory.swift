@@ -22,15 +22,19 @@ public struct CertificateDirectory {
     }
 
     /// As `load(path:)`, checking validity at `now` (for tests and for "will this still be valid tomorrow").
-    public static func load(path: String, now: Date) -> (bundles: [String: CertificateBundle], errors: [CertificateError]) {
+    public static func load(path: String, now: Date) -> (
+        bundles: [String: CertificateBundle], errors: [CertificateError]
+    ) {
         let result = scan(path: path, now: now)
         return (result.bundles, result.errors)
     }
 
     /// Scans DIR; a bundle that is broken now but was good before (`lastGood`) keeps its last good version, so a
     /// renewal caught half-way (certbot re-points its links one at a time) never reaches a proxy.
-    public static func scan(path: String, now: Date = Date(),
-                            lastGood: [String: CertificateBundle] = [:]) -> CertificateScan {
+    public static func scan(
+        path: String, now: Date = Date(),
+        lastGood: [String: CertificateBundle] = [:]
+    ) -> CertificateScan {
         var result = CertificateScan()
         let fileManager = FileManager.default
         var isDirectory: ObjCBool = false
@@ -52,7 +56,8 @@ public struct CertificateDirectory {
             let directory = (path as NSString).appendingPathComponent(name)
             var entryIsDirectory: ObjCBool = false
             guard fileManager.fileExists(atPath: directory, isDirectory: &entryIsDirectory),
-                  entryIsDirectory.boolValue else { continue }
+                entryIsDirectory.boolValue
+            else { continue }
             found += 1
             switch TrustedAuthority.load(name: name, directory: directory) {
             case .success(let authority)?: result.authorities[name] = authority
@@ -63,7 +68,8 @@ public struct CertificateDirectory {
             }
             // A folder holding only ca.crt is a CA for client certificates, with nothing to serve.
             if result.authorities[name] != nil || result.brokenAuthorities[name] != nil,
-               !hasAny(certificateFileNames + keyFileNames, in: directory) {
+                !hasAny(certificateFileNames + keyFileNames, in: directory)
+            {
                 continue
             }
             switch loadBundle(name: name, directory: directory, now: now) {
@@ -94,17 +100,20 @@ public struct CertificateDirectory {
         switch (read(certificatePath), read(keyPath)) {
         case (.failure(let error), _), (_, .failure(let error)): return .failure(error)
         case (.success(let chain), .success(let key)):
-            return bundle(name: name, chain: chain.bytes, key: key.bytes, certificatePath: certificatePath,
-                          keyPath: keyPath, sourcePath: chain.resolvedPath, modified: chain.modified, now: now)
+            return bundle(
+                name: name, chain: chain.bytes, key: key.bytes, certificatePath: certificatePath,
+                keyPath: keyPath, sourcePath: chain.resolvedPath, modified: chain.modified, now: now)
         }
     }
 
     /// Checks the bytes of one `tls.crt` + `tls.key` pair; the paths only name the files in errors.
     /// Pure (no file access), so the checks can be exercised on bytes directly (the Certs fuzz target does).
     /// `sourcePath` and `modified` describe where the chain really lives (after links), for `/status`.
-    public static func bundle(name: String, chain chainBytes: [UInt8], key keyBytes: [UInt8], certificatePath: String,
-                              keyPath: String, sourcePath: String? = nil, modified: Date? = nil,
-                              now: Date) -> Result<CertificateBundle, CertificateError> {
+    public static func bundle(
+        name: String, chain chainBytes: [UInt8], key keyBytes: [UInt8], certificatePath: String,
+        keyPath: String, sourcePath: String? = nil, modified: Date? = nil,
+        now: Date
+    ) -> Result<CertificateBundle, CertificateError> {
         // The chain: only CERTIFICATE blocks, at least one, each a valid X.509 certificate.
         // Checked on the raw text first, so a key is caught even when the PEM around it is malformed.
         let chainText = String(decoding: chainBytes, as: UTF8.self)
@@ -120,8 +129,10 @@ public struct CertificateDirectory {
             return .failure(.privateKeyInCertificateFile(certificatePath))
         }
         if let other = chainBlocks.first(where: { $0.label != "CERTIFICATE" }) {
-            return .failure(.invalidPEM(certificatePath,
-                                        "unexpected PEM block \"\(other.label)\"; tls.crt holds only CERTIFICATE blocks"))
+            return .failure(
+                .invalidPEM(
+                    certificatePath,
+                    "unexpected PEM block \"\(other.label)\"; tls.crt holds only CERTIFICATE blocks"))
         }
         var certificates: [Certificate] = []
         for (index, block) in chainBlocks.enumerated() {
@@ -152,7 +163,8 @@ public struct CertificateDirectory {
             return .failure(.invalidPrivateKey(keyPath, label: label))
         case .success(let key):
             guard KeyMatching.matches(key, leaf) else {
-                return .failure(.keyMismatch(keyPath, leaf: "subject \(leaf.subject), serial \(hex(leaf.serialNumber.bytes))"))
+                return .failure(
+                    .keyMismatch(keyPath, leaf: "subject \(leaf.subject), serial \(hex(leaf.serialNumber.bytes))"))
             }
         }
 
@@ -170,13 +182,15 @@ public struct CertificateDirectory {
         var digest = SHA256()
         digest.update(data: chainBytes)
         digest.update(data: keyBytes)
-        return .success(CertificateBundle(
-            name: name, certificateChainPEM: chainBytes, privateKeyPEM: keyBytes,
-            serialNumber: hex(leaf.serialNumber.bytes),
-            sha256Fingerprint: hex(SHA256.hash(data: chainBlocks[0].der)),
-            dnsNames: dnsNames, notBefore: leaf.notValidBefore, notAfter: leaf.notValidAfter,
-            issuer: "\(leaf.issuer)", certificateFile: certificatePath, sourcePath: sourcePath ?? certificatePath, modified: modified ?? Date(timeIntervalSince1970: 0),
-            contentDigest: hex(digest.finalize())))
+        return .success(
+            CertificateBundle(
+                name: name, certificateChainPEM: chainBytes, privateKeyPEM: keyBytes,
+                serialNumber: hex(leaf.serialNumber.bytes),
+                sha256Fingerprint: hex(SHA256.hash(data: chainBlocks[0].der)),
+                dnsNames: dnsNames, notBefore: leaf.notValidBefore, notAfter: leaf.notValidAfter,
+                issuer: "\(leaf.issuer)", certificateFile: certificatePath, sourcePath: sourcePath ?? certificatePath,
+                modified: modified ?? Date(timeIntervalSince1970: 0),
+                contentDigest: hex(digest.finalize())))
     }
 
     /// Reads a whole file through `InputFile`: never opens a FIFO or device, never reads past the cap.

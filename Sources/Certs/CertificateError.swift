@@ -69,9 +69,10 @@ extension CertificateError {
         Self(.directoryUnreadable, path: path, reason: "cannot list directory: \(why)")
     }
     static func noCertificates(_ path: String) -> Self {
-        Self(.noCertificates, path: path,
-             reason: "no certificates found; expected one subdirectory per certificate holding tls.crt and tls.key "
-                 + "(or fullchain.pem and privkey.pem)")
+        Self(
+            .noCertificates, path: path,
+            reason: "no certificates found; expected one subdirectory per certificate holding tls.crt and tls.key "
+                + "(or fullchain.pem and privkey.pem)")
     }
     /// A certificate folder the routes file names is gone from the directory (renamed away, being replaced).
     public static func folderGone(_ path: String) -> Self {
@@ -81,7 +82,11 @@ extension CertificateError {
         Self(.missingFile, path: path, reason: "file is missing: it \(why)")
     }
     static func missingFile(_ path: String) -> Self {
-        Self(.missingFile, path: path, reason: "file is missing; each certificate directory needs tls.crt and tls.key (or fullchain.pem and privkey.pem)")
+        Self(
+            .missingFile, path: path,
+            reason:
+                "file is missing; each certificate directory needs tls.crt and tls.key (or fullchain.pem and privkey.pem)"
+        )
     }
     static func unreadableFile(_ path: String, _ why: String) -> Self {
         Self(.unreadableFile, path: path, reason: "cannot read file: \(why)")
@@ -90,7 +95,9 @@ extension CertificateError {
         Self(.invalidPEM, path: path, reason: why)
     }
     static func invalidCertificate(_ path: String, index: Int, _ why: String) -> Self {
-        Self(.invalidCertificate, path: path, reason: "certificate #\(index + 1) in the chain is not valid X.509: \(why)")
+        Self(
+            .invalidCertificate, path: path, reason: "certificate #\(index + 1) in the chain is not valid X.509: \(why)"
+        )
     }
     static func invalidAuthority(_ path: String, index: Int, _ why: String) -> Self {
         Self(.invalidCertificate, path: path, reason: "certificate #\(index + 1) in ca.crt is not valid X.509: \(why)")
@@ -99,22 +106,27 @@ extension CertificateError {
         Self(.invalidPrivateKey, path: path, reason: "the \"\(label)\" block is not a valid private key")
     }
     static func unsupportedPrivateKey(_ path: String, _ what: String) -> Self {
-        Self(.unsupportedPrivateKey, path: path,
-             reason: "\(what); supported: EC P-256/P-384/P-521, RSA (PKCS#1 or PKCS#8) and Ed25519, unencrypted PEM")
+        Self(
+            .unsupportedPrivateKey, path: path,
+            reason: "\(what); supported: EC P-256/P-384/P-521, RSA (PKCS#1 or PKCS#8) and Ed25519, unencrypted PEM")
     }
     static func encryptedPrivateKey(_ path: String) -> Self {
-        Self(.encryptedPrivateKey, path: path,
-             reason: "private key is encrypted; Envoy needs it unencrypted (openssl pkey -in KEY -out tls.key)")
+        Self(
+            .encryptedPrivateKey, path: path,
+            reason: "private key is encrypted; Envoy needs it unencrypted (openssl pkey -in KEY -out tls.key)")
     }
     static func privateKeyInCertificateFile(_ path: String) -> Self {
-        Self(.privateKeyInCertificateFile, path: path,
-             reason: "contains a private key; it would be sent to proxies as part of the chain; keep it only in tls.key")
+        Self(
+            .privateKeyInCertificateFile, path: path,
+            reason: "contains a private key; it would be sent to proxies as part of the chain; keep it only in tls.key")
     }
     static func keyMismatch(_ path: String, leaf: String) -> Self {
         Self(.keyMismatch, path: path, reason: "private key does not match the leaf certificate (\(leaf))")
     }
     static func expired(_ path: String, notAfter: String) -> Self {
-        Self(.expired, path: path, reason: "certificate expired on \(notAfter) (notAfter); still served until it is renewed")
+        Self(
+            .expired, path: path,
+            reason: "certificate expired on \(notAfter) (notAfter); still served until it is renewed")
     }
     static func notYetValid(_ path: String, notBefore: String) -> Self {
         Self(.notYetValid, path: path, reason: "leaf certificate is not valid yet: notBefore \(notBefore)")

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Reads an input file (the routes file, a certificate or key) without ever blocking and without reading more than a cap.
 ///
@@ -69,8 +70,10 @@ public enum InputFile {
         if data.isEmpty { return .failure(Failure(kind: .empty, reason: "file is empty")) }
         let resolved = (path as NSString).resolvingSymlinksInPath
         let seconds = Double(opened.st_mtim.tv_sec) + Double(opened.st_mtim.tv_nsec) / 1e9
-        return .success(Contents(bytes: Array(data), resolvedPath: resolved,
-                                 modified: Date(timeIntervalSince1970: seconds)))
+        return .success(
+            Contents(
+                bytes: Array(data), resolvedPath: resolved,
+                modified: Date(timeIntervalSince1970: seconds)))
     }
 
     /// Whether a stat result names something we must not open or read, and why.

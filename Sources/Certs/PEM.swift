@@ -32,7 +32,8 @@ enum PEM {
             }
             let endLabelStart = end.upperBound
             guard let endLabelEnd = afterBegin[endLabelStart...].range(of: "-----"),
-                  afterBegin[endLabelStart..<endLabelEnd.lowerBound] == label else {
+                afterBegin[endLabelStart..<endLabelEnd.lowerBound] == label
+            else {
                 return .failure(.unterminated(label: label))
             }
             var base64 = ""

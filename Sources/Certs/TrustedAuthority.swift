@@ -37,7 +37,8 @@ public struct TrustedAuthority: Hashable, Sendable {
         case .success(let found): blocks = found
         }
         if let other = blocks.first(where: { $0.label != "CERTIFICATE" }) {
-            return .failure(.invalidPEM(path, "unexpected PEM block \"\(other.label)\"; ca.crt holds only CERTIFICATE blocks"))
+            return .failure(
+                .invalidPEM(path, "unexpected PEM block \"\(other.label)\"; ca.crt holds only CERTIFICATE blocks"))
         }
         for (index, block) in blocks.enumerated() {
             do {
@@ -46,8 +47,10 @@ public struct TrustedAuthority: Hashable, Sendable {
                 return .failure(.invalidAuthority(path, index: index, "\(error)"))
             }
         }
-        return .success(TrustedAuthority(name: name, pem: bytes, count: blocks.count,
-                                         contentDigest: CertificateDirectory.hex(SHA256.hash(data: bytes))))
+        return .success(
+            TrustedAuthority(
+                name: name, pem: bytes, count: blocks.count,
+                contentDigest: CertificateDirectory.hex(SHA256.hash(data: bytes))))
     }
 
     /// Reads `directory/ca.crt` through `InputFile` (regular file or a link to one, size-capped).

@@ -23,7 +23,8 @@ func option(_ name: String, _ fallback: Int) -> Int {
 let streamCount = option("--streams", 1000)
 let connectionCount = max(1, min(option("--connections", 10), streamCount))
 let rounds = option("--rounds", 5)
-let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().path
 let fixture = arguments.firstIndex(of: "--fixture").map { arguments[$0 + 1] } ?? root + "/Fixtures/example-site"
 
 func milliseconds(_ duration: Duration) -> Double {
@@ -45,8 +46,10 @@ for _ in 0..<20 {
     built = try Loader.load(configPath: fixture + "/routes.yaml", certsPath: fixture + "/certs")
     buildTimes.append(milliseconds(clock.now - start))
 }
-print(String(format: "build  %@: p50 %.2f ms, max %.2f ms (20 runs, load + translate + encode, 3 modes)",
-             (fixture as NSString).lastPathComponent, percentile(buildTimes, 0.5), buildTimes.max()!))
+print(
+    String(
+        format: "build  %@: p50 %.2f ms, max %.2f ms (20 runs, load + translate + encode, 3 modes)",
+        (fixture as NSString).lastPathComponent, percentile(buildTimes, 0.5), buildTimes.max()!))
 
 // MARK: 2. push
 
@@ -59,8 +62,10 @@ func shifted(_ snapshot: Snapshot) throws -> Snapshot {
             for (name, resource) in typeSnapshot.resources {
                 var message = resource.message
                 if type == .endpoint {
-                    message["policy"] = .message(ProtoMessage("envoy.config.endpoint.v3.ClusterLoadAssignment.Policy",
-                                                              ["overprovisioning_factor": .uint32Value(140)]))
+                    message["policy"] = .message(
+                        ProtoMessage(
+                            "envoy.config.endpoint.v3.ClusterLoadAssignment.Policy",
+                            ["overprovisioning_factor": .uint32Value(140)]))
                 }
                 resources[type, default: [:]][name] = message
             }
@@ -82,12 +87,17 @@ configuration.maxConcurrentStreams = max(configuration.maxConcurrentStreams, str
 let server = GRPCServer(service: xds, configuration: configuration, group: group, logger: logger)
 let port = try await server.start(host: "127.0.0.1", port: 0)
 
-func request(_ type: ResourceType, names: [String] = [], version: String = "", nonce: String = "", node: Bool = false) throws -> [UInt8] {
+func request(_ type: ResourceType, names: [String] = [], version: String = "", nonce: String = "", node: Bool = false)
+    throws -> [UInt8]
+{
     var fields: [String: ProtoValue] = ["type_url": .string(type.typeURL)]
     if !names.isEmpty { fields["resource_names"] = .list(names.map(ProtoValue.string)) }
     if !version.isEmpty { fields["version_info"] = .string(version) }
     if !nonce.isEmpty { fields["response_nonce"] = .string(nonce) }
-    if node { fields["node"] = .message(ProtoMessage("envoy.config.core.v3.Node", ["id": .string("bench"), "cluster": .string("default")])) }
+    if node {
+        fields["node"] = .message(
+            ProtoMessage("envoy.config.core.v3.Node", ["id": .string("bench"), "cluster": .string("default")]))
+    }
     return try ProtoCodec.encode(ProtoMessage("envoy.service.discovery.v3.DiscoveryRequest", fields))
 }
 
@@ -126,7 +136,9 @@ func decode(_ bytes: [UInt8]) throws -> Response {
 
 let endpointNames = built.snapshot.group("default", mode: .ads)![.endpoint].sortedNames
 var clients: [GRPCClient] = []
-for _ in 0..<connectionCount { clients.append(try await GRPCClient.connect(host: "127.0.0.1", port: port, group: group)) }
+for _ in 0..<connectionCount {
+    clients.append(try await GRPCClient.connect(host: "127.0.0.1", port: port, group: group))
+}
 var streams: [GRPCClientStream] = []
 for index in 0..<streamCount {
     let stream = try await clients[index % connectionCount].openStream(
@@ -140,10 +152,14 @@ func awaitEndpoints(_ stream: GRPCClientStream, notVersion: String?) async throw
     while true {
         let event = try await stream.next(timeout: .seconds(30))
         if case .headers? = event { continue }
-        guard case .message(let bytes)? = event else { throw BenchError(message: "stream ended: \(String(describing: event))") }
+        guard case .message(let bytes)? = event else {
+            throw BenchError(message: "stream ended: \(String(describing: event))")
+        }
         let response = try decode(bytes)
         let type = ResourceType(typeURL: response.type)!
-        try await stream.send(try request(type, names: type == .endpoint ? endpointNames : [], version: response.version, nonce: response.nonce))
+        try await stream.send(
+            try request(
+                type, names: type == .endpoint ? endpointNames : [], version: response.version, nonce: response.nonce))
         if type == .endpoint, response.version != notVersion { return response.version }
     }
 }
@@ -152,7 +168,9 @@ try await withThrowingTaskGroup(of: String.self) { tasks in
     for stream in streams { tasks.addTask { try await awaitEndpoints(stream, notVersion: nil) } }
     for try await version in tasks { initialVersion = version }
 }
-print("push   \(streamCount) ADS streams on \(connectionCount) connections, all subscribed (server streams: \(server.activeStreamCount))")
+print(
+    "push   \(streamCount) ADS streams on \(connectionCount) connections, all subscribed (server streams: \(server.activeStreamCount))"
+)
 
 let snapshots = [built.snapshot, try shifted(built.snapshot)]
 var lastVersion = initialVersion
@@ -164,7 +182,10 @@ for round in 1...rounds {
     let start = clock.now
     let arrivals = try await withThrowingTaskGroup(of: (Double, String).self) { tasks in
         for stream in streams {
-            tasks.addTask { let v = try await awaitEndpoints(stream, notVersion: previous); return (milliseconds(clock.now - start), v) }
+            tasks.addTask {
+                let v = try await awaitEndpoints(stream, notVersion: previous);
+                return (milliseconds(clock.now - start), v)
+            }
         }
         store.publish(next)
         var times: [(Double, String)] = []
@@ -175,10 +196,15 @@ for round in 1...rounds {
     let times = arrivals.map(\.0)
     totals.append(times.max()!)
     firsts.append(times.min()!)
-    print(String(format: "  round %d: first stream %.1f ms, p50 %.1f ms, p99 %.1f ms, last stream %.1f ms",
-                 round, times.min()!, percentile(times, 0.5), percentile(times, 0.99), times.max()!))
+    print(
+        String(
+            format: "  round %d: first stream %.1f ms, p50 %.1f ms, p99 %.1f ms, last stream %.1f ms",
+            round, times.min()!, percentile(times, 0.5), percentile(times, 0.99), times.max()!))
 }
-print(String(format: "push   publish → all %d streams updated: median %.1f ms over %d rounds", streamCount, percentile(totals, 0.5), rounds))
+print(
+    String(
+        format: "push   publish → all %d streams updated: median %.1f ms over %d rounds", streamCount,
+        percentile(totals, 0.5), rounds))
 for client in clients { await client.close() }
 await server.shutdown()
 try await group.shutdownGracefully()

@@ -10,7 +10,8 @@ enum AddressText {
         guard parts.count == 4 else { return false }
         return parts.allSatisfy { part in
             guard (1...3).contains(part.count), part.allSatisfy({ $0.isASCII && $0.isNumber }),
-                  let value = Int(part) else { return false }
+                let value = Int(part)
+            else { return false }
             return value <= 255
         }
     }
@@ -75,7 +76,9 @@ enum AddressText {
             let rest = text[text.index(after: close)...]
             guard rest.hasPrefix(":") else { return .failure(.reason("needs \":port\" after \"]\"")) }
             portText = rest.dropFirst()
-            guard isIPv6(String(host)) else { return .failure(.reason("has \"\(host)\" in brackets, which is not an IPv6 address")) }
+            guard isIPv6(String(host)) else {
+                return .failure(.reason("has \"\(host)\" in brackets, which is not an IPv6 address"))
+            }
         } else {
             guard let colon = text.lastIndex(of: ":") else { return .failure(.reason("has no port")) }
             host = text[..<colon]
@@ -90,7 +93,8 @@ enum AddressText {
             }
         }
         guard !portText.isEmpty, portText.count <= 5, portText.allSatisfy({ $0.isASCII && $0.isNumber }),
-              let port = Int(portText) else {
+            let port = Int(portText)
+        else {
             return .failure(.reason("has port \"\(portText)\", which is not a number"))
         }
         guard (1...65535).contains(port) else { return .failure(.reason("has port \(port), outside 1...65535")) }

@@ -103,23 +103,27 @@ public struct ConfigError: Error, Hashable, Sendable, CustomStringConvertible {
 
 extension ConfigError {
     static func unreadableFile(path: String, reason: String) -> ConfigError {
-        ConfigError(.unreadableFile, SourcePosition(file: path, line: 0, column: 0), key: "",
-                    "cannot read routes file \"\(path)\": \(reason)", hint: "check the path given to --config")
+        ConfigError(
+            .unreadableFile, SourcePosition(file: path, line: 0, column: 0), key: "",
+            "cannot read routes file \"\(path)\": \(reason)", hint: "check the path given to --config")
     }
 
     static func yamlSyntax(at position: SourcePosition, problem: String, context: String?) -> ConfigError {
         var message = "YAML syntax error: \(problem)"
         if let context { message += " (\(context))" }
-        return ConfigError(.yamlSyntax, position, key: "", message,
-                           hint: "check indentation (spaces, not tabs), quotes and brackets near here")
+        return ConfigError(
+            .yamlSyntax, position, key: "", message,
+            hint: "check indentation (spaces, not tabs), quotes and brackets near here")
     }
 
     static func wrongType(at position: SourcePosition, key: String, expected: String, found: String) -> ConfigError {
         ConfigError(.wrongType, position, key: key, "\"\(leaf(key))\" must be \(expected), found \(found)")
     }
 
-    static func unknownKey(at position: SourcePosition, key: String, name: String, in place: String,
-                           allowed: [String]) -> ConfigError {
+    static func unknownKey(
+        at position: SourcePosition, key: String, name: String, in place: String,
+        allowed: [String]
+    ) -> ConfigError {
         let hint: String
         if let guess = Suggest.closest(to: name, in: allowed) {
             hint = "did you mean \"\(guess)\"?"
@@ -135,26 +139,35 @@ extension ConfigError {
 
     static func duplicateKey(at position: SourcePosition, names: [String]) -> ConfigError {
         let list = names.map { "\"\($0)\"" }.joined(separator: ", ")
-        return ConfigError(.duplicateKey, position, key: names.first ?? "",
-                           "key \(list) appears more than once in the same mapping",
-                           hint: "keep one; YAML does not merge repeated keys")
+        return ConfigError(
+            .duplicateKey, position, key: names.first ?? "",
+            "key \(list) appears more than once in the same mapping",
+            hint: "keep one; YAML does not merge repeated keys")
     }
 
-    static func duplicateName(at position: SourcePosition, key: String, kind: String, name: String,
-                              first: SourcePosition) -> ConfigError {
-        ConfigError(.duplicateName, position, key: key, "\(kind) name \"\(name)\" is already used",
-                    hint: "first defined at line \(first.line); names must be unique")
+    static func duplicateName(
+        at position: SourcePosition, key: String, kind: String, name: String,
+        first: SourcePosition
+    ) -> ConfigError {
+        ConfigError(
+            .duplicateName, position, key: key, "\(kind) name \"\(name)\" is already used",
+            hint: "first defined at line \(first.line); names must be unique")
     }
 
-    static func addressInUse(at position: SourcePosition, key: String, address: String, port: Int,
-                             group: String, other: String, otherPosition: SourcePosition) -> ConfigError {
-        ConfigError(.addressInUse, position, key: key,
-                    "\"port\" \(address):\(port) is already used by listener \"\(other)\" (line \(otherPosition.line)) in group \"\(group)\"",
-                    hint: "use another port, or put the listeners in different groups")
+    static func addressInUse(
+        at position: SourcePosition, key: String, address: String, port: Int,
+        group: String, other: String, otherPosition: SourcePosition
+    ) -> ConfigError {
+        ConfigError(
+            .addressInUse, position, key: key,
+            "\"port\" \(address):\(port) is already used by listener \"\(other)\" (line \(otherPosition.line)) in group \"\(group)\"",
+            hint: "use another port, or put the listeners in different groups")
     }
 
-    static func unknownCluster(at position: SourcePosition, key: String, name: String, defined: [String],
-                               from owner: String) -> ConfigError {
+    static func unknownCluster(
+        at position: SourcePosition, key: String, name: String, defined: [String],
+        from owner: String
+    ) -> ConfigError {
         let hint: String
         if let guess = Suggest.closest(to: name, in: defined) {
             hint = "did you mean \"\(guess)\"?"
@@ -163,24 +176,28 @@ extension ConfigError {
         } else {
             hint = "define it under \"clusters:\"; defined: \(defined.joined(separator: ", "))"
         }
-        return ConfigError(.unknownCluster, position, key: key,
-                           "\(owner) targets cluster \"\(name)\", which is not defined", hint: hint)
+        return ConfigError(
+            .unknownCluster, position, key: key,
+            "\(owner) targets cluster \"\(name)\", which is not defined", hint: hint)
     }
 
-    static func unknownGroup(at position: SourcePosition, key: String, name: String, declared: [String]) -> ConfigError {
+    static func unknownGroup(at position: SourcePosition, key: String, name: String, declared: [String]) -> ConfigError
+    {
         let hint: String
         if let guess = Suggest.closest(to: name, in: declared) {
             hint = "did you mean \"\(guess)\"?"
         } else {
             hint = "add it to the top-level \"groups:\" list (declared: \(declared.joined(separator: ", ")))"
         }
-        return ConfigError(.unknownGroup, position, key: key,
-                           "listener group \"\(name)\" is not declared in \"groups\"", hint: hint)
+        return ConfigError(
+            .unknownGroup, position, key: key,
+            "listener group \"\(name)\" is not declared in \"groups\"", hint: hint)
     }
 
     static func invalidDuration(at position: SourcePosition, key: String, text: String, reason: String) -> ConfigError {
-        ConfigError(.invalidDuration, position, key: key, "\"\(leaf(key))\" is not a valid duration: \"\(text)\" \(reason)",
-                    hint: "write e.g. 0s, 500ms, 2s, 1m, 1h or 1m30s")
+        ConfigError(
+            .invalidDuration, position, key: key, "\"\(leaf(key))\" is not a valid duration: \"\(text)\" \(reason)",
+            hint: "write e.g. 0s, 500ms, 2s, 1m, 1h or 1m30s")
     }
 
     static func portOutOfRange(at position: SourcePosition, key: String, value: String) -> ConfigError {
@@ -188,43 +205,53 @@ extension ConfigError {
     }
 
     static func invalidEndpoint(at position: SourcePosition, key: String, text: String, reason: String) -> ConfigError {
-        ConfigError(.invalidEndpoint, position, key: key, "endpoint \"\(text)\" \(reason)",
-                    hint: "write host:port, e.g. 127.0.0.1:8080, [::1]:8080 or backend.internal:8080")
+        ConfigError(
+            .invalidEndpoint, position, key: key, "endpoint \"\(text)\" \(reason)",
+            hint: "write host:port, e.g. 127.0.0.1:8080, [::1]:8080 or backend.internal:8080")
     }
 
     static func invalidAddress(at position: SourcePosition, key: String, text: String) -> ConfigError {
-        ConfigError(.invalidAddress, position, key: key, "\"address\" \"\(text)\" is not an IP address",
-                    hint: "listeners bind an IP literal such as 0.0.0.0, 127.0.0.1 or ::")
+        ConfigError(
+            .invalidAddress, position, key: key, "\"address\" \"\(text)\" is not an IP address",
+            hint: "listeners bind an IP literal such as 0.0.0.0, 127.0.0.1 or ::")
     }
 
     static func emptyList(at position: SourcePosition, key: String, hint: String) -> ConfigError {
         ConfigError(.emptyList, position, key: key, "\"\(leaf(key))\" must not be empty", hint: hint)
     }
 
-    static func duplicateDomain(at position: SourcePosition, key: String, domain: String, listener: String,
-                                otherHost: String, otherPosition: SourcePosition,
-                                hint: String = "a domain may appear in only one host per listener") -> ConfigError {
-        ConfigError(.duplicateDomain, position, key: key,
-                    "domain \"\(domain)\" is already served by host \"\(otherHost)\" (line \(otherPosition.line)) of listener \"\(listener)\"",
-                    hint: hint)
+    static func duplicateDomain(
+        at position: SourcePosition, key: String, domain: String, listener: String,
+        otherHost: String, otherPosition: SourcePosition,
+        hint: String = "a domain may appear in only one host per listener"
+    ) -> ConfigError {
+        ConfigError(
+            .duplicateDomain, position, key: key,
+            "domain \"\(domain)\" is already served by host \"\(otherHost)\" (line \(otherPosition.line)) of listener \"\(listener)\"",
+            hint: hint)
     }
 
-    static func invalidDomain(at position: SourcePosition, key: String, domain: String, reason: String,
-                              hint: String = "write a host name such as example.com, *.example.com or *") -> ConfigError {
+    static func invalidDomain(
+        at position: SourcePosition, key: String, domain: String, reason: String,
+        hint: String = "write a host name such as example.com, *.example.com or *"
+    ) -> ConfigError {
         ConfigError(.invalidDomain, position, key: key, "domain \"\(domain)\" \(reason)", hint: hint)
     }
 
     static func redirectStatusNotAllowed(at position: SourcePosition, key: String, value: String) -> ConfigError {
-        ConfigError(.redirectStatusNotAllowed, position, key: key, "redirect \"status\" \(value) is not allowed",
-                    hint: "use one of 301, 302, 303, 307, 308")
+        ConfigError(
+            .redirectStatusNotAllowed, position, key: key, "redirect \"status\" \(value) is not allowed",
+            hint: "use one of 301, 302, 303, 307, 308")
     }
 
     static func invalidStatus(at position: SourcePosition, key: String, value: String) -> ConfigError {
-        ConfigError(.invalidStatus, position, key: key, "respond \"status\" \(value) is not an HTTP status",
-                    hint: "use a status between 200 and 599")
+        ConfigError(
+            .invalidStatus, position, key: key, "respond \"status\" \(value) is not an HTTP status",
+            hint: "use a status between 200 and 599")
     }
 
-    static func conflictingKeys(at position: SourcePosition, key: String, message: String, hint: String) -> ConfigError {
+    static func conflictingKeys(at position: SourcePosition, key: String, message: String, hint: String) -> ConfigError
+    {
         ConfigError(.conflictingKeys, position, key: key, message, hint: hint)
     }
 
@@ -233,8 +260,9 @@ extension ConfigError {
     }
 
     static func invalidPath(at position: SourcePosition, key: String, text: String) -> ConfigError {
-        ConfigError(.invalidPath, position, key: key, "\"\(leaf(key))\" \"\(text)\" must start with \"/\"",
-                    hint: "write e.g. \"/\" or \"/api/\"")
+        ConfigError(
+            .invalidPath, position, key: key, "\"\(leaf(key))\" \"\(text)\" must start with \"/\"",
+            hint: "write e.g. \"/\" or \"/api/\"")
     }
 
     static func invalidValue(at position: SourcePosition, key: String, message: String, hint: String) -> ConfigError {
@@ -242,13 +270,16 @@ extension ConfigError {
     }
 
     static func listenerHasNothingToDo(at position: SourcePosition, key: String, name: String) -> ConfigError {
-        ConfigError(.listenerHasNothingToDo, position, key: key,
-                    "listener \"\(name)\" has no \"hosts\", no \"redirect_to_https\" and no \"tcp\"",
-                    hint: "add hosts (HTTP routing), redirect_to_https: true, or tcp: { cluster: ... }")
+        ConfigError(
+            .listenerHasNothingToDo, position, key: key,
+            "listener \"\(name)\" has no \"hosts\", no \"redirect_to_https\" and no \"tcp\"",
+            hint: "add hosts (HTTP routing), redirect_to_https: true, or tcp: { cluster: ... }")
     }
 
-    static func unknownCertificate(at position: SourcePosition, key: String, name: String,
-                                   available: Set<String>) -> ConfigError {
+    static func unknownCertificate(
+        at position: SourcePosition, key: String, name: String,
+        available: Set<String>
+    ) -> ConfigError {
         let names = available.sorted()
         let hint: String
         if let guess = Suggest.closest(to: name, in: names) {
@@ -258,23 +289,29 @@ extension ConfigError {
         } else {
             hint = "expected DIR/\(name)/tls.crt and tls.key; available: \(names.joined(separator: ", "))"
         }
-        return ConfigError(.unknownCertificate, position, key: key,
-                           "\"certificate\" \"\(name)\" is not in the certificate directory", hint: hint)
+        return ConfigError(
+            .unknownCertificate, position, key: key,
+            "\"certificate\" \"\(name)\" is not in the certificate directory", hint: hint)
     }
 
-    static func unknownClientCA(at position: SourcePosition, key: String, name: String,
-                                available: Set<String>) -> ConfigError {
+    static func unknownClientCA(
+        at position: SourcePosition, key: String, name: String,
+        available: Set<String>
+    ) -> ConfigError {
         let names = available.sorted()
         let hint: String
         if let guess = Suggest.closest(to: name, in: names), guess != name {
             hint = "did you mean \"\(guess)\"?"
         } else if names.isEmpty {
-            hint = "no certificate folder holds a valid ca.crt; put the CA that signs client certificates in DIR/\(name)/ca.crt"
+            hint =
+                "no certificate folder holds a valid ca.crt; put the CA that signs client certificates in DIR/\(name)/ca.crt"
         } else {
-            hint = "put the CA that signs client certificates in DIR/\(name)/ca.crt; folders with one: \(names.joined(separator: ", "))"
+            hint =
+                "put the CA that signs client certificates in DIR/\(name)/ca.crt; folders with one: \(names.joined(separator: ", "))"
         }
-        return ConfigError(.unknownCertificate, position, key: key,
-                           "client certificates need DIR/\(name)/ca.crt, which is missing or not valid", hint: hint)
+        return ConfigError(
+            .unknownCertificate, position, key: key,
+            "client certificates need DIR/\(name)/ca.crt, which is missing or not valid", hint: hint)
     }
 
     /// The last component of a dotted key path: `listeners[0].port` → `port`.

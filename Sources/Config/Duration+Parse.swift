@@ -26,7 +26,9 @@ enum DurationText {
             guard index > digitsStart else {
                 return .failure(Failure(reason: "must start each part with a number"))
             }
-            guard index - digitsStart <= 12, let number = Int64(String(String.UnicodeScalarView(scalars[digitsStart..<index]))) else {
+            guard index - digitsStart <= 12,
+                let number = Int64(String(String.UnicodeScalarView(scalars[digitsStart..<index])))
+            else {
                 return .failure(Failure(reason: "is too long"))
             }
             if index < scalars.count, scalars[index] == "." {

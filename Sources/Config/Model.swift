@@ -24,8 +24,10 @@ public struct RoutesConfig: Hashable, Sendable {
     /// Services that proxyless gRPC clients reach as `xds:///NAME`.
     public var grpcServices: [ProxylessService]
 
-    public init(groups: [String] = ["default"], listeners: [Listener] = [], clusters: [Cluster] = [],
-                grpcServices: [ProxylessService] = []) {
+    public init(
+        groups: [String] = ["default"], listeners: [Listener] = [], clusters: [Cluster] = [],
+        grpcServices: [ProxylessService] = []
+    ) {
         self.groups = groups
         self.listeners = listeners
         self.clusters = clusters
@@ -67,8 +69,10 @@ public struct Listener: Hashable, Sendable {
         case tcp(TCPListener)
     }
 
-    public init(name: String, groups: [String], address: String = "0.0.0.0", port: Int,
-                acceptProxyProtocol: Bool = false, kind: Kind, position: SourcePosition) {
+    public init(
+        name: String, groups: [String], address: String = "0.0.0.0", port: Int,
+        acceptProxyProtocol: Bool = false, kind: Kind, position: SourcePosition
+    ) {
         self.name = name
         self.groups = groups
         self.address = address
@@ -88,7 +92,9 @@ public struct HTTPListener: Hashable, Sendable {
     public var tls: TLSSettings?
     public var hosts: [VirtualHost]
 
-    public init(redirectToHTTPS: Bool = false, redirectPort: Int? = nil, tls: TLSSettings? = nil, hosts: [VirtualHost] = []) {
+    public init(
+        redirectToHTTPS: Bool = false, redirectPort: Int? = nil, tls: TLSSettings? = nil, hosts: [VirtualHost] = []
+    ) {
         self.redirectToHTTPS = redirectToHTTPS
         self.redirectPort = redirectPort
         self.tls = tls
@@ -109,9 +115,11 @@ public struct TLSSettings: Hashable, Sendable {
     /// Where `client_ca` is written, or else `client_certificates`, for errors about the CA.
     public var clientCAPosition: SourcePosition?
 
-    public init(certificate: String, alpn: [String] = ["h2", "http/1.1"], position: SourcePosition,
-                clientCertificates: ClientCertificates? = nil, clientCA: String? = nil,
-                clientCAPosition: SourcePosition? = nil) {
+    public init(
+        certificate: String, alpn: [String] = ["h2", "http/1.1"], position: SourcePosition,
+        clientCertificates: ClientCertificates? = nil, clientCA: String? = nil,
+        clientCAPosition: SourcePosition? = nil
+    ) {
         self.certificate = certificate
         self.alpn = alpn
         self.position = position
@@ -149,7 +157,8 @@ public struct VirtualHost: Hashable, Sendable {
     /// Where `client_ca` (else `client_certificates`) is written.
     public var clientCAPosition: SourcePosition?
 
-    public init(name: String, domains: [String], certificate: String? = nil, routes: [Route], position: SourcePosition) {
+    public init(name: String, domains: [String], certificate: String? = nil, routes: [Route], position: SourcePosition)
+    {
         self.name = name
         self.domains = domains
         self.certificate = certificate
@@ -204,7 +213,8 @@ public struct Route: Hashable, Sendable {
         public var path: String?
         public var status: Int
 
-        public init(https: Bool = false, host: String? = nil, port: Int? = nil, path: String? = nil, status: Int = 301) {
+        public init(https: Bool = false, host: String? = nil, port: Int? = nil, path: String? = nil, status: Int = 301)
+        {
             self.https = https
             self.host = host
             self.port = port
@@ -267,9 +277,11 @@ public struct Cluster: Hashable, Sendable {
     public var dnsLookupFamily: DNSLookupFamily
     public var position: SourcePosition
 
-    public init(name: String, endpoints: [Endpoint], connectTimeout: Duration = .seconds(5),
-                proxyProtocol: ProxyProtocol? = nil, http2: Bool = false,
-                dnsLookupFamily: DNSLookupFamily = .v4Preferred, position: SourcePosition) {
+    public init(
+        name: String, endpoints: [Endpoint], connectTimeout: Duration = .seconds(5),
+        proxyProtocol: ProxyProtocol? = nil, http2: Bool = false,
+        dnsLookupFamily: DNSLookupFamily = .v4Preferred, position: SourcePosition
+    ) {
         self.name = name
         self.endpoints = endpoints
         self.connectTimeout = connectTimeout

@@ -17,18 +17,22 @@ extension RoutesDecoder {
         if modeValue == nil && caValue == nil { return nil }
         guard let modeValue else {
             let caValue = caValue!
-            reader.report(.invalidValue(at: caValue.position, key: caValue.path,
-                                        message: "\"client_ca\" only applies with \"client_certificates\"",
-                                        hint: "add client_certificates: required (or optional), or remove client_ca"))
+            reader.report(
+                .invalidValue(
+                    at: caValue.position, key: caValue.path,
+                    message: "\"client_ca\" only applies with \"client_certificates\"",
+                    hint: "add client_certificates: required (or optional), or remove client_ca"))
             return .failure(ReportedError())
         }
         guard let text = reader.nonEmptyString(modeValue) else { return .failure(ReportedError()) }
         guard let mode = ClientCertificates(rawValue: text) else {
             let allowed = ClientCertificates.allCases.map(\.rawValue)
             let guess = Suggest.closest(to: text, in: allowed).map { "did you mean \"\($0)\"? " } ?? ""
-            reader.report(.invalidValue(at: modeValue.position, key: modeValue.path,
-                                        message: "\"client_certificates\" is \"\(text)\"; expected required or optional",
-                                        hint: guess + "required rejects clients without a certificate; optional also lets them in"))
+            reader.report(
+                .invalidValue(
+                    at: modeValue.position, key: modeValue.path,
+                    message: "\"client_certificates\" is \"\(text)\"; expected required or optional",
+                    hint: guess + "required rejects clients without a certificate; optional also lets them in"))
             return .failure(ReportedError())
         }
         var request = ClientCertificateRequest(mode: mode, folder: nil, position: modeValue.position)

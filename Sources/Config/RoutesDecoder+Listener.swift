@@ -24,7 +24,8 @@ extension RoutesDecoder {
         if let value = map.value("address"), let text = reader.nonEmptyString(value) {
             if AddressText.isIP(text) {
                 address = text
-            } else if text.hasPrefix("["), text.hasSuffix("]"), AddressText.isIPv6(String(text.dropFirst().dropLast())) {
+            } else if text.hasPrefix("["), text.hasSuffix("]"), AddressText.isIPv6(String(text.dropFirst().dropLast()))
+            {
                 address = String(text.dropFirst().dropLast())
             } else {
                 reader.report(.invalidAddress(at: value.position, key: value.path, text: text))
@@ -34,8 +35,10 @@ extension RoutesDecoder {
         let portValue = map.required("port", hint: "add the port to listen on, e.g. port: 443")
         let port = portValue.flatMap(reader.port)
         if let port, let portValue {
-            references.binds.append(.init(listener: label, address: address, port: port, groups: groups,
-                                          position: portValue.position, key: portValue.path))
+            references.binds.append(
+                .init(
+                    listener: label, address: address, port: port, groups: groups,
+                    position: portValue.position, key: portValue.path))
         }
 
         let acceptProxyProtocol = map.value("accept_proxy_protocol").flatMap(reader.bool) ?? false
@@ -47,13 +50,17 @@ extension RoutesDecoder {
             kind = decodeHTTP(map, listener: label)
         }
         guard let name, let port, let kind else { return nil }
-        return Listener(name: name, groups: groups, address: address, port: port,
-                        acceptProxyProtocol: acceptProxyProtocol, kind: kind, position: map.position)
+        return Listener(
+            name: name, groups: groups, address: address, port: port,
+            acceptProxyProtocol: acceptProxyProtocol, kind: kind, position: map.position)
     }
 
     func decodeListenerGroups(_ map: MappingReader) -> [String] {
         guard let value = map.value("groups") else { return declaredGroups }
-        guard let items = reader.stringList(value, emptyHint: "name at least one node group, or remove \"groups\" to use all") else {
+        guard
+            let items = reader.stringList(
+                value, emptyHint: "name at least one node group, or remove \"groups\" to use all")
+        else {
             return declaredGroups
         }
         var groups: [String] = []
@@ -69,22 +76,30 @@ extension RoutesDecoder {
 
     private func decodeTCP(_ map: MappingReader, listener: String) -> Listener.Kind? {
         for key in ["hosts", "redirect_to_https", "https_port", "tls"] where map.has(key) {
-            reader.report(.conflictingKeys(
-                at: map.keyPosition(key), key: map.keyPath(key),
-                message: "listener \"\(listener)\" has both \"tcp\" and \"\(key)\"",
-                hint: "a listener is either HTTP (hosts, redirect_to_https, tls) or TCP (tcp); split it into two listeners"))
+            reader.report(
+                .conflictingKeys(
+                    at: map.keyPosition(key), key: map.keyPath(key),
+                    message: "listener \"\(listener)\" has both \"tcp\" and \"\(key)\"",
+                    hint:
+                        "a listener is either HTTP (hosts, redirect_to_https, tls) or TCP (tcp); split it into two listeners"
+                ))
         }
         guard let value = map.value("tcp"),
-              let tcp = reader.mapping(value, place: "tcp of listener \"\(listener)\"", allowed: Self.tcpKeys) else {
+            let tcp = reader.mapping(value, place: "tcp of listener \"\(listener)\"", allowed: Self.tcpKeys)
+        else {
             return nil
         }
         tcp.rejectUnknownKeys()
         var cluster: String?
         if let clusterValue = tcp.required("cluster", hint: "name the cluster that receives the connections"),
-           let name = reader.nonEmptyString(clusterValue) {
+            let name = reader.nonEmptyString(clusterValue)
+        {
             cluster = name
-            references.clusterUses.append((.init(name: name, position: clusterValue.position, key: clusterValue.path),
-                                           "TCP listener \"\(listener)\""))
+            references.clusterUses.append(
+                (
+                    .init(name: name, position: clusterValue.position, key: clusterValue.path),
+                    "TCP listener \"\(listener)\""
+                ))
         }
         let idleTimeout = tcp.value("idle_timeout").flatMap(reader.duration)
         guard let cluster else { return nil }
@@ -105,9 +120,11 @@ extension RoutesDecoder {
         if let value = map.value("https_port") {
             redirectPort = reader.port(value)
             if !redirect {
-                reader.report(.invalidValue(at: value.position, key: value.path,
-                                            message: "\"https_port\" only applies with \"redirect_to_https: true\"",
-                                            hint: "add redirect_to_https: true or remove https_port"))
+                reader.report(
+                    .invalidValue(
+                        at: value.position, key: value.path,
+                        message: "\"https_port\" only applies with \"redirect_to_https: true\"",
+                        hint: "add redirect_to_https: true or remove https_port"))
             }
         }
 
@@ -121,8 +138,10 @@ extension RoutesDecoder {
         if let value = map.value("hosts") {
             if let items = reader.list(value) {
                 if items.isEmpty {
-                    reader.report(.emptyList(at: value.position, key: value.path,
-                                             hint: "add a host with domains and routes, or remove \"hosts\""))
+                    reader.report(
+                        .emptyList(
+                            at: value.position, key: value.path,
+                            hint: "add a host with domains and routes, or remove \"hosts\""))
                 }
                 var hostChecks = HostChecks(listener: listener, listenerCertificate: tls?.certificate)
                 for item in items {
@@ -141,8 +160,10 @@ extension RoutesDecoder {
             reader.report(.listenerHasNothingToDo(at: map.position, key: map.path, name: listener))
             ok = false
         } else if !redirect {
-            reader.report(.listenerHasNothingToDo(at: map.keyPosition("redirect_to_https"),
-                                                  key: map.keyPath("redirect_to_https"), name: listener))
+            reader.report(
+                .listenerHasNothingToDo(
+                    at: map.keyPosition("redirect_to_https"),
+                    key: map.keyPath("redirect_to_https"), name: listener))
             ok = false
         }
         guard ok else { return nil }
@@ -156,12 +177,17 @@ extension RoutesDecoder {
         tls.rejectUnknownKeys()
         var alpn = ["h2", "http/1.1"]
         if let alpnValue = tls.value("alpn"),
-           let items = reader.stringList(alpnValue, emptyHint: "list protocols such as [h2, http/1.1], or remove \"alpn\"") {
+            let items = reader.stringList(
+                alpnValue, emptyHint: "list protocols such as [h2, http/1.1], or remove \"alpn\"")
+        {
             alpn = items.map(\.0)
         }
-        guard let certificateValue = tls.required("certificate",
-                                                  hint: "name a directory under --certs, e.g. certificate: example.com"),
-              let certificate = reader.nonEmptyString(certificateValue) else { return nil }
+        guard
+            let certificateValue = tls.required(
+                "certificate",
+                hint: "name a directory under --certs, e.g. certificate: example.com"),
+            let certificate = reader.nonEmptyString(certificateValue)
+        else { return nil }
         var settings = TLSSettings(certificate: certificate, alpn: alpn, position: certificateValue.position)
         switch decodeClientCertificates(tls) {
         case .failure?: return nil

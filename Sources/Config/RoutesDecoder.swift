@@ -17,8 +17,10 @@ final class RoutesDecoder {
     func decode(root: Node?) -> RoutesConfig {
         let start = SourcePosition(file: reader.file, line: 1, column: 1)
         guard let root else {
-            reader.report(.missingKey(at: start, key: "listeners", in: "the routes file (it is empty)",
-                                      hint: "start with \"listeners:\"; see Fixtures/example-site/routes.yaml"))
+            reader.report(
+                .missingKey(
+                    at: start, key: "listeners", in: "the routes file (it is empty)",
+                    hint: "start with \"listeners:\"; see Fixtures/example-site/routes.yaml"))
             return RoutesConfig()
         }
         let top = Located(node: root, path: "", position: YAMLReader.position(of: root, file: reader.file) ?? start)
@@ -31,7 +33,8 @@ final class RoutesDecoder {
 
         var listeners: [Listener] = []
         let hasGRPCServices = map.has("grpc_services")
-        let listenersValue = hasGRPCServices
+        let listenersValue =
+            hasGRPCServices
             ? map.value("listeners")
             : map.required("listeners", hint: "add a \"listeners:\" list; see Fixtures/example-site/routes.yaml")
         if let value = listenersValue, let items = reader.list(value) {
@@ -50,7 +53,8 @@ final class RoutesDecoder {
         if let value = map.value("grpc_services"), let items = reader.list(value) {
             grpcServices = items.compactMap(decodeGRPCService)
         }
-        return RoutesConfig(groups: declaredGroups, listeners: listeners, clusters: clusters, grpcServices: grpcServices)
+        return RoutesConfig(
+            groups: declaredGroups, listeners: listeners, clusters: clusters, grpcServices: grpcServices)
     }
 
     private func decodeGroups(_ value: Located) -> [String] {
@@ -61,7 +65,8 @@ final class RoutesDecoder {
         var groups: [String] = []
         for (name, item) in items {
             if let first = seen[name] {
-                reader.report(.duplicateName(at: item.position, key: item.path, kind: "group", name: name, first: first))
+                reader.report(
+                    .duplicateName(at: item.position, key: item.path, kind: "group", name: name, first: first))
                 continue
             }
             seen[name] = item.position
@@ -86,7 +91,8 @@ final class RoutesDecoder {
 
         var endpoints: [Endpoint] = []
         if let value = map.required("endpoints", hint: "list the upstream addresses, e.g. [127.0.0.1:8080]"),
-           let items = reader.stringList(value, emptyHint: "list at least one host:port") {
+            let items = reader.stringList(value, emptyHint: "list at least one host:port")
+        {
             for (text, entry) in items {
                 switch AddressText.endpoint(text) {
                 case .success(let address): endpoints.append(Endpoint(host: address.host, port: address.port))
@@ -99,9 +105,11 @@ final class RoutesDecoder {
         var connectTimeout: Duration = .seconds(5)
         if let value = map.value("connect_timeout"), let duration = reader.duration(value) {
             if duration <= .zero {
-                reader.report(.invalidValue(at: value.position, key: value.path,
-                                            message: "\"connect_timeout\" must be longer than 0s",
-                                            hint: "Envoy needs a positive connect timeout; the default is 5s"))
+                reader.report(
+                    .invalidValue(
+                        at: value.position, key: value.path,
+                        message: "\"connect_timeout\" must be longer than 0s",
+                        hint: "Envoy needs a positive connect timeout; the default is 5s"))
             } else {
                 connectTimeout = duration
             }
@@ -113,9 +121,11 @@ final class RoutesDecoder {
             case "v1": proxyProtocol = .v1
             case "v2": proxyProtocol = .v2
             default:
-                reader.report(.invalidValue(at: value.position, key: value.path,
-                                            message: "\"proxy_protocol\" \"\(text)\" is not a PROXY protocol version",
-                                            hint: "use v1 or v2"))
+                reader.report(
+                    .invalidValue(
+                        at: value.position, key: value.path,
+                        message: "\"proxy_protocol\" \"\(text)\" is not a PROXY protocol version",
+                        hint: "use v1 or v2"))
             }
         }
 
@@ -125,16 +135,19 @@ final class RoutesDecoder {
                 family = parsed
             } else {
                 let names = Cluster.DNSLookupFamily.allCases.map(\.rawValue)
-                reader.report(.invalidValue(at: value.position, key: value.path,
-                                            message: "\"dns_lookup_family\" \"\(text)\" is not a lookup family",
-                                            hint: "use one of \(names.joined(separator: ", "))"))
+                reader.report(
+                    .invalidValue(
+                        at: value.position, key: value.path,
+                        message: "\"dns_lookup_family\" \"\(text)\" is not a lookup family",
+                        hint: "use one of \(names.joined(separator: ", "))"))
             }
         }
 
         let http2 = map.value("http2").flatMap(reader.bool) ?? false
         guard let name else { return nil }
-        return Cluster(name: name, endpoints: endpoints, connectTimeout: connectTimeout, proxyProtocol: proxyProtocol,
-                       http2: http2, dnsLookupFamily: family, position: map.position)
+        return Cluster(
+            name: name, endpoints: endpoints, connectTimeout: connectTimeout, proxyProtocol: proxyProtocol,
+            http2: http2, dnsLookupFamily: family, position: map.position)
     }
 }
 

@@ -76,17 +76,19 @@ public enum RoutesFile {
         }
         switch yamlError {
         case .scanner(let context, let problem, let mark, _),
-             .parser(let context, let problem, let mark, _),
-             .composer(let context, let problem, let mark, _):
+            .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
             let contextText = context.map { "\($0.text) at line \($0.mark.line), column \($0.mark.column)" }
             return .yamlSyntax(at: at(mark), problem: problem, context: contextText)
         case .reader(let problem, let offset, _, _):
-            return .yamlSyntax(at: position(ofCharacter: offset ?? 0, in: yaml, file: file), problem: problem,
-                               context: nil)
+            return .yamlSyntax(
+                at: position(ofCharacter: offset ?? 0, in: yaml, file: file), problem: problem,
+                context: nil)
         case .duplicatedKeysInMapping(let duplicates, let context):
             return .duplicateKey(at: at(context.mark), names: duplicates)
         default:
-            return .yamlSyntax(at: SourcePosition(file: file, line: 1, column: 1), problem: "\(yamlError)", context: nil)
+            return .yamlSyntax(
+                at: SourcePosition(file: file, line: 1, column: 1), problem: "\(yamlError)", context: nil)
         }
     }
 

@@ -11,7 +11,8 @@ enum Validation {
         var reported = Set<SourcePosition>()
         for (use, owner) in references.clusterUses where !definedSet.contains(use.name) {
             guard reported.insert(use.position).inserted else { continue }
-            reader.report(.unknownCluster(at: use.position, key: use.key, name: use.name, defined: defined, from: owner))
+            reader.report(
+                .unknownCluster(at: use.position, key: use.key, name: use.name, defined: defined, from: owner))
         }
 
         // Two listeners on one address:port can only clash when some proxy receives both.
@@ -20,9 +21,11 @@ enum Validation {
             for bind in references.binds where bind.groups.contains(group) {
                 let slot = "\(bind.address.lowercased())|\(bind.port)"
                 if let first = taken[slot] {
-                    reader.report(.addressInUse(at: bind.position, key: bind.key, address: bind.address,
-                                                port: bind.port, group: group, other: first.listener,
-                                                otherPosition: first.position))
+                    reader.report(
+                        .addressInUse(
+                            at: bind.position, key: bind.key, address: bind.address,
+                            port: bind.port, group: group, other: first.listener,
+                            otherPosition: first.position))
                 } else {
                     taken[slot] = bind
                 }
@@ -36,10 +39,14 @@ enum Validation {
         for (service, groups) in references.grpcServices {
             for group in groups {
                 guard let bind = references.binds.first(where: { $0.groups.contains(group) }) else { continue }
-                reader.report(.conflictingKeys(
-                    at: service.position, key: service.key,
-                    message: "gRPC service \"\(service.name)\" is in group \"\(group)\" with listener \"\(bind.listener)\"; Envoy proxies of that group cannot use it",
-                    hint: "declare a group for gRPC clients (groups: [default, grpc]) and give the service groups: [grpc]"))
+                reader.report(
+                    .conflictingKeys(
+                        at: service.position, key: service.key,
+                        message:
+                            "gRPC service \"\(service.name)\" is in group \"\(group)\" with listener \"\(bind.listener)\"; Envoy proxies of that group cannot use it",
+                        hint:
+                            "declare a group for gRPC clients (groups: [default, grpc]) and give the service groups: [grpc]"
+                    ))
                 break
             }
         }
@@ -49,8 +56,10 @@ enum Validation {
         var seen: [String: SourcePosition] = [:]
         for named in names {
             if let first = seen[named.name] {
-                reader.report(.duplicateName(at: named.position, key: named.key, kind: kind, name: named.name,
-                                             first: first))
+                reader.report(
+                    .duplicateName(
+                        at: named.position, key: named.key, kind: kind, name: named.name,
+                        first: first))
             } else {
                 seen[named.name] = named.position
             }
@@ -63,15 +72,21 @@ enum Validation {
         for (listenerIndex, listener) in config.listeners.enumerated() {
             guard case .http(let http) = listener.kind, let tls = http.tls else { continue }
             if let name = tls.trustedCA, !available.contains(name) {
-                errors.append(.unknownClientCA(at: tls.clientCAPosition ?? tls.position,
-                                               key: "listeners[\(listenerIndex)].tls.client_ca", name: name,
-                                               available: available))
+                errors.append(
+                    .unknownClientCA(
+                        at: tls.clientCAPosition ?? tls.position,
+                        key: "listeners[\(listenerIndex)].tls.client_ca", name: name,
+                        available: available))
             }
             for (hostIndex, host) in http.hosts.enumerated() {
-                guard let name = host.clientCA, host.clientCertificates != nil, !available.contains(name) else { continue }
-                errors.append(.unknownClientCA(at: host.clientCAPosition ?? host.position,
-                                               key: "listeners[\(listenerIndex)].hosts[\(hostIndex)].client_ca",
-                                               name: name, available: available))
+                guard let name = host.clientCA, host.clientCertificates != nil, !available.contains(name) else {
+                    continue
+                }
+                errors.append(
+                    .unknownClientCA(
+                        at: host.clientCAPosition ?? host.position,
+                        key: "listeners[\(listenerIndex)].hosts[\(hostIndex)].client_ca",
+                        name: name, available: available))
             }
         }
         return errors
@@ -82,15 +97,18 @@ enum Validation {
         for (listenerIndex, listener) in config.listeners.enumerated() {
             guard case .http(let http) = listener.kind else { continue }
             if let tls = http.tls, !available.contains(tls.certificate) {
-                errors.append(.unknownCertificate(at: tls.position, key: "listeners[\(listenerIndex)].tls.certificate",
-                                                  name: tls.certificate, available: available))
+                errors.append(
+                    .unknownCertificate(
+                        at: tls.position, key: "listeners[\(listenerIndex)].tls.certificate",
+                        name: tls.certificate, available: available))
             }
             for (hostIndex, host) in http.hosts.enumerated() {
                 guard let certificate = host.certificate, !available.contains(certificate) else { continue }
-                errors.append(.unknownCertificate(
-                    at: host.certificatePosition ?? host.position,
-                    key: "listeners[\(listenerIndex)].hosts[\(hostIndex)].certificate",
-                    name: certificate, available: available))
+                errors.append(
+                    .unknownCertificate(
+                        at: host.certificatePosition ?? host.position,
+                        key: "listeners[\(listenerIndex)].hosts[\(hostIndex)].certificate",
+                        name: certificate, available: available))
             }
         }
         return errors

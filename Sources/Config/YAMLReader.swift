@@ -38,22 +38,26 @@ final class YAMLReader {
     func mapping(_ value: Located, place: String, allowed: [String]) -> MappingReader? {
         guard spend(value) else { return nil }
         guard let mapping = value.node.mapping else {
-            report(.wrongType(at: value.position, key: value.path, expected: "a mapping of keys (\(place))",
-                              found: Self.describe(value.node)))
+            report(
+                .wrongType(
+                    at: value.position, key: value.path, expected: "a mapping of keys (\(place))",
+                    found: Self.describe(value.node)))
             return nil
         }
         var entries: [String: (key: Node, value: Node)] = [:]
         for (key, item) in mapping {
             if let name = key.scalar?.string, entries[name] == nil { entries[name] = (key, item) }
         }
-        return MappingReader(reader: self, mapping: mapping, entries: entries, located: value, place: place,
-                             allowed: allowed)
+        return MappingReader(
+            reader: self, mapping: mapping, entries: entries, located: value, place: place,
+            allowed: allowed)
     }
 
     func list(_ value: Located) -> [Located]? {
         guard spend(value) else { return nil }
         guard let sequence = value.node.sequence else {
-            report(.wrongType(at: value.position, key: value.path, expected: "a list", found: Self.describe(value.node)))
+            report(
+                .wrongType(at: value.position, key: value.path, expected: "a list", found: Self.describe(value.node)))
             return nil
         }
         var items: [Located] = []
@@ -76,15 +80,20 @@ final class YAMLReader {
             return nil
         }
         let text = scalar.string
-        let leaf = value.path.split(separator: ".").last.map { $0.split(separator: "[").first.map(String.init) ?? "" } ?? ""
+        let leaf =
+            value.path.split(separator: ".").last.map { $0.split(separator: "[").first.map(String.init) ?? "" } ?? ""
         if text.unicodeScalars.contains("\u{0}") {
-            report(.invalidValue(at: value.position, key: value.path, message: "\"\(leaf)\" contains a NUL character",
-                                 hint: "remove it; Envoy cannot carry it"))
+            report(
+                .invalidValue(
+                    at: value.position, key: value.path, message: "\"\(leaf)\" contains a NUL character",
+                    hint: "remove it; Envoy cannot carry it"))
             return nil
         }
         if !multiline, text.unicodeScalars.contains(where: { $0 == "\n" || $0 == "\r" }) {
-            report(.invalidValue(at: value.position, key: value.path, message: "\"\(leaf)\" contains a line break",
-                                 hint: "write it on one line; Envoy refuses CR and LF here"))
+            report(
+                .invalidValue(
+                    at: value.position, key: value.path, message: "\"\(leaf)\" contains a line break",
+                    hint: "write it on one line; Envoy refuses CR and LF here"))
             return nil
         }
         return text
@@ -94,7 +103,8 @@ final class YAMLReader {
     func nonEmptyString(_ value: Located) -> String? {
         guard let text = string(value) else { return nil }
         if text.trimmingCharacters(in: .whitespaces).isEmpty {
-            report(.wrongType(at: value.position, key: value.path, expected: "non-empty text", found: "an empty string"))
+            report(
+                .wrongType(at: value.position, key: value.path, expected: "non-empty text", found: "an empty string"))
             return nil
         }
         return text
@@ -109,7 +119,9 @@ final class YAMLReader {
             default: break
             }
         }
-        report(.wrongType(at: value.position, key: value.path, expected: "true or false", found: Self.describe(value.node)))
+        report(
+            .wrongType(at: value.position, key: value.path, expected: "true or false", found: Self.describe(value.node))
+        )
         return nil
     }
 
@@ -118,10 +130,13 @@ final class YAMLReader {
     func integer(_ value: Located) -> Int? {
         guard spend(value) else { return nil }
         if let scalar = value.node.scalar, scalar.style == .plain || scalar.style == .any,
-           let number = Self.decimal(scalar.string) {
+            let number = Self.decimal(scalar.string)
+        {
             return number
         }
-        report(.wrongType(at: value.position, key: value.path, expected: "a whole number", found: Self.describe(value.node)))
+        report(
+            .wrongType(
+                at: value.position, key: value.path, expected: "a whole number", found: Self.describe(value.node)))
         return nil
     }
 
@@ -137,8 +152,10 @@ final class YAMLReader {
     func duration(_ value: Located) -> Duration? {
         guard spend(value) else { return nil }
         guard let scalar = value.node.scalar, !Self.isNull(scalar) else {
-            report(.wrongType(at: value.position, key: value.path, expected: "a duration such as 30s",
-                              found: Self.describe(value.node)))
+            report(
+                .wrongType(
+                    at: value.position, key: value.path, expected: "a duration such as 30s",
+                    found: Self.describe(value.node)))
             return nil
         }
         switch DurationText.parse(scalar.string) {
@@ -167,9 +184,11 @@ final class YAMLReader {
         if visited <= Self.nodeBudget { return true }
         if !budgetExceeded {
             budgetExceeded = true
-            report(.invalidValue(at: value.position, key: value.path,
-                                 message: "the file expands to more than \(Self.nodeBudget) values",
-                                 hint: "aliases (*name) multiply the document; write the configuration out plainly"))
+            report(
+                .invalidValue(
+                    at: value.position, key: value.path,
+                    message: "the file expands to more than \(Self.nodeBudget) values",
+                    hint: "aliases (*name) multiply the document; write the configuration out plainly"))
         }
         return false
     }
@@ -267,8 +286,10 @@ struct MappingReader {
         for (keyNode, _) in mapping {
             let name = keyNode.scalar?.string ?? YAMLReader.describe(keyNode)
             if keyNode.scalar != nil, allowed.contains(name) { continue }
-            reader.report(.unknownKey(at: YAMLReader.position(of: keyNode, file: position.file) ?? position,
-                                      key: keyPath(name), name: name, in: place, allowed: allowed))
+            reader.report(
+                .unknownKey(
+                    at: YAMLReader.position(of: keyNode, file: position.file) ?? position,
+                    key: keyPath(name), name: name, in: place, allowed: allowed))
         }
     }
 }

@@ -5,8 +5,10 @@ import Translate
 extension Loader {
     /// One line per thing left out, naming the real cause: the certificate's own problem when it is present but
     /// broken, or "not in the certificate directory (did you mean …?)" when no such certificate exists.
-    static func explain(_ skipped: [CertificateSelection.Skipped], config: RoutesConfig,
-                        scan: CertificateScan) -> [String] {
+    static func explain(
+        _ skipped: [CertificateSelection.Skipped], config: RoutesConfig,
+        scan: CertificateScan
+    ) -> [String] {
         let present = Set(scan.bundles.keys).union(scan.broken.keys)
         let unknown = Dictionary(
             RoutesFile.checkCertificates(config, available: present).map { ($0.position, $0) },

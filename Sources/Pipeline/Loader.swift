@@ -56,30 +56,35 @@ public enum Loader {
     }
 
     /// All four stages.
-    public static func load(configPath: String, certsPath: String, lastGood: [String: CertificateBundle] = [:],
-                            limits: Limits = Limits(), now: Date = Date()) throws(LoadError) -> Result
-    {
-        try build(read(configPath: configPath, certsPath: certsPath, lastGood: lastGood, limits: limits, now: now),
-                  lastGood: lastGood, now: now)
+    public static func load(
+        configPath: String, certsPath: String, lastGood: [String: CertificateBundle] = [:],
+        limits: Limits = Limits(), now: Date = Date()
+    ) throws(LoadError) -> Result {
+        try build(
+            read(configPath: configPath, certsPath: certsPath, lastGood: lastGood, limits: limits, now: now),
+            lastGood: lastGood, now: now)
     }
 
     /// Stages 2 to 4, on what `read` returned.
-    public static func build(_ inputs: Inputs, lastGood: [String: CertificateBundle] = [:],
-                             now: Date = Date()) throws(LoadError) -> Result
-    {
+    public static func build(
+        _ inputs: Inputs, lastGood: [String: CertificateBundle] = [:],
+        now: Date = Date()
+    ) throws(LoadError) -> Result {
         let validated = try validate(inputs, lastGood: lastGood, now: now)
         let snapshot = try snapshot(translate(validated))
         let scan = validated.certificates
-        return Result(snapshot: snapshot, warnings: validated.warnings, certificates: scan.bundles,
-                      skipped: validated.skipped, kept: scan.kept, broken: scan.broken, inputDigest: inputs.digest)
+        return Result(
+            snapshot: snapshot, warnings: validated.warnings, certificates: scan.bundles,
+            skipped: validated.skipped, kept: scan.kept, broken: scan.broken, inputDigest: inputs.digest)
     }
 
     // MARK: Stage 1: read
 
     /// Reads the routes file (refusing anything but a regular file within the size cap) and scans the certificates.
-    public static func read(configPath: String, certsPath: String, lastGood: [String: CertificateBundle] = [:],
-                            limits: Limits = Limits(), now: Date = Date()) throws(LoadError) -> Inputs
-    {
+    public static func read(
+        configPath: String, certsPath: String, lastGood: [String: CertificateBundle] = [:],
+        limits: Limits = Limits(), now: Date = Date()
+    ) throws(LoadError) -> Inputs {
         let routes = try readRoutes(configPath, limits: limits)
         let scan = CertificateDirectory.scan(path: certsPath, now: now, lastGood: lastGood)
         var digest = SHA256()
@@ -101,9 +106,10 @@ public enum Loader {
     // MARK: Stage 2: validate
 
     /// The routes file's own rules (with positions), then the certificates: what cannot be served is left out.
-    public static func validate(_ inputs: Inputs, lastGood: [String: CertificateBundle] = [:],
-                                now: Date = Date()) throws(LoadError) -> Validated
-    {
+    public static func validate(
+        _ inputs: Inputs, lastGood: [String: CertificateBundle] = [:],
+        now: Date = Date()
+    ) throws(LoadError) -> Validated {
         let config = try parseRoutes(inputs.routesText, path: inputs.configPath)
         var scan = inputs.certificates
         // Kept and expired certificates get their own, louder lines below.
@@ -115,24 +121,28 @@ public enum Loader {
         for name in referencedCertificates(config) where scan.bundles[name] == nil && scan.broken[name] == nil {
             if let previous = lastGood[name] {
                 scan.bundles[name] = previous
-                scan.kept[name] = .folderGone(previous.certificateFile.isEmpty
-                    ? name : (previous.certificateFile as NSString).deletingLastPathComponent)
+                scan.kept[name] = .folderGone(
+                    previous.certificateFile.isEmpty
+                        ? name : (previous.certificateFile as NSString).deletingLastPathComponent)
             }
         }
         for (name, problem) in scan.kept.sorted(by: { $0.key < $1.key }) {
-            warnings.append("certificate \"\(name)\": \(problem); serving its last good version "
-                            + "(serial \(scan.bundles[name]?.serialNumber ?? "?"))")
+            warnings.append(
+                "certificate \"\(name)\": \(problem); serving its last good version "
+                    + "(serial \(scan.bundles[name]?.serialNumber ?? "?"))")
         }
         for bundle in scan.bundles.values.sorted(by: { $0.name < $1.name }) where bundle.isExpired(at: now) {
-            warnings.append("EXPIRED: certificate \"\(bundle.name)\" expired on \(Timestamp.text(bundle.notAfter)); "
-                            + "still served, renew it")
+            warnings.append(
+                "EXPIRED: certificate \"\(bundle.name)\" expired on \(Timestamp.text(bundle.notAfter)); "
+                    + "still served, renew it")
         }
 
         let (usable, skipped) = CertificateSelection.apply(
             config, usable: Set(scan.bundles.keys), usableAuthorities: Set(scan.authorities.keys))
         warnings += explain(skipped, config: config, scan: scan)
-        return Validated(config: usable, certificates: scan, warnings: warnings, skipped: skipped,
-                         digest: inputs.digest)
+        return Validated(
+            config: usable, certificates: scan, warnings: warnings, skipped: skipped,
+            digest: inputs.digest)
     }
 
     /// The routes file alone: YAML, schema and cross-references, every error with its file:line:col.
@@ -150,8 +160,9 @@ public enum Loader {
     public static func translate(_ validated: Validated) -> [ConfigSourceMode: [String: GroupResources]] {
         var translated: [ConfigSourceMode: [String: GroupResources]] = [:]
         for mode in ConfigSourceMode.allCases {
-            translated[mode] = Translator.translate(validated.config, certificates: validated.certificates.bundles,
-                                                   mode: mode, authorities: validated.certificates.authorities)
+            translated[mode] = Translator.translate(
+                validated.config, certificates: validated.certificates.bundles,
+                mode: mode, authorities: validated.certificates.authorities)
         }
         return translated
     }

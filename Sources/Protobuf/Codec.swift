@@ -22,9 +22,12 @@ public enum ProtoCodec {
 
     /// Encodes `message` wrapped in a `google.protobuf.Any`, the form a `DiscoveryResponse` carries.
     public static func encodeAny(_ message: ProtoMessage) throws -> [UInt8] {
-        try encode(ProtoMessage("google.protobuf.Any", [
-            "type_url": .string(typeURL(for: message.typeName)),
-            "value": .bytes(try encode(message)),
-        ]))
+        try encode(
+            ProtoMessage(
+                "google.protobuf.Any",
+                [
+                    "type_url": .string(typeURL(for: message.typeName)),
+                    "value": .bytes(try encode(message)),
+                ]))
     }
 }

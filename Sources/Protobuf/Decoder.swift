@@ -19,7 +19,8 @@ struct Decoder {
         var dummy: UInt8 = 0
         let unpacked: UnsafeMutablePointer<ProtobufCMessage>? = bytes.withUnsafeBufferPointer { buffer in
             withUnsafeMutablePointer(to: &dummy) { fallback in
-                protobuf_c_message_unpack(schema.descriptor, nil, buffer.count, buffer.baseAddress ?? UnsafePointer(fallback))
+                protobuf_c_message_unpack(
+                    schema.descriptor, nil, buffer.count, buffer.baseAddress ?? UnsafePointer(fallback))
             }
         }
         guard let msg = unpacked else {
@@ -36,7 +37,8 @@ struct Decoder {
             if field.repeated {
                 let count = p.load(fromByteOffset: field.quantifierOffset, as: Int.self)
                 guard count > 0,
-                      let array = p.load(fromByteOffset: field.offset, as: UnsafeRawPointer?.self) else { continue }
+                    let array = p.load(fromByteOffset: field.offset, as: UnsafeRawPointer?.self)
+                else { continue }
                 var items: [ProtoValue] = []
                 items.reserveCapacity(count)
                 for i in 0..<count {
@@ -44,7 +46,9 @@ struct Decoder {
                 }
                 out.fields[field.name] = field.isMap ? try mapValue(items, field, path) : .list(items)
             } else if field.inOneof {
-                guard p.load(fromByteOffset: field.quantifierOffset, as: UInt32.self) == UInt32(field.number) else { continue }
+                guard p.load(fromByteOffset: field.quantifierOffset, as: UInt32.self) == UInt32(field.number) else {
+                    continue
+                }
                 out.fields[field.name] = try load(field, path, at: p + field.offset)
             } else {
                 if field.kind == .message, p.load(fromByteOffset: field.offset, as: UnsafeRawPointer?.self) == nil {
@@ -126,7 +130,8 @@ struct Decoder {
     /// `.any(inner)` when the packed type is one of ours, else the raw Any as `.message`.
     private func unpackAny(_ any: ProtoMessage, _ path: String) throws -> ProtoValue {
         guard case .string(let url)? = any.fields["type_url"],
-              let slash = url.lastIndex(of: "/") else { return .message(any) }
+            let slash = url.lastIndex(of: "/")
+        else { return .message(any) }
         let typeName = String(url[url.index(after: slash)...])
         guard registry.messages[typeName] != nil else { return .message(any) }
         guard anyDepth < Self.maxAnyDepth else { throw ProtoError.malformed(path, "Any nested too deeply") }

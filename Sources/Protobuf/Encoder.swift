@@ -1,9 +1,9 @@
 import CProtobufC
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Owns every C allocation made while building one protobuf-c struct tree, and frees them all at once.
@@ -63,17 +63,23 @@ struct Encoder {
         return p
     }
 
-    private func setRepeated(_ value: ProtoValue, _ field: FieldSchema, _ path: String,
-                             _ p: UnsafeMutableRawPointer) throws {
+    private func setRepeated(
+        _ value: ProtoValue, _ field: FieldSchema, _ path: String,
+        _ p: UnsafeMutableRawPointer
+    ) throws {
         var items: [ProtoValue]
         if field.isMap {
-            guard case .map(let dict) = value else { throw ProtoError.typeMismatch(path, "expected .map, got \(value.kindName)") }
+            guard case .map(let dict) = value else {
+                throw ProtoError.typeMismatch(path, "expected .map, got \(value.kindName)")
+            }
             let entryType = field.messageType!
             items = dict.keys.sorted().map { key in
                 .message(ProtoMessage(entryType, ["key": .string(key), "value": dict[key]!]))
             }
         } else {
-            guard case .list(let list) = value else { throw ProtoError.typeMismatch(path, "expected .list, got \(value.kindName)") }
+            guard case .list(let list) = value else {
+                throw ProtoError.typeMismatch(path, "expected .list, got \(value.kindName)")
+            }
             items = list
         }
         let stride = field.kind.cSize
@@ -86,8 +92,10 @@ struct Encoder {
     }
 
     /// Writes one element of `field`'s type at `at`.
-    private func store(_ value: ProtoValue, _ field: FieldSchema, _ path: String,
-                       at dest: UnsafeMutableRawPointer) throws {
+    private func store(
+        _ value: ProtoValue, _ field: FieldSchema, _ path: String,
+        at dest: UnsafeMutableRawPointer
+    ) throws {
         func mismatch(_ expected: String) -> ProtoError {
             ProtoError.typeMismatch(path, "expected \(expected), got \(value.kindName)")
         }
@@ -149,10 +157,12 @@ struct Encoder {
                 }
                 child = try build(m, try registry.message(type))
             case .any(let inner) where type == "google.protobuf.Any":
-                let packed = ProtoMessage(type, [
-                    "type_url": .string(typeURLPrefix + inner.typeName),
-                    "value": .bytes(try Encoder.encode(inner)),
-                ])
+                let packed = ProtoMessage(
+                    type,
+                    [
+                        "type_url": .string(typeURLPrefix + inner.typeName),
+                        "value": .bytes(try Encoder.encode(inner)),
+                    ])
                 child = try build(packed, try registry.message(type))
             default:
                 throw mismatch(type == "google.protobuf.Any" ? ".any or .message" : ".message")

@@ -127,7 +127,8 @@ private struct JSONRenderer {
         let url = m["type_url"]?.stringValue ?? ""
         let bytes = m["value"]?.bytesValue ?? []
         if let slash = url.lastIndex(of: "/"),
-           let inner = try? ProtoCodec.decode(String(url[url.index(after: slash)...]), from: bytes) {
+            let inner = try? ProtoCodec.decode(String(url[url.index(after: slash)...]), from: bytes)
+        {
             return any(inner)
         }
         var members: [String: JSONNode] = [:]

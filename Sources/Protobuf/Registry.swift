@@ -123,28 +123,32 @@ struct Registry: Sendable {
             var enumType: String?
             if kind == .message, let sub = f.descriptor?.assumingMemoryBound(to: ProtobufCMessageDescriptor.self) {
                 messageType = String(cString: sub.pointee.name)
-            } else if kind == .enumeration, let sub = f.descriptor?.assumingMemoryBound(to: ProtobufCEnumDescriptor.self) {
+            } else if kind == .enumeration,
+                let sub = f.descriptor?.assumingMemoryBound(to: ProtobufCEnumDescriptor.self)
+            {
                 enumType = String(cString: sub.pointee.name)
             }
             let repeated = f.label == PROTOBUF_C_LABEL_REPEATED
             let isMap = repeated && messageType.map { isMapEntry($0, parent: name, field: fieldName, all) } == true
-            fields.append(FieldSchema(
-                name: fieldName,
-                jsonName: jsonName(fieldName),
-                number: Int(f.id),
-                kind: kind,
-                repeated: repeated,
-                inOneof: f.flags & PROTOBUF_C_FIELD_FLAG_ONEOF.rawValue != 0,
-                offset: Int(f.offset),
-                quantifierOffset: Int(f.quantifier_offset),
-                messageType: messageType,
-                enumType: enumType,
-                isMap: isMap))
+            fields.append(
+                FieldSchema(
+                    name: fieldName,
+                    jsonName: jsonName(fieldName),
+                    number: Int(f.id),
+                    kind: kind,
+                    repeated: repeated,
+                    inOneof: f.flags & PROTOBUF_C_FIELD_FLAG_ONEOF.rawValue != 0,
+                    offset: Int(f.offset),
+                    quantifierOffset: Int(f.quantifier_offset),
+                    messageType: messageType,
+                    enumType: enumType,
+                    isMap: isMap))
         }
         var index: [String: Int] = [:]
         for (i, f) in fields.enumerated() { index[f.name] = i }
-        return MessageSchema(name: name, descriptor: d, size: Int(d.pointee.sizeof_message), fields: fields,
-                             fieldIndex: index)
+        return MessageSchema(
+            name: name, descriptor: d, size: Int(d.pointee.sizeof_message), fields: fields,
+            fieldIndex: index)
     }
 
     /// protobuf-c drops the `map_entry` option, so recognise protoc's naming rule instead: a map field `foo_bar`

@@ -27,9 +27,10 @@ public struct CertificateInfo: Hashable, Sendable {
     /// The current problem, for `lastGood` and `broken` (never key material).
     public var problem: String?
 
-    public init(name: String, state: State, dnsNames: [String], serialNumber: String, issuer: String, notAfter: Date?,
-                daysLeft: Int?, sourcePath: String, modified: Date?, problem: String?)
-    {
+    public init(
+        name: String, state: State, dnsNames: [String], serialNumber: String, issuer: String, notAfter: Date?,
+        daysLeft: Int?, sourcePath: String, modified: Date?, problem: String?
+    ) {
         self.name = name
         self.state = state
         self.dnsNames = dnsNames

@@ -15,8 +15,9 @@ enum Consistency {
                     refs.append((.endpoint, edsName(resource.message)))
                 }
                 for (refType, name) in refs where group[refType].resources[name] == nil {
-                    throw SnapshotError.dangling(group: group.group, from: "\(type.rawValue) \"\(resource.name)\"",
-                                                 type: refType, name: name)
+                    throw SnapshotError.dangling(
+                        group: group.group, from: "\(type.rawValue) \"\(resource.name)\"",
+                        type: refType, name: name)
                 }
             }
         }

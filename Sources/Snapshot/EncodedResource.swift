@@ -18,10 +18,13 @@ public struct EncodedResource: Hashable, Sendable {
         self.name = name
         self.message = message
         let value = try ProtoCodec.encode(message)
-        self.anyBytes = try ProtoCodec.encode(ProtoMessage("google.protobuf.Any", [
-            "type_url": .string(type.typeURL),
-            "value": .bytes(value),
-        ]))
+        self.anyBytes = try ProtoCodec.encode(
+            ProtoMessage(
+                "google.protobuf.Any",
+                [
+                    "type_url": .string(type.typeURL),
+                    "value": .bytes(value),
+                ]))
         self.version = ContentHash.of(anyBytes)
     }
 }

@@ -52,7 +52,8 @@ public struct Snapshot: Hashable, Sendable {
 
     public init(groups: [GroupKey: GroupSnapshot]) {
         self.groups = groups
-        self.version = ContentHash.of(versions: groups.map { ("\($0.key.group)/\($0.key.mode.rawValue)", $0.value.version) })
+        self.version = ContentHash.of(
+            versions: groups.map { ("\($0.key.group)/\($0.key.mode.rawValue)", $0.value.version) })
     }
 
     public static let empty = Snapshot(groups: [:])
@@ -76,9 +77,11 @@ public struct Snapshot: Hashable, Sendable {
                     var encoded: [String: EncodedResource] = [:]
                     for (resourceName, message) in messages {
                         do {
-                            encoded[resourceName] = try EncodedResource(type: type, name: resourceName, message: message)
+                            encoded[resourceName] = try EncodedResource(
+                                type: type, name: resourceName, message: message)
                         } catch {
-                            throw SnapshotError.encoding(group: name, type: type, name: resourceName, reason: "\(error)")
+                            throw SnapshotError.encoding(
+                                group: name, type: type, name: resourceName, reason: "\(error)")
                         }
                     }
                     types[type] = TypeSnapshot(type: type, resources: encoded)

@@ -16,10 +16,14 @@ public enum SnapshotJSON {
         var members: [(String, String)] = []
         for type in ResourceType.allCases.sorted() {
             let snapshot = group[type]
-            members.append((type.rawValue, object([
-                ("version", quoted(snapshot.version)),
-                ("resources", render(snapshot)),
-            ])))
+            members.append(
+                (
+                    type.rawValue,
+                    object([
+                        ("version", quoted(snapshot.version)),
+                        ("resources", render(snapshot)),
+                    ])
+                ))
         }
         return object([
             ("group", quoted(group.group)),

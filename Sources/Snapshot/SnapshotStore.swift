@@ -10,7 +10,9 @@ public struct LoadStatus: Hashable, Sendable {
     public var at: Date
     public var snapshotVersion: String?
 
-    public init(ok: Bool, errors: [String] = [], warnings: [String] = [], at: Date = Date(), snapshotVersion: String? = nil) {
+    public init(
+        ok: Bool, errors: [String] = [], warnings: [String] = [], at: Date = Date(), snapshotVersion: String? = nil
+    ) {
         self.ok = ok
         self.errors = errors
         self.warnings = warnings
@@ -74,8 +76,9 @@ public final class SnapshotStore: Sendable {
     /// Records a failed load; the current snapshot stays in force.
     public func recordFailure(_ errors: [String], warnings: [String] = []) {
         state.withLock { state in
-            state.status = LoadStatus(ok: false, errors: errors, warnings: warnings,
-                                      snapshotVersion: state.current.version)
+            state.status = LoadStatus(
+                ok: false, errors: errors, warnings: warnings,
+                snapshotVersion: state.current.version)
         }
     }
 

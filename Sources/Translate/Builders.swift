@@ -1,5 +1,5 @@
-import Vocabulary
 import Protobuf
+import Vocabulary
 
 /// Small constructors that keep the resource builders readable.
 func message(_ type: String, _ fields: [String: ProtoValue] = [:]) -> ProtoValue {
@@ -11,12 +11,16 @@ func any(_ type: String, _ fields: [String: ProtoValue] = [:]) -> ProtoValue {
 }
 
 func socketAddress(_ host: String, _ port: Int) -> ProtoValue {
-    message("envoy.config.core.v3.Address", [
-        "socket_address": message("envoy.config.core.v3.SocketAddress", [
-            "address": .string(host),
-            "port_value": .int(Int64(port)),
-        ]),
-    ])
+    message(
+        "envoy.config.core.v3.Address",
+        [
+            "socket_address": message(
+                "envoy.config.core.v3.SocketAddress",
+                [
+                    "address": .string(host),
+                    "port_value": .int(Int64(port)),
+                ])
+        ])
 }
 
 /// How a config-source mode is written into the Listeners and Clusters that name RDS, EDS and SDS resources.
@@ -24,26 +28,36 @@ extension ConfigSourceMode {
     var configSource: ProtoValue {
         switch self {
         case .ads:
-            return message("envoy.config.core.v3.ConfigSource", [
-                "ads": message("envoy.config.core.v3.AggregatedConfigSource"),
-                "resource_api_version": .enumValue("V3"),
-            ])
+            return message(
+                "envoy.config.core.v3.ConfigSource",
+                [
+                    "ads": message("envoy.config.core.v3.AggregatedConfigSource"),
+                    "resource_api_version": .enumValue("V3"),
+                ])
         case .perTypeSotW, .perTypeDelta:
-            return message("envoy.config.core.v3.ConfigSource", [
-                "api_config_source": message("envoy.config.core.v3.ApiConfigSource", [
-                    "api_type": .enumValue(self == .perTypeSotW ? "GRPC" : "DELTA_GRPC"),
-                    "transport_api_version": .enumValue("V3"),
-                    "grpc_services": .list([
-                        message("envoy.config.core.v3.GrpcService", [
-                            "envoy_grpc": message("envoy.config.core.v3.GrpcService.EnvoyGrpc", [
-                                "cluster_name": .string(ConfigSourceMode.controlPlaneCluster),
+            return message(
+                "envoy.config.core.v3.ConfigSource",
+                [
+                    "api_config_source": message(
+                        "envoy.config.core.v3.ApiConfigSource",
+                        [
+                            "api_type": .enumValue(self == .perTypeSotW ? "GRPC" : "DELTA_GRPC"),
+                            "transport_api_version": .enumValue("V3"),
+                            "grpc_services": .list([
+                                message(
+                                    "envoy.config.core.v3.GrpcService",
+                                    [
+                                        "envoy_grpc": message(
+                                            "envoy.config.core.v3.GrpcService.EnvoyGrpc",
+                                            [
+                                                "cluster_name": .string(ConfigSourceMode.controlPlaneCluster)
+                                            ])
+                                    ])
                             ]),
+                            "set_node_on_first_message_only": .bool(true),
                         ]),
-                    ]),
-                    "set_node_on_first_message_only": .bool(true),
-                ]),
-                "resource_api_version": .enumValue("V3"),
-            ])
+                    "resource_api_version": .enumValue("V3"),
+                ])
         }
     }
 }

@@ -22,7 +22,8 @@ public enum CertificateSelection {
                 return "\(position): \(what) left out: \"\(certificate)/ca.crt\" (client certificate CA) is not usable"
             }
             if let host {
-                return "\(position): host \"\(host)\" of listener \"\(listener)\" left out: certificate \"\(certificate)\" is not usable"
+                return
+                    "\(position): host \"\(host)\" of listener \"\(listener)\" left out: certificate \"\(certificate)\" is not usable"
             }
             return "\(position): listener \"\(listener)\" left out: certificate \"\(certificate)\" is not usable"
         }
@@ -31,31 +32,42 @@ public enum CertificateSelection {
     /// `config` without what needs a certificate outside `usable`, and the list of what was left out, in file order.
     /// A listener asking for client certificates whose CA folder is not in `usableAuthorities` is left out whole:
     /// serving it without the check would let in clients it means to refuse.
-    public static func apply(_ config: RoutesConfig, usable: Set<String>,
-                             usableAuthorities: Set<String> = []) -> (config: RoutesConfig, skipped: [Skipped]) {
+    public static func apply(
+        _ config: RoutesConfig, usable: Set<String>,
+        usableAuthorities: Set<String> = []
+    ) -> (config: RoutesConfig, skipped: [Skipped]) {
         var out = config
         var skipped: [Skipped] = []
         out.listeners = config.listeners.compactMap { listener in
             guard case .http(var http) = listener.kind else { return listener }
             if let tls = http.tls, !usable.contains(tls.certificate) {
-                skipped.append(Skipped(listener: listener.name, host: nil, certificate: tls.certificate,
-                                       position: tls.position))
+                skipped.append(
+                    Skipped(
+                        listener: listener.name, host: nil, certificate: tls.certificate,
+                        position: tls.position))
                 return nil
             }
             if let tls = http.tls, let authority = tls.trustedCA, !usableAuthorities.contains(authority) {
-                skipped.append(Skipped(listener: listener.name, host: nil, certificate: authority,
-                                       position: tls.clientCAPosition ?? tls.position, clientCA: true))
+                skipped.append(
+                    Skipped(
+                        listener: listener.name, host: nil, certificate: authority,
+                        position: tls.clientCAPosition ?? tls.position, clientCA: true))
                 return nil
             }
             http.hosts = http.hosts.filter { host in
                 if let name = host.certificate, !usable.contains(name) {
-                    skipped.append(Skipped(listener: listener.name, host: host.name, certificate: name,
-                                           position: host.certificatePosition ?? host.position))
+                    skipped.append(
+                        Skipped(
+                            listener: listener.name, host: host.name, certificate: name,
+                            position: host.certificatePosition ?? host.position))
                     return false
                 }
-                if host.clientCertificates != nil, let authority = host.clientCA, !usableAuthorities.contains(authority) {
-                    skipped.append(Skipped(listener: listener.name, host: host.name, certificate: authority,
-                                           position: host.clientCAPosition ?? host.position, clientCA: true))
+                if host.clientCertificates != nil, let authority = host.clientCA, !usableAuthorities.contains(authority)
+                {
+                    skipped.append(
+                        Skipped(
+                            listener: listener.name, host: host.name, certificate: authority,
+                            position: host.clientCAPosition ?? host.position, clientCA: true))
                     return false
                 }
                 return true

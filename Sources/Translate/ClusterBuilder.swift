@@ -1,6 +1,6 @@
-import Vocabulary
 import Config
 import Protobuf
+import Vocabulary
 
 /// Builds Clusters and their ClusterLoadAssignments.
 ///
@@ -16,37 +16,49 @@ enum ClusterBuilder {
         ]
         if usesEDS(cluster) {
             fields["type"] = .enumValue("EDS")
-            fields["eds_cluster_config"] = message("envoy.config.cluster.v3.Cluster.EdsClusterConfig", [
-                "eds_config": mode.configSource,
-            ])
+            fields["eds_cluster_config"] = message(
+                "envoy.config.cluster.v3.Cluster.EdsClusterConfig",
+                [
+                    "eds_config": mode.configSource
+                ])
         } else {
             fields["type"] = .enumValue("STRICT_DNS")
             fields["dns_lookup_family"] = .enumValue(dnsLookupFamilies[cluster.dnsLookupFamily] ?? "V4_PREFERRED")
             fields["load_assignment"] = .message(loadAssignment(cluster))
         }
         if let version = cluster.proxyProtocol {
-            fields["transport_socket"] = message("envoy.config.core.v3.TransportSocket", [
-                "name": .string("envoy.transport_sockets.upstream_proxy_protocol"),
-                "typed_config": any("envoy.extensions.transport_sockets.proxy_protocol.v3.ProxyProtocolUpstreamTransport", [
-                    "config": message("envoy.config.core.v3.ProxyProtocolConfig", [
-                        "version": .enumValue(version == .v1 ? "V1" : "V2"),
-                    ]),
-                    "transport_socket": message("envoy.config.core.v3.TransportSocket", [
-                        "name": .string("envoy.transport_sockets.raw_buffer"),
-                        "typed_config": any("envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer"),
-                    ]),
-                ]),
-            ])
+            fields["transport_socket"] = message(
+                "envoy.config.core.v3.TransportSocket",
+                [
+                    "name": .string("envoy.transport_sockets.upstream_proxy_protocol"),
+                    "typed_config": any(
+                        "envoy.extensions.transport_sockets.proxy_protocol.v3.ProxyProtocolUpstreamTransport",
+                        [
+                            "config": message(
+                                "envoy.config.core.v3.ProxyProtocolConfig",
+                                [
+                                    "version": .enumValue(version == .v1 ? "V1" : "V2")
+                                ]),
+                            "transport_socket": message(
+                                "envoy.config.core.v3.TransportSocket",
+                                [
+                                    "name": .string("envoy.transport_sockets.raw_buffer"),
+                                    "typed_config": any("envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer"),
+                                ]),
+                        ]),
+                ])
         }
         if cluster.http2 {
             fields["typed_extension_protocol_options"] = .map([
                 "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": any(
-                    "envoy.extensions.upstreams.http.v3.HttpProtocolOptions", [
+                    "envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                    [
                         "explicit_http_config": message(
-                            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions.ExplicitHttpConfig", [
-                                "http2_protocol_options": message("envoy.config.core.v3.Http2ProtocolOptions"),
-                            ]),
-                    ]),
+                            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions.ExplicitHttpConfig",
+                            [
+                                "http2_protocol_options": message("envoy.config.core.v3.Http2ProtocolOptions")
+                            ])
+                    ])
             ])
         }
         return ProtoMessage(ResourceType.cluster.protoName, fields)
@@ -59,32 +71,41 @@ enum ClusterBuilder {
 
     static func loadAssignment(_ cluster: Cluster) -> ProtoMessage {
         let endpoints = cluster.endpoints.map { endpoint in
-            message("envoy.config.endpoint.v3.LbEndpoint", [
-                "endpoint": message("envoy.config.endpoint.v3.Endpoint", [
-                    "address": socketAddress(endpoint.host, endpoint.port),
+            message(
+                "envoy.config.endpoint.v3.LbEndpoint",
+                [
+                    "endpoint": message(
+                        "envoy.config.endpoint.v3.Endpoint",
+                        [
+                            "address": socketAddress(endpoint.host, endpoint.port)
+                        ])
+                ])
+        }
+        return ProtoMessage(
+            ResourceType.endpoint.protoName,
+            [
+                "cluster_name": .string(cluster.name),
+                "endpoints": .list([
+                    // gRPC clients refuse a locality that is absent or has no weight; Envoy does not mind either.
+                    message(
+                        "envoy.config.endpoint.v3.LocalityLbEndpoints",
+                        [
+                            "locality": message("envoy.config.core.v3.Locality"),
+                            "lb_endpoints": .list(endpoints),
+                            "load_balancing_weight": .uint32Value(1),
+                        ])
                 ]),
             ])
-        }
-        return ProtoMessage(ResourceType.endpoint.protoName, [
-            "cluster_name": .string(cluster.name),
-            "endpoints": .list([
-                // gRPC clients refuse a locality that is absent or has no weight; Envoy does not mind either.
-                message("envoy.config.endpoint.v3.LocalityLbEndpoints", [
-                    "locality": message("envoy.config.core.v3.Locality"),
-                    "lb_endpoints": .list(endpoints),
-                    "load_balancing_weight": .uint32Value(1),
-                ]),
-            ]),
-        ])
     }
 
     /// True for an IPv4 dotted quad or an IPv6 literal (which always holds a colon).
     static func isIPLiteral(_ host: String) -> Bool {
         if host.contains(":") { return true }
         let parts = host.split(separator: ".", omittingEmptySubsequences: false)
-        return parts.count == 4 && parts.allSatisfy { part in
-            guard let value = Int(part), !part.isEmpty, part.count <= 3 else { return false }
-            return (0...255).contains(value)
-        }
+        return parts.count == 4
+            && parts.allSatisfy { part in
+                guard let value = Int(part), !part.isEmpty, part.count <= 3 else { return false }
+                return (0...255).contains(value)
+            }
     }
 }

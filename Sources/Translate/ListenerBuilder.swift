@@ -1,6 +1,6 @@
-import Vocabulary
 import Config
 import Protobuf
+import Vocabulary
 
 /// Builds Envoy Listeners from the routes model. Stateless: same input, same output.
 enum ListenerBuilder {
@@ -11,19 +11,25 @@ enum ListenerBuilder {
         ]
         var listenerFilters: [ProtoValue] = []
         if listener.acceptProxyProtocol {
-            listenerFilters.append(message("envoy.config.listener.v3.ListenerFilter", [
-                "name": .string("envoy.filters.listener.proxy_protocol"),
-                "typed_config": any("envoy.extensions.filters.listener.proxy_protocol.v3.ProxyProtocol"),
-            ]))
+            listenerFilters.append(
+                message(
+                    "envoy.config.listener.v3.ListenerFilter",
+                    [
+                        "name": .string("envoy.filters.listener.proxy_protocol"),
+                        "typed_config": any("envoy.extensions.filters.listener.proxy_protocol.v3.ProxyProtocol"),
+                    ]))
         }
         switch listener.kind {
         case .http(let http):
             let chains = httpFilterChains(listener, http, mode: mode)
             if chains.count > 1 {
-                listenerFilters.append(message("envoy.config.listener.v3.ListenerFilter", [
-                    "name": .string("envoy.filters.listener.tls_inspector"),
-                    "typed_config": any("envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector"),
-                ]))
+                listenerFilters.append(
+                    message(
+                        "envoy.config.listener.v3.ListenerFilter",
+                        [
+                            "name": .string("envoy.filters.listener.tls_inspector"),
+                            "typed_config": any("envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector"),
+                        ]))
             }
             fields["filter_chains"] = .list(chains)
         case .tcp(let tcp):
@@ -33,14 +39,19 @@ enum ListenerBuilder {
             ]
             if let idle = tcp.idleTimeout { proxy["idle_timeout"] = .duration(idle) }
             fields["filter_chains"] = .list([
-                message("envoy.config.listener.v3.FilterChain", [
-                    "filters": .list([
-                        message("envoy.config.listener.v3.Filter", [
-                            "name": .string("envoy.filters.network.tcp_proxy"),
-                            "typed_config": any("envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy", proxy),
-                        ]),
-                    ]),
-                ]),
+                message(
+                    "envoy.config.listener.v3.FilterChain",
+                    [
+                        "filters": .list([
+                            message(
+                                "envoy.config.listener.v3.Filter",
+                                [
+                                    "name": .string("envoy.filters.network.tcp_proxy"),
+                                    "typed_config": any(
+                                        "envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy", proxy),
+                                ])
+                        ])
+                    ])
             ])
         }
         if !listenerFilters.isEmpty { fields["listener_filters"] = .list(listenerFilters) }
@@ -59,7 +70,7 @@ enum ListenerBuilder {
     static func chainSettings(_ http: HTTPListener, _ tls: TLSSettings, certificate: String) -> TLSSettings {
         var settings = tls
         guard certificate != settings.certificate,
-              let host = http.hosts.first(where: { $0.certificate == certificate && $0.clientCertificates != nil })
+            let host = http.hosts.first(where: { $0.certificate == certificate && $0.clientCertificates != nil })
         else { return settings }
         settings.clientCertificates = host.clientCertificates
         settings.clientCA = host.clientCA
@@ -74,11 +85,16 @@ enum ListenerBuilder {
     }
 
     /// One filter chain per certificate; with more than one, each non-default chain matches its hosts' domains by SNI.
-    private static func httpFilterChains(_ listener: Listener, _ http: HTTPListener, mode: ConfigSourceMode) -> [ProtoValue] {
-        let hcm = message("envoy.config.listener.v3.Filter", [
-            "name": .string("envoy.filters.network.http_connection_manager"),
-            "typed_config": .any(connectionManager(statPrefix: listener.name, routeConfig: listener.name, mode: mode)),
-        ])
+    private static func httpFilterChains(_ listener: Listener, _ http: HTTPListener, mode: ConfigSourceMode)
+        -> [ProtoValue]
+    {
+        let hcm = message(
+            "envoy.config.listener.v3.Filter",
+            [
+                "name": .string("envoy.filters.network.http_connection_manager"),
+                "typed_config": .any(
+                    connectionManager(statPrefix: listener.name, routeConfig: listener.name, mode: mode)),
+            ])
         guard let tls = http.tls else {
             return [message("envoy.config.listener.v3.FilterChain", ["filters": .list([hcm])])]
         }
@@ -86,7 +102,8 @@ enum ListenerBuilder {
             var chain: [String: ProtoValue] = [
                 "name": .string(cert),
                 "filters": .list([hcm]),
-                "transport_socket": downstreamTLS(certificate: cert, tls: chainSettings(http, tls, certificate: cert), mode: mode),
+                "transport_socket": downstreamTLS(
+                    certificate: cert, tls: chainSettings(http, tls, certificate: cert), mode: mode),
             ]
             if cert != tls.certificate {
                 // SNI carries no port and Envoy compares it in lower case; one name once.
@@ -95,35 +112,45 @@ enum ListenerBuilder {
                     let name = VirtualHost.serverName(domain)
                     if !names.contains(name) { names.append(name) }
                 }
-                chain["filter_chain_match"] = message("envoy.config.listener.v3.FilterChainMatch", [
-                    "server_names": .list(names.map(ProtoValue.string)),
-                ])
+                chain["filter_chain_match"] = message(
+                    "envoy.config.listener.v3.FilterChainMatch",
+                    [
+                        "server_names": .list(names.map(ProtoValue.string))
+                    ])
             }
             return message("envoy.config.listener.v3.FilterChain", chain)
         }
     }
 
-    private static func connectionManager(statPrefix: String, routeConfig: String, mode: ConfigSourceMode) -> ProtoMessage {
-        ProtoMessage("envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager", [
-            "stat_prefix": .string(statPrefix),
-            "rds": message("envoy.extensions.filters.network.http_connection_manager.v3.Rds", [
-                "config_source": mode.configSource,
-                "route_config_name": .string(routeConfig),
-            ]),
-            "http_filters": .list([
-                message("envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter", [
-                    "name": .string("envoy.filters.http.router"),
-                    "typed_config": any("envoy.extensions.filters.http.router.v3.Router"),
+    private static func connectionManager(statPrefix: String, routeConfig: String, mode: ConfigSourceMode)
+        -> ProtoMessage
+    {
+        ProtoMessage(
+            "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+            [
+                "stat_prefix": .string(statPrefix),
+                "rds": message(
+                    "envoy.extensions.filters.network.http_connection_manager.v3.Rds",
+                    [
+                        "config_source": mode.configSource,
+                        "route_config_name": .string(routeConfig),
+                    ]),
+                "http_filters": .list([
+                    message(
+                        "envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter",
+                        [
+                            "name": .string("envoy.filters.http.router"),
+                            "typed_config": any("envoy.extensions.filters.http.router.v3.Router"),
+                        ])
                 ]),
-            ]),
-            // Chancery's Envoy is the edge: it sets X-Forwarded-For from the real peer address.
-            "use_remote_address": .boolValue(true),
-            // Hosts match with or without the port (`Host: www.example.com:8443`), as a person expects.
-            "strip_any_host_port": .bool(true),
-            // Reject `/a/../b` tricks before routing: routes see the normalized path.
-            "normalize_path": .boolValue(true),
-            "merge_slashes": .bool(true),
-        ])
+                // Chancery's Envoy is the edge: it sets X-Forwarded-For from the real peer address.
+                "use_remote_address": .boolValue(true),
+                // Hosts match with or without the port (`Host: www.example.com:8443`), as a person expects.
+                "strip_any_host_port": .bool(true),
+                // Reject `/a/../b` tricks before routing: routes see the normalized path.
+                "normalize_path": .boolValue(true),
+                "merge_slashes": .bool(true),
+            ])
     }
 
     /// The SDS name of the validation-context secret built from `DIR/NAME/ca.crt`. A folder name never holds `/`,
@@ -135,26 +162,31 @@ enum ListenerBuilder {
         let alpn = tls.alpn
         var common: [String: ProtoValue] = [
             "tls_certificate_sds_secret_configs": .list([
-                message("envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig", [
-                    "name": .string(certificate),
-                    "sds_config": mode.configSource,
-                ]),
-            ]),
+                message(
+                    "envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig",
+                    [
+                        "name": .string(certificate),
+                        "sds_config": mode.configSource,
+                    ])
+            ])
         ]
         if !alpn.isEmpty { common["alpn_protocols"] = .list(alpn.map(ProtoValue.string)) }
         var context: [String: ProtoValue] = [:]
         if let authority = tls.trustedCA {
             common["validation_context_sds_secret_config"] = message(
-                "envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig", [
+                "envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig",
+                [
                     "name": .string(authoritySecretName(authority)),
                     "sds_config": mode.configSource,
                 ])
             if tls.clientCertificates == .required { context["require_client_certificate"] = .boolValue(true) }
         }
         context["common_tls_context"] = message("envoy.extensions.transport_sockets.tls.v3.CommonTlsContext", common)
-        return message("envoy.config.core.v3.TransportSocket", [
-            "name": .string("envoy.transport_sockets.tls"),
-            "typed_config": any("envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext", context),
-        ])
+        return message(
+            "envoy.config.core.v3.TransportSocket",
+            [
+                "name": .string("envoy.transport_sockets.tls"),
+                "typed_config": any("envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext", context),
+            ])
     }
 }

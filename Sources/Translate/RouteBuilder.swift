@@ -1,6 +1,6 @@
-import Vocabulary
 import Config
 import Protobuf
+import Vocabulary
 
 /// Builds the RouteConfiguration of an HTTP listener: one virtual host per `hosts` entry, then the https redirect.
 enum RouteBuilder {
@@ -9,10 +9,12 @@ enum RouteBuilder {
         if http.redirectToHTTPS {
             var redirect: [String: ProtoValue] = ["https_redirect": .bool(true)]
             if let port = http.redirectPort { redirect["port_redirect"] = .int(Int64(port)) }
-            let redirectRoute = message("envoy.config.route.v3.Route", [
-                "match": message("envoy.config.route.v3.RouteMatch", ["prefix": .string("/")]),
-                "redirect": message("envoy.config.route.v3.RedirectAction", redirect),
-            ])
+            let redirectRoute = message(
+                "envoy.config.route.v3.Route",
+                [
+                    "match": message("envoy.config.route.v3.RouteMatch", ["prefix": .string("/")]),
+                    "redirect": message("envoy.config.route.v3.RedirectAction", redirect),
+                ])
             // Envoy allows one `*` virtual host per route configuration. A `*` host beside the redirect (the ACME
             // HTTP-01 challenge path served over plain HTTP) gets the redirect as its last route instead.
             if let index = http.hosts.firstIndex(where: { $0.domains.contains("*") }) {
@@ -25,25 +27,32 @@ enum RouteBuilder {
                     name = "redirect_to_https-\(suffix)"
                     suffix += 1
                 }
-                hosts.append(message("envoy.config.route.v3.VirtualHost", [
-                    "name": .string(name),
-                    "domains": .list([.string("*")]),
-                    "routes": .list([redirectRoute]),
-                ]))
+                hosts.append(
+                    message(
+                        "envoy.config.route.v3.VirtualHost",
+                        [
+                            "name": .string(name),
+                            "domains": .list([.string("*")]),
+                            "routes": .list([redirectRoute]),
+                        ]))
             }
         }
-        return ProtoMessage(ResourceType.route.protoName, [
-            "name": .string(listener.name),
-            "virtual_hosts": .list(hosts),
-        ])
+        return ProtoMessage(
+            ResourceType.route.protoName,
+            [
+                "name": .string(listener.name),
+                "virtual_hosts": .list(hosts),
+            ])
     }
 
     private static func virtualHost(_ host: VirtualHost, extraRoutes: [ProtoValue]) -> ProtoValue {
-        message("envoy.config.route.v3.VirtualHost", [
-            "name": .string(host.name),
-            "domains": .list(host.domains.map(ProtoValue.string)),
-            "routes": .list(host.routes.map(route) + extraRoutes),
-        ])
+        message(
+            "envoy.config.route.v3.VirtualHost",
+            [
+                "name": .string(host.name),
+                "domains": .list(host.domains.map(ProtoValue.string)),
+                "routes": .list(host.routes.map(route) + extraRoutes),
+            ])
     }
 
     private static func route(_ route: Route) -> ProtoValue {
@@ -77,10 +86,12 @@ enum RouteBuilder {
         }
         if forward.websockets {
             action["upgrade_configs"] = .list([
-                message("envoy.config.route.v3.RouteAction.UpgradeConfig", [
-                    "upgrade_type": .string("websocket"),
-                    "enabled": .boolValue(true),
-                ]),
+                message(
+                    "envoy.config.route.v3.RouteAction.UpgradeConfig",
+                    [
+                        "upgrade_type": .string("websocket"),
+                        "enabled": .boolValue(true),
+                    ])
             ])
         }
         if let rewrite = forward.prefixRewrite { action["prefix_rewrite"] = .string(rewrite) }

@@ -1,5 +1,5 @@
-import Vocabulary
 import Protobuf
+import Vocabulary
 
 /// One node group's resources as an Envoy bootstrap that holds them all in `static_resources`, so that
 /// `envoy --mode validate` checks exactly what a proxy of the group would be sent over xDS.

@@ -1,7 +1,7 @@
-import Vocabulary
 import Certs
 import Config
 import Protobuf
+import Vocabulary
 
 /// The Envoy resources of one node group, by type and name, before encoding.
 public struct GroupResources: Hashable, Sendable {
@@ -74,28 +74,42 @@ public enum Translator {
     }
 
     static func secret(_ bundle: CertificateBundle) -> ProtoMessage {
-        ProtoMessage(ResourceType.secret.protoName, [
-            "name": .string(bundle.name),
-            "tls_certificate": message("envoy.extensions.transport_sockets.tls.v3.TlsCertificate", [
-                "certificate_chain": message("envoy.config.core.v3.DataSource", [
-                    "inline_bytes": .bytes(bundle.certificateChainPEM),
-                ]),
-                "private_key": message("envoy.config.core.v3.DataSource", [
-                    "inline_bytes": .bytes(bundle.privateKeyPEM),
-                ]),
-            ]),
-        ])
+        ProtoMessage(
+            ResourceType.secret.protoName,
+            [
+                "name": .string(bundle.name),
+                "tls_certificate": message(
+                    "envoy.extensions.transport_sockets.tls.v3.TlsCertificate",
+                    [
+                        "certificate_chain": message(
+                            "envoy.config.core.v3.DataSource",
+                            [
+                                "inline_bytes": .bytes(bundle.certificateChainPEM)
+                            ]),
+                        "private_key": message(
+                            "envoy.config.core.v3.DataSource",
+                            [
+                                "inline_bytes": .bytes(bundle.privateKeyPEM)
+                            ]),
+                    ]),
+            ])
     }
 
     /// A validation context: the CAs that client certificates must chain to.
     static func secret(_ authority: TrustedAuthority) -> ProtoMessage {
-        ProtoMessage(ResourceType.secret.protoName, [
-            "name": .string(ListenerBuilder.authoritySecretName(authority.name)),
-            "validation_context": message("envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext", [
-                "trusted_ca": message("envoy.config.core.v3.DataSource", [
-                    "inline_bytes": .bytes(authority.pem),
-                ]),
-            ]),
-        ])
+        ProtoMessage(
+            ResourceType.secret.protoName,
+            [
+                "name": .string(ListenerBuilder.authoritySecretName(authority.name)),
+                "validation_context": message(
+                    "envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext",
+                    [
+                        "trusted_ca": message(
+                            "envoy.config.core.v3.DataSource",
+                            [
+                                "inline_bytes": .bytes(authority.pem)
+                            ])
+                    ]),
+            ])
     }
 }

@@ -157,13 +157,18 @@ public struct DeltaStream: Sendable {
             state.inFlight.removeValue(forKey: oldest)  // a proxy that never answers must not grow this forever
         }
         types[type] = state
-        var actions: [Action] = [.send(Response(type: type, systemVersion: snapshot[type].version, nonce: nonce,
-                                                resources: send, removed: removed.sorted()))]
+        var actions: [Action] = [
+            .send(
+                Response(
+                    type: type, systemVersion: snapshot[type].version, nonce: nonce,
+                    resources: send, removed: removed.sorted()))
+        ]
         if type == .cluster, fixedType == nil, types[.endpoint] != nil, !send.isEmpty {
             // Rule 31: updated clusters warm until their endpoints arrive, so re-send those even if unchanged.
             let endpoints = Set(send.map(\.name)).intersection(interest(.endpoint, types[.endpoint]!))
-            actions += respond(.endpoint, forcing: endpoints.filter { snapshot[.endpoint].resources[$0] != nil },
-                               includeRemovals: false)
+            actions += respond(
+                .endpoint, forcing: endpoints.filter { snapshot[.endpoint].resources[$0] != nil },
+                includeRemovals: false)
         }
         return actions
     }

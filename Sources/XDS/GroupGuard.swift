@@ -52,7 +52,8 @@ public final class GroupGuard: Sendable {
     /// A snapshot was published: a rejection ends for every group whose content it changes.
     public func published(_ snapshot: Snapshot) {
         entries.withLock { entries in
-            for (group, entry) in entries where entry.rejected != nil && entry.rejected != Self.key(snapshot, group: group) {
+            for (group, entry) in entries
+            where entry.rejected != nil && entry.rejected != Self.key(snapshot, group: group) {
                 entries[group]?.rejected = nil
             }
         }
@@ -67,7 +68,8 @@ public final class GroupGuard: Sendable {
     public func snapshot(for group: String, current: Snapshot) -> Snapshot {
         entries.withLock { entries in
             guard let entry = entries[group], entry.rejected == Self.key(current, group: group),
-                  let accepted = entry.accepted.last else { return current }
+                let accepted = entry.accepted.last
+            else { return current }
             return accepted
         }
     }

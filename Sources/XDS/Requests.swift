@@ -10,8 +10,10 @@ public struct NodeInfo: Hashable, Sendable {
     /// Top-level string values of `metadata`, for selecting a node group by metadata key.
     public var metadata: [String: String]
 
-    public init(id: String, cluster: String = "", userAgent: String = "", userAgentVersion: String = "",
-                clientFeatures: [String] = [], metadata: [String: String] = [:]) {
+    public init(
+        id: String, cluster: String = "", userAgent: String = "", userAgentVersion: String = "",
+        clientFeatures: [String] = [], metadata: [String: String] = [:]
+    ) {
         self.id = id
         self.cluster = cluster
         self.userAgent = userAgent
@@ -70,8 +72,10 @@ public struct DiscoveryRequest: Hashable, Sendable {
     /// Present exactly when the request is a NACK.
     public var errorDetail: ErrorDetail?
 
-    public init(versionInfo: String = "", node: NodeInfo? = nil, resourceNames: [String] = [], typeURL: String = "",
-                responseNonce: String = "", errorDetail: ErrorDetail? = nil) {
+    public init(
+        versionInfo: String = "", node: NodeInfo? = nil, resourceNames: [String] = [], typeURL: String = "",
+        responseNonce: String = "", errorDetail: ErrorDetail? = nil
+    ) {
         self.versionInfo = versionInfo
         self.node = node
         self.resourceNames = resourceNames
@@ -101,9 +105,11 @@ public struct DeltaDiscoveryRequest: Hashable, Sendable {
     public var responseNonce: String
     public var errorDetail: ErrorDetail?
 
-    public init(node: NodeInfo? = nil, typeURL: String = "", subscribe: [String] = [], unsubscribe: [String] = [],
-                initialResourceVersions: [String: String] = [:], responseNonce: String = "",
-                errorDetail: ErrorDetail? = nil) {
+    public init(
+        node: NodeInfo? = nil, typeURL: String = "", subscribe: [String] = [], unsubscribe: [String] = [],
+        initialResourceVersions: [String: String] = [:], responseNonce: String = "",
+        errorDetail: ErrorDetail? = nil
+    ) {
         self.node = node
         self.typeURL = typeURL
         self.subscribe = subscribe

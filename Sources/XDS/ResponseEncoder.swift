@@ -30,7 +30,8 @@ extension ResponseEncoder {
     /// type_url=4, nonce=5, removed_resources=6, control_plane=7.
     static func delta(_ response: DeltaStream.Response, controlPlane: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(response.resources.reduce(64 + controlPlane.count) { $0 + $1.anyBytes.count + $1.name.utf8.count + 48 })
+        out.reserveCapacity(
+            response.resources.reduce(64 + controlPlane.count) { $0 + $1.anyBytes.count + $1.name.utf8.count + 48 })
         ProtoWire.appendString(field: 1, response.systemVersion, to: &out)
         var wrapper: [UInt8] = []
         for resource in response.resources {

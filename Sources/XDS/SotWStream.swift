@@ -147,7 +147,8 @@ public struct SotWStream: Sendable {
 
     // MARK: - Responses
 
-    private mutating func respond(_ type: ResourceType, force: Bool, keeping extra: [EncodedResource] = []) -> [Action] {
+    private mutating func respond(_ type: ResourceType, force: Bool, keeping extra: [EncodedResource] = []) -> [Action]
+    {
         guard snapshot != nil, var state = types[type] else { return [] }
         var resources = selected(type, state)
         if !extra.isEmpty {
@@ -160,7 +161,8 @@ public struct SotWStream: Sendable {
         // The type's version is by construction the hash of all its resources: reuse it whenever the response holds
         // exactly those (a wildcard, or every name subscribed), and hash only real subsets.
         let all = snapshot![type]
-        let version = extra.isEmpty && (state.wildcard || resources.count == all.resources.count)
+        let version =
+            extra.isEmpty && (state.wildcard || resources.count == all.resources.count)
             ? all.version
             : ContentHash.of(versions: resources.map { ($0.name, $0.version) })
         if !force && !state.resendPending {

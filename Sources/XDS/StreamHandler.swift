@@ -53,9 +53,11 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
 
     /// Ends the stream over a limit with RESOURCE_EXHAUSTED; logged at most once per interval, with the peer.
     private func refuse(_ reason: String) {
-        server.limitLog.log(server.logger, "ending an xDS stream over a limit", metadata: [
-            "peer": "\(stream.remoteAddress ?? "?")", "node": "\(nodeID)", "reason": "\(reason)",
-        ])
+        server.limitLog.log(
+            server.logger, "ending an xDS stream over a limit",
+            metadata: [
+                "peer": "\(stream.remoteAddress ?? "?")", "node": "\(nodeID)", "reason": "\(reason)",
+            ])
         finish(GRPCStatus(code: .resourceExhausted, message: reason), quiet: true)
     }
 
@@ -94,12 +96,16 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
             machine.attach(snapshot)
             served = full
             nodeID = node.id
-            server.registry.upsert(StreamInfo(
-                id: id, nodeID: node.id, group: snapshot.group, kind: kind, peer: stream.remoteAddress,
-                userAgent: "\(node.userAgent) \(node.userAgentVersion)", connectedAt: Date()))
-            server.logger.info("stream opened", metadata: [
-                "node": "\(node.id)", "group": "\(snapshot.group)", "kind": "\(kind)", "peer": "\(stream.remoteAddress ?? "")",
-            ])
+            server.registry.upsert(
+                StreamInfo(
+                    id: id, nodeID: node.id, group: snapshot.group, kind: kind, peer: stream.remoteAddress,
+                    userAgent: "\(node.userAgent) \(node.userAgentVersion)", connectedAt: Date()))
+            server.logger.info(
+                "stream opened",
+                metadata: [
+                    "node": "\(node.id)", "group": "\(snapshot.group)", "kind": "\(kind)",
+                    "peer": "\(stream.remoteAddress ?? "")",
+                ])
             return true
         }
     }
@@ -116,7 +122,8 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
             return
         }
         guard let group = snapshot.group(current.group, mode: mode) else {
-            return finish(GRPCStatus(code: .unavailable, message: "group \"\(current.group)\" was removed from the routes file"))
+            return finish(
+                GRPCStatus(code: .unavailable, message: "group \"\(current.group)\" was removed from the routes file"))
         }
         // A version some proxy of the group already rejected is not pushed to the others.
         if server.groupGuard.isRejected(snapshot, group: current.group) { return }
@@ -172,7 +179,7 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
             if !nacked.isEmpty {
                 server.groupGuard.reject(served, group: group)
             } else if !acked.isEmpty,
-                      machine.types.values.allSatisfy({ $0.nacked == nil && $0.acked != nil && $0.acked == $0.lastVersion })
+                machine.types.values.allSatisfy({ $0.nacked == nil && $0.acked != nil && $0.acked == $0.lastVersion })
             {
                 // Only an ACK accepts: a publish that touched none of this stream's types says nothing about it.
                 server.groupGuard.accept(served, group: group)
@@ -188,10 +195,12 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
             }
         }
         for nack in nacked {
-            server.logger.warning("proxy rejected an update", metadata: [
-                "node": "\(nodeID)", "type": "\(nack.type.rawValue)", "version": "\(nack.version)",
-                "reason": "\(nack.message)",
-            ])
+            server.logger.warning(
+                "proxy rejected an update",
+                metadata: [
+                    "node": "\(nodeID)", "type": "\(nack.type.rawValue)", "version": "\(nack.version)",
+                    "reason": "\(nack.message)",
+                ])
         }
     }
 }

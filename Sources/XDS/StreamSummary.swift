@@ -62,8 +62,10 @@ public struct StreamSummary: Sendable {
     }
 
     /// One page of the streams matching every given filter, and how many match in all.
-    public func page(node: String? = nil, group: String? = nil, status: StreamStatus? = nil,
-                     offset: Int, limit: Int) -> (total: Int, streams: [StreamInfo]) {
+    public func page(
+        node: String? = nil, group: String? = nil, status: StreamStatus? = nil,
+        offset: Int, limit: Int
+    ) -> (total: Int, streams: [StreamInfo]) {
         var total = 0
         var page: [StreamInfo] = []
         page.reserveCapacity(min(limit, entries.count))

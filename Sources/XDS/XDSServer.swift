@@ -45,9 +45,11 @@ public final class XDSServer: GRPCService {
     /// One line per interval for streams ended over a limit, however many a flood ends.
     let limitLog = RateLimitedLog()
 
-    public init(store: SnapshotStore, registry: StreamRegistry = StreamRegistry(), selector: GroupSelector = .nodeCluster,
-                identifier: String = "chancery", defaultGroup: String? = nil, limits: XDSLimits = .init(),
-                logger: Logger) {
+    public init(
+        store: SnapshotStore, registry: StreamRegistry = StreamRegistry(), selector: GroupSelector = .nodeCluster,
+        identifier: String = "chancery", defaultGroup: String? = nil, limits: XDSLimits = .init(),
+        logger: Logger
+    ) {
         self.limits = limits
         self.store = store
         self.registry = registry
@@ -82,11 +84,13 @@ public final class XDSServer: GRPCService {
     public func open(_ stream: GRPCServerStream) -> (any GRPCStreamHandler)? {
         guard let method = Self.methods[stream.path] else { return nil }
         if method.delta {
-            return StreamHandler<DeltaStream>(server: self, stream: stream, kind: method.kind, fixedType: method.type,
-                                              mode: method.type == nil ? .ads : .perTypeDelta)
+            return StreamHandler<DeltaStream>(
+                server: self, stream: stream, kind: method.kind, fixedType: method.type,
+                mode: method.type == nil ? .ads : .perTypeDelta)
         }
-        return StreamHandler<SotWStream>(server: self, stream: stream, kind: method.kind, fixedType: method.type,
-                                         mode: method.type == nil ? .ads : .perTypeSotW)
+        return StreamHandler<SotWStream>(
+            server: self, stream: stream, kind: method.kind, fixedType: method.type,
+            mode: method.type == nil ? .ads : .perTypeSotW)
     }
 
     /// The snapshot a new stream of `node` gets, or the gRPC error that explains why there is none.
@@ -98,7 +102,8 @@ public final class XDSServer: GRPCService {
         let served = groupGuard.snapshot(for: group, current: current)
         if let snapshot = served.group(group, mode: mode) { return .success((snapshot, served)) }
         let known = current.groupNames
-        let message = known.isEmpty
+        let message =
+            known.isEmpty
             ? "no configuration is loaded yet"
             : "node \"\(node.id)\" asks for group \"\(group)\", which the routes file does not define; groups: \(known.joined(separator: ", "))"
                 + " (serve --default-group NAME serves unknown groups as NAME)"

@@ -16,7 +16,10 @@ struct Bootstrap: ParsableCommand {
     @Option(help: "Chancery's xDS address, host:port.")
     var xds: String = "127.0.0.1:18000"
 
-    @Option(help: "How Envoy talks to Chancery: sotw or delta (one aggregated stream), none (one stream per type), or none-delta (one delta stream per type).")
+    @Option(
+        help:
+            "How Envoy talks to Chancery: sotw or delta (one aggregated stream), none (one stream per type), or none-delta (one delta stream per type)."
+    )
     var ads: String = "sotw"
 
     @Option(help: "Envoy's own admin address, host:port.")
@@ -25,7 +28,8 @@ struct Bootstrap: ParsableCommand {
     @Option(help: "Envoy's limit on open downstream connections (its overload manager refuses more).")
     var maxConnections: Int = 50_000
 
-    @Option(help: "envoy (an Envoy bootstrap) or grpc (a gRPC xDS bootstrap for proxyless clients: GRPC_XDS_BOOTSTRAP).")
+    @Option(
+        help: "envoy (an Envoy bootstrap) or grpc (a gRPC xDS bootstrap for proxyless clients: GRPC_XDS_BOOTSTRAP).")
     var format: String = "envoy"
 
     func run() throws {
@@ -75,7 +79,7 @@ struct Bootstrap: ParsableCommand {
                 "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": [
                     "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
                     "explicit_http_config": ["http2_protocol_options": [String: Any]()],
-                ] as [String: Any],
+                ] as [String: Any]
             ],
             "load_assignment": [
                 "cluster_name": ConfigSourceMode.controlPlaneCluster,
@@ -88,13 +92,18 @@ struct Bootstrap: ParsableCommand {
             "dynamic_resources": dynamic,
             "static_resources": ["clusters": [controlPlane]],
             // An edge proxy needs a ceiling on connections, or a flood exhausts file descriptors and memory.
-            "overload_manager": ["resource_monitors": [[
-                "name": "envoy.resource_monitors.global_downstream_max_connections",
-                "typed_config": [
-                    "@type": "type.googleapis.com/envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig",
-                    "max_active_downstream_connections": maxConnections,
-                ] as [String: Any],
-            ] as [String: Any]]],
+            "overload_manager": [
+                "resource_monitors": [
+                    [
+                        "name": "envoy.resource_monitors.global_downstream_max_connections",
+                        "typed_config": [
+                            "@type":
+                                "type.googleapis.com/envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig",
+                            "max_active_downstream_connections": maxConnections,
+                        ] as [String: Any],
+                    ] as [String: Any]
+                ]
+            ],
         ]
         try printJSON(bootstrap)
     }
@@ -103,11 +112,13 @@ struct Bootstrap: ParsableCommand {
     /// loopback or a private interface).
     private func grpcBootstrap() -> [String: Any] {
         [
-            "xds_servers": [[
-                "server_uri": xds,
-                "channel_creds": [["type": "insecure"]],
-                "server_features": ["xds_v3"],
-            ] as [String: Any]],
+            "xds_servers": [
+                [
+                    "server_uri": xds,
+                    "channel_creds": [["type": "insecure"]],
+                    "server_features": ["xds_v3"],
+                ] as [String: Any]
+            ],
             "node": ["id": node, "cluster": group],
         ]
     }
@@ -129,7 +140,8 @@ struct Bootstrap: ParsableCommand {
 /// Splits "host:port" or "[v6]:port".
 func splitHostPort(_ text: String) -> (String, Int)? {
     guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-          (0...65535).contains(port) else { return nil }
+        (0...65535).contains(port)
+    else { return nil }
     var host = String(text[..<colon])
     if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
     return host.isEmpty ? nil : (host, port)

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Dispatch
 import Foundation
 import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Watches the routes file and the cert directory with inotify and calls `onChange` once per burst of events.
 ///
@@ -36,8 +37,10 @@ final class FileWatcher: @unchecked Sendable {
     fileprivate var watched: [String: Watch] = [:]
     private var pending = false
 
-    init(paths: [String], debounce: DispatchTimeInterval = .milliseconds(100), logger: Logger,
-         onChange: @escaping @Sendable () -> Void) throws {
+    init(
+        paths: [String], debounce: DispatchTimeInterval = .milliseconds(100), logger: Logger,
+        onChange: @escaping @Sendable () -> Void
+    ) throws {
         fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
         guard fd >= 0 else { throw WatchError(message: "inotify_init1 failed: errno \(errno)") }
         self.paths = paths
@@ -117,12 +120,14 @@ final class FileWatcher: @unchecked Sendable {
 
     /// Watches every wanted directory, re-watches any whose inode changed, and drops the rest.
     private func refreshWatches() {
-        let mask = UInt32(IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM | IN_CLOSE_WRITE | IN_ATTRIB
-            | IN_DELETE_SELF | IN_MOVE_SELF)
+        let mask = UInt32(
+            IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM | IN_CLOSE_WRITE | IN_ATTRIB
+                | IN_DELETE_SELF | IN_MOVE_SELF)
         var wanted = directories()
         if wanted.count > Self.maximumWatches {
-            logger.warning("too many directories to watch; the rest rely on the periodic rescan",
-                           metadata: ["count": "\(wanted.count)"])
+            logger.warning(
+                "too many directories to watch; the rest rely on the periodic rescan",
+                metadata: ["count": "\(wanted.count)"])
             wanted = Array(wanted.prefix(Self.maximumWatches))
         }
         var next: [String: Watch] = [:]

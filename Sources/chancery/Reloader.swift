@@ -50,9 +50,11 @@ final class Reloader: @unchecked Sendable {
     private var retries = 0
     private var retryScheduled = false
 
-    init(configPath: String, certsPath: String, store: SnapshotStore, logger: Logger,
-         limits: Loader.Limits = Loader.Limits(), deadline: DispatchTimeInterval = .seconds(10),
-         retryDelay: DispatchTimeInterval = .seconds(1), check: (any SnapshotCheck)? = nil) {
+    init(
+        configPath: String, certsPath: String, store: SnapshotStore, logger: Logger,
+        limits: Loader.Limits = Loader.Limits(), deadline: DispatchTimeInterval = .seconds(10),
+        retryDelay: DispatchTimeInterval = .seconds(1), check: (any SnapshotCheck)? = nil
+    ) {
         self.check = check
         self.configPath = configPath
         self.certsPath = certsPath
@@ -83,8 +85,9 @@ final class Reloader: @unchecked Sendable {
         defer { finished(mine) }
         if trigger == .signal { logger.notice("SIGHUP: reloading the routes file and rescanning certificates") }
         do {
-            let inputs = try Loader.read(configPath: configPath, certsPath: certsPath, lastGood: lastGood,
-                                         limits: limits)
+            let inputs = try Loader.read(
+                configPath: configPath, certsPath: certsPath, lastGood: lastGood,
+                limits: limits)
             if trigger == .rescan, inputs.digest == lastDigest {
                 logger.trace("rescan: no change")
                 return true
@@ -100,8 +103,12 @@ final class Reloader: @unchecked Sendable {
                 return false
             }
             if store.publish(result.snapshot, warnings: result.warnings) {
-                logger.info("published snapshot", metadata: ["version": "\(result.snapshot.version)",
-                                                            "trigger": "\(trigger)"])
+                logger.info(
+                    "published snapshot",
+                    metadata: [
+                        "version": "\(result.snapshot.version)",
+                        "trigger": "\(trigger)",
+                    ])
             } else if trigger == .signal || trigger == .rescan {
                 logger.info("no change", metadata: ["trigger": "\(trigger)"])
             }
@@ -133,7 +140,8 @@ final class Reloader: @unchecked Sendable {
     private func checkStalled(_ mine: UInt64) {
         guard let current = running.withLock({ $0 }), current.sequence == mine else { return }
         let seconds = Int(Date().timeIntervalSince(current.started))
-        let text = "reload (\(current.trigger)) still running after \(seconds) s; an input may be blocking; "
+        let text =
+            "reload (\(current.trigger)) still running after \(seconds) s; an input may be blocking; "
             + "the last good snapshot stays in force"
         logger.error("\(text)")
         store.certificates.setStalledReload(text)

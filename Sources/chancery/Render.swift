@@ -21,7 +21,10 @@ struct Render: ParsableCommand {
     @Option(help: "Config-source mode the resources are rendered for: ads, grpc or delta-grpc.")
     var mode: String = "ads"
 
-    @Option(help: "json (proto3 JSON, keys redacted), wire (each resource's encoded Any in base64, for checks with other decoders; includes keys) or envoy-bootstrap (one group's resources as an Envoy bootstrap with static_resources, for `envoy --mode validate`; includes keys; needs --group when the file has several groups).")
+    @Option(
+        help:
+            "json (proto3 JSON, keys redacted), wire (each resource's encoded Any in base64, for checks with other decoders; includes keys) or envoy-bootstrap (one group's resources as an Envoy bootstrap with static_resources, for `envoy --mode validate`; includes keys; needs --group when the file has several groups)."
+    )
     var format: String = "json"
 
     func run() throws {
@@ -49,19 +52,22 @@ struct Render: ParsableCommand {
             for snapshot in snapshots {
                 for type in ResourceType.allCases.sorted() {
                     for resource in snapshot[type].sorted {
-                        lines.append(SnapshotJSON.object([
-                            ("group", SnapshotJSON.quoted(snapshot.group)),
-                            ("type", SnapshotJSON.quoted(type.rawValue)),
-                            ("name", SnapshotJSON.quoted(resource.name)),
-                            ("any", SnapshotJSON.quoted(Data(resource.anyBytes).base64EncodedString())),
-                        ]))
+                        lines.append(
+                            SnapshotJSON.object([
+                                ("group", SnapshotJSON.quoted(snapshot.group)),
+                                ("type", SnapshotJSON.quoted(type.rawValue)),
+                                ("name", SnapshotJSON.quoted(resource.name)),
+                                ("any", SnapshotJSON.quoted(Data(resource.anyBytes).base64EncodedString())),
+                            ]))
                     }
                 }
             }
             print(SnapshotJSON.array(lines))
         case "envoy-bootstrap":
             guard snapshots.count == 1, let snapshot = snapshots.first else {
-                printError("--format envoy-bootstrap renders one group; choose one with --group: \(groups.joined(separator: ", "))")
+                printError(
+                    "--format envoy-bootstrap renders one group; choose one with --group: \(groups.joined(separator: ", "))"
+                )
                 throw ExitCode(1)
             }
             print(snapshot.staticBootstrapJSON)

@@ -10,7 +10,10 @@ struct InputOptions: ParsableArguments {
     @Option(help: "Largest routes file read, in bytes; a larger one is refused before it is read.")
     var maxConfigBytes: Int = 16 << 20
 
-    @Option(help: "Seconds between rescans of the routes file and certificates by content (a safety net for missed file events); 0 turns it off.")
+    @Option(
+        help:
+            "Seconds between rescans of the routes file and certificates by content (a safety net for missed file events); 0 turns it off."
+    )
     var rescanInterval: Int = 60
 
     var limits: Loader.Limits { Loader.Limits(maxConfigBytes: maxConfigBytes) }

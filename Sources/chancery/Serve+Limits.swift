@@ -1,12 +1,13 @@
 import ArgumentParser
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import GRPCServer
 import Logging
 import XDS
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// `serve` options that bound what proxies (or anything that connects) can make the server hold.
 /// Defaults suit a fleet of up to ~10,000 proxies; see the README's Limits table.
@@ -33,9 +34,11 @@ struct ServeLimits: ParsableArguments {
     var fdReserve: Int = 256
 
     func validate() throws {
-        for (name, value) in [("--max-buffered-bytes", maxBufferedBytes), ("--max-names-per-type", maxNamesPerType),
-                              ("--max-streams-per-connection", maxStreamsPerConnection),
-                              ("--max-connections", maxConnections)] where value < 1 {
+        for (name, value) in [
+            ("--max-buffered-bytes", maxBufferedBytes), ("--max-names-per-type", maxNamesPerType),
+            ("--max-streams-per-connection", maxStreamsPerConnection),
+            ("--max-connections", maxConnections),
+        ] where value < 1 {
             throw ValidationError("\(name) must be at least 1")
         }
         guard handshakeTimeout > 0 else { throw ValidationError("--handshake-timeout must be more than 0") }
@@ -62,9 +65,11 @@ struct ServeLimits: ParsableArguments {
         let cap = max(descriptors - fdReserve, descriptors / 2)
         if cap < maxConnections {
             configuration.maxConnections = cap
-            logger.notice("xDS connections capped below the file descriptor limit", metadata: [
-                "max_connections": "\(cap)", "nofile": "\(descriptors)", "fd_reserve": "\(fdReserve)",
-            ])
+            logger.notice(
+                "xDS connections capped below the file descriptor limit",
+                metadata: [
+                    "max_connections": "\(cap)", "nofile": "\(descriptors)", "fd_reserve": "\(fdReserve)",
+                ])
         }
     }
 }
@@ -88,25 +93,27 @@ enum FileDescriptorLimit {
                 logger.warning("cannot raise the file descriptor limit", metadata: ["errno": "\(errno)"])
             }
         }
-        logger.info("file descriptor limit", metadata: [
-            "soft_before": "\(before)", "soft": "\(limits.rlim_cur)", "hard": "\(limits.rlim_max)",
-        ])
+        logger.info(
+            "file descriptor limit",
+            metadata: [
+                "soft_before": "\(before)", "soft": "\(limits.rlim_cur)", "hard": "\(limits.rlim_max)",
+            ])
         return limits.rlim_cur >= rlim_t(Int.max) ? Int.max : Int(limits.rlim_cur)
     }
 
     private static func get(_ limits: inout rlimit) -> Bool {
         #if os(Linux)
-        getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limits) == 0
+            getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limits) == 0
         #else
-        getrlimit(RLIMIT_NOFILE, &limits) == 0
+            getrlimit(RLIMIT_NOFILE, &limits) == 0
         #endif
     }
 
     private static func set(_ limits: inout rlimit) -> Bool {
         #if os(Linux)
-        setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limits) == 0
+            setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limits) == 0
         #else
-        setrlimit(RLIMIT_NOFILE, &limits) == 0
+            setrlimit(RLIMIT_NOFILE, &limits) == 0
         #endif
     }
 }

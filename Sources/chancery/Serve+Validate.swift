@@ -7,15 +7,19 @@ import Translate
 
 /// `serve` options for checking snapshots with a real Envoy and for placing proxies of unknown groups.
 struct EnvoyCheckOptions: ParsableArguments {
-    @Option(help: ArgumentHelp(
-        "Check every new snapshot with `PATH --mode validate` (one static bootstrap per changed group) before publishing it; a refused snapshot keeps the last good one in force.",
-        valueName: "PATH"))
+    @Option(
+        help: ArgumentHelp(
+            "Check every new snapshot with `PATH --mode validate` (one static bootstrap per changed group) before publishing it; a refused snapshot keeps the last good one in force.",
+            valueName: "PATH"))
     var validateWithEnvoy: String?
 
     @Option(help: "Longest one `envoy --mode validate` run may take, in seconds.")
     var validateTimeout: Int = 60
 
-    @Option(help: "The group for a proxy whose node group the routes file does not define (a file that declares no groups serves every proxy anyway).")
+    @Option(
+        help:
+            "The group for a proxy whose node group the routes file does not define (a file that declares no groups serves every proxy anyway)."
+    )
     var defaultGroup: String?
 
     /// The check the reloader runs before publishing, or nil when not asked for.
@@ -47,25 +51,31 @@ struct EnvoyValidation: SnapshotCheck {
         let files = FileManager.default
         let directory = files.temporaryDirectory.appendingPathComponent("chancery-validate-\(UUID().uuidString)")
         do {
-            try files.createDirectory(at: directory, withIntermediateDirectories: false,
-                                      attributes: [.posixPermissions: 0o700])
+            try files.createDirectory(
+                at: directory, withIntermediateDirectories: false,
+                attributes: [.posixPermissions: 0o700])
         } catch {
             return "group \"\(group)\": cannot create a directory for envoy --mode validate: \(error)"
         }
         defer { try? files.removeItem(at: directory) }
         let config = directory.appendingPathComponent("bootstrap.json")
         let output = directory.appendingPathComponent("output.txt")
-        guard files.createFile(atPath: config.path, contents: Data(bootstrap.utf8), attributes: [.posixPermissions: 0o600]),
-              files.createFile(atPath: output.path, contents: nil, attributes: [.posixPermissions: 0o600]),
-              let sink = try? FileHandle(forWritingTo: output) else {
+        guard
+            files.createFile(
+                atPath: config.path, contents: Data(bootstrap.utf8), attributes: [.posixPermissions: 0o600]),
+            files.createFile(atPath: output.path, contents: nil, attributes: [.posixPermissions: 0o600]),
+            let sink = try? FileHandle(forWritingTo: output)
+        else {
             return "group \"\(group)\": cannot write the bootstrap for envoy --mode validate"
         }
         defer { try? sink.close() }
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: envoyPath)
-        process.arguments = ["--mode", "validate", "-c", config.path, "-l", "error", "--disable-hot-restart",
-                             "--concurrency", "1"]
+        process.arguments = [
+            "--mode", "validate", "-c", config.path, "-l", "error", "--disable-hot-restart",
+            "--concurrency", "1",
+        ]
         process.standardOutput = sink
         process.standardError = sink
         process.standardInput = FileHandle.nullDevice

@@ -16,7 +16,10 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The routes file.")
     var config: String
 
-    @Option(help: "The certificate directory: DIR/NAME/tls.crt and tls.key (or fullchain.pem and privkey.pem); links are followed.")
+    @Option(
+        help:
+            "The certificate directory: DIR/NAME/tls.crt and tls.key (or fullchain.pem and privkey.pem); links are followed."
+    )
     var certs: String
 
     @Option(help: "xDS gRPC listen address. Loopback by default: SDS carries private keys.")
@@ -43,11 +46,14 @@ struct Serve: AsyncParsableCommand {
         var logger = Logger(label: "chancery")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         guard let (xdsHost, xdsPort) = splitHostPort(xds) else { throw ValidationError("--xds must be host:port") }
-        guard let (adminHost, adminPort) = splitHostPort(admin) else { throw ValidationError("--admin must be host:port") }
+        guard let (adminHost, adminPort) = splitHostPort(admin) else {
+            throw ValidationError("--admin must be host:port")
+        }
 
         let store = SnapshotStore()
-        let reloader = Reloader(configPath: config, certsPath: certs, store: store, logger: logger,
-                                limits: inputs.limits, check: envoyCheck.check)
+        let reloader = Reloader(
+            configPath: config, certsPath: certs, store: store, logger: logger,
+            limits: inputs.limits, check: envoyCheck.check)
         // Watch before the first load, so an edit made while starting is not missed.
         let watcher = try FileWatcher(paths: [config, certs], logger: logger) { reloader.schedule(.fileEvent) }
         reloadOnHangup(reloader, watcher)
@@ -60,8 +66,9 @@ struct Serve: AsyncParsableCommand {
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let selector: GroupSelector = groupMetadataKey.map { .metadataKey($0) } ?? .nodeCluster
-        let xdsServer = XDSServer(store: store, selector: selector, defaultGroup: envoyCheck.defaultGroup,
-                                  limits: limits.xdsLimits, logger: logger)
+        let xdsServer = XDSServer(
+            store: store, selector: selector, defaultGroup: envoyCheck.defaultGroup,
+            limits: limits.xdsLimits, logger: logger)
         var configuration = GRPCServerConfiguration()
         configuration.maxReceiveMessageBytes = maxReceiveBytes
         limits.apply(to: &configuration, logger: logger)
@@ -70,8 +77,9 @@ struct Serve: AsyncParsableCommand {
         configuration.shutdownGracePeriod = .seconds(1)
         let grpc = GRPCServer(service: xdsServer, configuration: configuration, group: group, logger: logger)
         // No group passed: the admin makes its own one-thread group, so admin clients never run on the xDS loops.
-        let adminServer = AdminServer(store: store, registry: xdsServer.registry, groupGuard: xdsServer.groupGuard,
-                                      limits: adminOptions.limits, logger: logger)
+        let adminServer = AdminServer(
+            store: store, registry: xdsServer.registry, groupGuard: xdsServer.groupGuard,
+            limits: adminOptions.limits, logger: logger)
         let boundXDS: Int
         let boundAdmin: Int
         do {
@@ -87,10 +95,12 @@ struct Serve: AsyncParsableCommand {
             await grpc.shutdown()
             throw ExitCode(1)
         }
-        logger.info("serving", metadata: [
-            "xds": "\(xdsHost):\(boundXDS)", "admin": "\(adminHost):\(boundAdmin)",
-            "snapshot": "\(store.current.version)",
-        ])
+        logger.info(
+            "serving",
+            metadata: [
+                "xds": "\(xdsHost):\(boundXDS)", "admin": "\(adminHost):\(boundAdmin)",
+                "snapshot": "\(store.current.version)",
+            ])
 
         let signal = await waitForTermination()
         logger.info("shutting down", metadata: ["signal": "\(signal)"])

@@ -30,14 +30,16 @@ struct Validate: ParsableCommand {
             let now = Date()
             for bundle in result.certificates.values.sorted(by: { $0.name < $1.name })
             where !bundle.isExpired(at: now) && bundle.daysLeft(at: now) < Self.expiryWarningDays {
-                printError("warning: certificate \"\(bundle.name)\" expires on \(Timestamp.text(bundle.notAfter)) "
-                           + "(\(bundle.daysLeft(at: now)) days left)")
+                printError(
+                    "warning: certificate \"\(bundle.name)\" expires on \(Timestamp.text(bundle.notAfter)) "
+                        + "(\(bundle.daysLeft(at: now)) days left)")
             }
             // serve would run, but without these or with an expired certificate: a check says no.
             let expired = result.certificates.values.filter { $0.isExpired(at: now) }
             if !result.skipped.isEmpty || !expired.isEmpty {
-                printError("\(config): \(result.skipped.count) listener(s) or host(s) would be left out, "
-                           + "\(expired.count) expired certificate(s)")
+                printError(
+                    "\(config): \(result.skipped.count) listener(s) or host(s) would be left out, "
+                        + "\(expired.count) expired certificate(s)")
                 throw ExitCode(1)
             }
             print("\(config): ok (snapshot \(result.snapshot.version))")

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import Snapshot
 import Testing
+
 @testable import Admin
 @testable import XDS
 
@@ -11,8 +12,9 @@ import Testing
     func registry() -> StreamRegistry {
         let registry = StreamRegistry()
         for i in 0..<250 {
-            var info = StreamInfo(id: UInt64(i + 1), nodeID: "n-\(i)", group: i % 2 == 0 ? "a" : "b", kind: "ads",
-                                  peer: nil, userAgent: "", connectedAt: Date())
+            var info = StreamInfo(
+                id: UInt64(i + 1), nodeID: "n-\(i)", group: i % 2 == 0 ? "a" : "b", kind: "ads",
+                peer: nil, userAgent: "", connectedAt: Date())
             var listener = StreamInfo.TypeInfo()
             listener.sentVersion = "v2"
             listener.ackedVersion = "v2"
@@ -30,8 +32,9 @@ import Testing
     }
 
     func pages(_ registry: StreamRegistry, maxAge: TimeAmount = .seconds(1), freshUpTo: Int = 1000) -> AdminPages {
-        AdminPages(store: SnapshotStore(), registry: registry, groupGuard: nil, summaryMaxAge: maxAge,
-                   summaryFreshUpTo: freshUpTo)
+        AdminPages(
+            store: SnapshotStore(), registry: registry, groupGuard: nil, summaryMaxAge: maxAge,
+            summaryFreshUpTo: freshUpTo)
     }
 
     func nodes(_ page: AdminPage) throws -> [String] {
@@ -93,9 +96,11 @@ import Testing
 
     @Test func badQueriesAreClearErrorsAndBigLimitsAreCapped() throws {
         let admin = pages(registry())
-        for (uri, words) in [("/clients?status=happy", "status must be"), ("/clients?limit=0", "limit must be"),
-                             ("/clients?limit=x", "limit must be"), ("/clients?offset=-1", "offset must be"),
-                             ("/clients?nod=n-1", "unknown parameter nod")] {
+        for (uri, words) in [
+            ("/clients?status=happy", "status must be"), ("/clients?limit=0", "limit must be"),
+            ("/clients?limit=x", "limit must be"), ("/clients?offset=-1", "offset must be"),
+            ("/clients?nod=n-1", "unknown parameter nod"),
+        ] {
             let page = admin.page(for: uri)
             #expect(page.status == .badRequest, "\(uri)")
             #expect(page.body.contains(words), "\(uri): \(page.body)")
@@ -126,8 +131,9 @@ import Testing
     @Test func hostileNodeIdsRoundTripAsJSON() throws {
         let registry = StreamRegistry()
         let odd = "a\"b\\c\n\u{1}é</script>"
-        var info = StreamInfo(id: 1, nodeID: odd, group: "g", kind: "ads", peer: "[::1]:5", userAgent: "x\ty",
-                              connectedAt: Date())
+        var info = StreamInfo(
+            id: 1, nodeID: odd, group: "g", kind: "ads", peer: "[::1]:5", userAgent: "x\ty",
+            connectedAt: Date())
         var state = StreamInfo.TypeInfo()
         state.subscribed = ["n\"1"]
         state.subscribedCount = 1
@@ -147,7 +153,8 @@ import Testing
     }
 
     @Test func statusFollowsAcksAndNacks() {
-        var info = StreamInfo(id: 1, nodeID: "n", group: "g", kind: "ads", peer: nil, userAgent: "", connectedAt: Date())
+        var info = StreamInfo(
+            id: 1, nodeID: "n", group: "g", kind: "ads", peer: nil, userAgent: "", connectedAt: Date())
         #expect(StreamStatus(info) == .stale)
         var state = StreamInfo.TypeInfo()
         state.sentVersion = "v1"

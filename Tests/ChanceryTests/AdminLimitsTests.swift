@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import Snapshot
 import Testing
+
 @testable import Admin
 @testable import XDS
 
@@ -32,8 +33,9 @@ import Testing
 
             let client = try await XDSRawConnection.admin(port, autoRead: false)
             let request = "GET /snapshot HTTP/1.1\r\nhost: test\r\n\r\n"
-            client.channel.writeAndFlush(ByteBuffer(string: String(repeating: request, count: Self.pipelined)),
-                                         promise: nil)
+            client.channel.writeAndFlush(
+                ByteBuffer(string: String(repeating: request, count: Self.pipelined)),
+                promise: nil)
             #expect(await waitForStall(server), "the server never stalled on the non-reading client")
             let stalled = server.stats
             // Held open with one reply pending, not dropped: the bound comes from not reading, not from closing.
@@ -47,9 +49,10 @@ import Testing
             #expect(stalled.peakQueuedRequests <= AdminLimits().maxPipelinedRequests)
 
             await client.close()
-            #expect(await xdsEventually(.seconds(10)) {
-                server.stats.openConnections == 0 && server.stats.outstandingBytes == 0
-            }, "\(server.stats)")
+            #expect(
+                await xdsEventually(.seconds(10)) {
+                    server.stats.openConnections == 0 && server.stats.outstandingBytes == 0
+                }, "\(server.stats)")
             // The endpoint still answers.
             let after = try await XDSRawConnection.admin(port)
             #expect(try await after.get("/healthz")?.status == 200)
@@ -137,8 +140,9 @@ import Testing
             #expect(AdminReply.parse(big.received)?.status == 431)
 
             let body = try await XDSRawConnection.admin(port)
-            try await body.send("POST /healthz HTTP/1.1\r\ncontent-length: 100000\r\n\r\n"
-                                + String(repeating: "x", count: 8192))
+            try await body.send(
+                "POST /healthz HTTP/1.1\r\ncontent-length: 100000\r\n\r\n"
+                    + String(repeating: "x", count: 8192))
             #expect(await body.closes(within: .seconds(10)))
             #expect(AdminReply.parse(body.received)?.status == 413)
             #expect(server.stats.refusedRequests == 2)
@@ -158,8 +162,11 @@ import Testing
                 #expect(!adminLoop.inEventLoop)
 
                 let hog = try await XDSRawConnection.admin(port, autoRead: false)
-                hog.channel.writeAndFlush(ByteBuffer(string: String(
-                    repeating: "GET /snapshot HTTP/1.1\r\nhost: t\r\n\r\n", count: Self.pipelined)), promise: nil)
+                hog.channel.writeAndFlush(
+                    ByteBuffer(
+                        string: String(
+                            repeating: "GET /snapshot HTTP/1.1\r\nhost: t\r\n\r\n", count: Self.pipelined)),
+                    promise: nil)
                 var slow: [XDSRawConnection] = []
                 for _ in 0..<15 {
                     let client = try await XDSRawConnection.admin(port)

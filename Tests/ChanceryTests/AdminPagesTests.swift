@@ -1,9 +1,10 @@
-@testable import Admin
 import Foundation
 import Pipeline
 import Snapshot
 import Testing
 import Translate
+
+@testable import Admin
 @testable import XDS
 
 /// The admin endpoint's pages, rendered straight from a store and a registry.
@@ -38,8 +39,9 @@ import Translate
 
     @Test func clientsPageShowsNacks() throws {
         let (admin, _, registry) = try pages()
-        var info = StreamInfo(id: 7, nodeID: "edge-1", group: "default", kind: "ads", peer: "127.0.0.1:5000",
-                              userAgent: "envoy 1.40.0", connectedAt: Date())
+        var info = StreamInfo(
+            id: 7, nodeID: "edge-1", group: "default", kind: "ads", peer: "127.0.0.1:5000",
+            userAgent: "envoy 1.40.0", connectedAt: Date())
         var listener = StreamInfo.TypeInfo()
         listener.sentVersion = "b"
         listener.ackedVersion = "a"
@@ -57,8 +59,10 @@ import Translate
 
     @Test func metricsAreValidPrometheusText() throws {
         let (admin, _, registry) = try pages()
-        registry.upsert(StreamInfo(id: 1, nodeID: "n", group: "default", kind: "ads-delta", peer: nil, userAgent: "",
-                                   connectedAt: Date()))
+        registry.upsert(
+            StreamInfo(
+                id: 1, nodeID: "n", group: "default", kind: "ads-delta", peer: nil, userAgent: "",
+                connectedAt: Date()))
         let page = admin.page(for: "/metrics")
         #expect(page.contentType.hasPrefix("text/plain"))
         #expect(page.body.contains("chancery_streams{kind=\"ads-delta\"} 1"))
@@ -71,8 +75,9 @@ import Translate
     @Test func statusShowsTheLastFailure() throws {
         let (admin, store, _) = try pages()
         store.recordFailure(["routes.yaml:3:5: bad"])
-        let status = try #require(try JSONSerialization.jsonObject(with: Data(admin.page(for: "/status").body.utf8))
-                                  as? [String: Any])
+        let status = try #require(
+            try JSONSerialization.jsonObject(with: Data(admin.page(for: "/status").body.utf8))
+                as? [String: Any])
         #expect(status["ok"] as? Bool == false)
         #expect(status["errors"] as? [String] == ["routes.yaml:3:5: bad"])
         #expect(admin.page(for: "/nope").status == .notFound)

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import Snapshot
+
 @testable import Admin
 @testable import XDS
 
@@ -14,11 +15,13 @@ func withAdminServer(
 ) async throws {
     var logger = Logger(label: "admin-test")
     logger.logLevel = .critical
-    let store = store ?? {
-        let store = SnapshotStore()
-        store.publish(XDSSnap.site)
-        return store
-    }()
+    let store =
+        store
+        ?? {
+            let store = SnapshotStore()
+            store.publish(XDSSnap.site)
+            return store
+        }()
     let server = AdminServer(store: store, registry: registry, limits: limits, logger: logger)
     let port = try await server.start(host: "127.0.0.1", port: 0)
     do {
@@ -70,11 +73,13 @@ extension AdminReply {
         var headers: [String: String] = [:]
         for line in lines.dropFirst() {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
+                in: .whitespaces)
         }
         let length = Int(headers["content-length"] ?? "0") ?? 0
         guard bytes.count >= end + 4 + length else { return nil }
-        return AdminReply(status: status, headers: headers,
-                          body: String(decoding: bytes[(end + 4)..<(end + 4 + length)], as: UTF8.self))
+        return AdminReply(
+            status: status, headers: headers,
+            body: String(decoding: bytes[(end + 4)..<(end + 4 + length)], as: UTF8.self))
     }
 }

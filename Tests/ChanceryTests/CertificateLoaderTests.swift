@@ -33,8 +33,9 @@ struct CertificateLoaderTests {
         #expect(result.skipped.isEmpty)
         let group = try #require(result.snapshot.group("default", mode: .ads))
         #expect(group[.secret].sortedNames == ["example.test"])
-        #expect(result.warnings.contains { $0.hasPrefix("EXPIRED: certificate \"example.test\" expired on 2001-01-02") },
-                "\(result.warnings)")
+        #expect(
+            result.warnings.contains { $0.hasPrefix("EXPIRED: certificate \"example.test\" expired on 2001-01-02") },
+            "\(result.warnings)")
     }
 
     @Test func brokenCertificateLeavesOutOnlyItsListenerAndSaysWhy() throws {
@@ -98,8 +99,9 @@ struct CertificateLoaderTests {
         try FileManager.default.copyItem(atPath: "\(site)/routes.yaml", toPath: path)
         let size = try #require(FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
         do {
-            _ = try Loader.load(configPath: path, certsPath: "\(site)/certs",
-                                limits: Loader.Limits(maxConfigBytes: size - 1))
+            _ = try Loader.load(
+                configPath: path, certsPath: "\(site)/certs",
+                limits: Loader.Limits(maxConfigBytes: size - 1))
             Issue.record("a routes file over the cap was loaded")
         } catch {
             // Typed up to here: the kind of failure, then the line printed for it.
@@ -109,8 +111,9 @@ struct CertificateLoaderTests {
             }
             #expect(failedPath == path && failure.kind == .tooLarge)
             #expect(error.lines.count == 1)
-            #expect(error.lines.first?.contains("file is too large (\(size) bytes, limit \(size - 1) bytes)") == true,
-                    "\(error)")
+            #expect(
+                error.lines.first?.contains("file is too large (\(size) bytes, limit \(size - 1) bytes)") == true,
+                "\(error)")
         }
         #expect(throws: Never.self) {
             try Loader.load(configPath: path, certsPath: "\(site)/certs", limits: Loader.Limits(maxConfigBytes: size))
@@ -119,22 +122,22 @@ struct CertificateLoaderTests {
 
     @Test func selectionDropsOnlyTheHostWhoseOverrideIsUnusable() throws {
         let yaml = """
-        listeners:
-          - name: https
-            port: 8443
-            tls: { certificate: main }
-            hosts:
-              - name: a
-                domains: [a.test]
-                routes: [{ prefix: /, cluster: c }]
-              - name: b
-                domains: [b.test]
-                certificate: other
-                routes: [{ prefix: /, cluster: c }]
-        clusters:
-          - name: c
-            endpoints: [127.0.0.1:1]
-        """
+            listeners:
+              - name: https
+                port: 8443
+                tls: { certificate: main }
+                hosts:
+                  - name: a
+                    domains: [a.test]
+                    routes: [{ prefix: /, cluster: c }]
+                  - name: b
+                    domains: [b.test]
+                    certificate: other
+                    routes: [{ prefix: /, cluster: c }]
+            clusters:
+              - name: c
+                endpoints: [127.0.0.1:1]
+            """
         let config = try RoutesFile.parse(yaml, file: "routes.yaml")
         let (kept, skipped) = CertificateSelection.apply(config, usable: ["main"])
         #expect(kept.listeners.count == 1)

@@ -1,9 +1,10 @@
-@testable import Admin
 import Certs
 import Foundation
 import Pipeline
 import Snapshot
 import Testing
+
+@testable import Admin
 @testable import XDS
 
 /// `/status` lists every certificate with its expiry and where it really lives; `/metrics` flags expired ones.
@@ -16,11 +17,13 @@ import Testing
         var served = good.bundles
         served["expired"] = try #require(broken.bundles["expired"])
         let store = SnapshotStore()
-        store.certificates.update(served: served, kept: [:], broken: ["mismatch": try #require(broken.broken["key-mismatch"])])
+        store.certificates.update(
+            served: served, kept: [:], broken: ["mismatch": try #require(broken.broken["key-mismatch"])])
         let admin = AdminPages(store: store, registry: StreamRegistry(), groupGuard: GroupGuard())
 
-        let status = try #require(try JSONSerialization.jsonObject(with: Data(admin.page(for: "/status").body.utf8))
-            as? [String: Any])
+        let status = try #require(
+            try JSONSerialization.jsonObject(with: Data(admin.page(for: "/status").body.utf8))
+                as? [String: Any])
         let list = try #require(status["certificates"] as? [[String: Any]])
         #expect(list.map { $0["name"] as? String } == ["example.test", "expired", "mismatch"])
         let example = list[0]

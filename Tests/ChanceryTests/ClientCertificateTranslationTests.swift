@@ -100,24 +100,29 @@ struct ClientCertificateTranslationTests {
         #expect(result.skipped.map(\.listener) == ["https"])
         let group = try #require(result.snapshot.group("default", mode: .ads))
         #expect(group[.listener].sortedNames.isEmpty, "never served without the check it asks for")
-        #expect(result.warnings == [
-            "\(dir)/routes.yaml:7:28: listener \"https\" left out: \"example.test/ca.crt\" (client certificate CA) "
-                + "is not usable: \(dir)/routes.yaml:7:28: client certificates need DIR/example.test/ca.crt, which is "
-                + "missing or not valid (no certificate folder holds a valid ca.crt; put the CA that signs client "
-                + "certificates in DIR/example.test/ca.crt)",
-        ])
+        #expect(
+            result.warnings == [
+                "\(dir)/routes.yaml:7:28: listener \"https\" left out: \"example.test/ca.crt\" (client certificate CA) "
+                    + "is not usable: \(dir)/routes.yaml:7:28: client certificates need DIR/example.test/ca.crt, which is "
+                    + "missing or not valid (no certificate folder holds a valid ca.crt; put the CA that signs client "
+                    + "certificates in DIR/example.test/ca.crt)"
+            ])
     }
 
     @Test func brokenCACrtNamesTheRealCause() throws {
-        let dir = try workspace(tlsLines: "      client_certificates: required",
-                                caBytes: Array("not a certificate\n".utf8))
+        let dir = try workspace(
+            tlsLines: "      client_certificates: required",
+            caBytes: Array("not a certificate\n".utf8))
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let result = try Loader.load(configPath: dir + "/routes.yaml", certsPath: dir + "/certs")
         #expect(result.skipped.map(\.listener) == ["https"])
         let line = try #require(result.warnings.first { $0.contains("left out") })
-        #expect(line.hasSuffix("\(dir)/certs/example.test/ca.crt: no PEM block found (expected -----BEGIN …-----)"),
-                "\(line)")
-        #expect(result.warnings.contains("\(dir)/certs/example.test/ca.crt: no PEM block found (expected -----BEGIN …-----)"))
+        #expect(
+            line.hasSuffix("\(dir)/certs/example.test/ca.crt: no PEM block found (expected -----BEGIN …-----)"),
+            "\(line)")
+        #expect(
+            result.warnings.contains(
+                "\(dir)/certs/example.test/ca.crt: no PEM block found (expected -----BEGIN …-----)"))
     }
 
     @Test func sniHostGetsItsOwnValidationContext() throws {
@@ -141,13 +146,15 @@ struct ClientCertificateTranslationTests {
             """
         let config = try RoutesFile.parse(yaml, file: "routes.yaml")
         let bundle = try #require(CertificateDirectory.load(path: "\(site)/certs").bundles["example.test"])
-        let other = CertificateBundle(name: "other.test", certificateChainPEM: bundle.certificateChainPEM,
-                                      privateKeyPEM: bundle.privateKeyPEM, serialNumber: "1", sha256Fingerprint: "",
-                                      dnsNames: [], notBefore: bundle.notBefore, notAfter: bundle.notAfter)
+        let other = CertificateBundle(
+            name: "other.test", certificateChainPEM: bundle.certificateChainPEM,
+            privateKeyPEM: bundle.privateKeyPEM, serialNumber: "1", sha256Fingerprint: "",
+            dnsNames: [], notBefore: bundle.notBefore, notAfter: bundle.notAfter)
         let authority = try TrustedAuthority.parse(name: "other.test", bytes: chainBytes, path: "ca.crt").get()
-        let group = try #require(Translator.translate(
-            config, certificates: ["example.test": bundle, "other.test": other],
-            authorities: ["other.test": authority, "example.test": authority])["default"])
+        let group = try #require(
+            Translator.translate(
+                config, certificates: ["example.test": bundle, "other.test": other],
+                authorities: ["other.test": authority, "example.test": authority])["default"])
         #expect(group.resources[.secret]?.keys.sorted() == ["example.test", "other.test", "other.test/ca.crt"])
         let chains = try #require(group.resources[.listener]?["https"]?["filter_chains"]?.listValue)
         var byName: [String: ProtoMessage] = [:]
@@ -158,7 +165,8 @@ struct ClientCertificateTranslationTests {
         }
         #expect(byName["example.test"]?["require_client_certificate"] == nil)
         #expect(byName["other.test"]?["require_client_certificate"] == .boolValue(true))
-        let reference = byName["other.test"]?["common_tls_context"]?.messageValue?["validation_context_sds_secret_config"]
+        let reference = byName["other.test"]?["common_tls_context"]?.messageValue?[
+            "validation_context_sds_secret_config"]
         #expect(reference?.messageValue?["name"]?.stringValue == "other.test/ca.crt")
     }
 

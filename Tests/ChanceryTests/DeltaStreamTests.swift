@@ -2,6 +2,7 @@ import Snapshot
 import Testing
 import Translate
 import Vocabulary
+
 @testable import XDS
 
 /// The delta state machine, driven with plain values. Rule numbers: `docs/PROTOCOL.md` §3.
@@ -14,12 +15,15 @@ import Vocabulary
         actions.compactMap { if case .send(let response) = $0 { return response } else { return nil } }
     }
 
-    func request(_ type: ResourceType, subscribe: [String] = [], unsubscribe: [String] = [],
-                 initial: [String: String] = [:], nonce: String = "", nack: String? = nil,
-                 node: NodeInfo? = nil) -> DeltaDiscoveryRequest {
-        DeltaDiscoveryRequest(node: node, typeURL: type.typeURL, subscribe: subscribe, unsubscribe: unsubscribe,
-                              initialResourceVersions: initial, responseNonce: nonce,
-                              errorDetail: nack.map { ErrorDetail(code: 13, message: $0) })
+    func request(
+        _ type: ResourceType, subscribe: [String] = [], unsubscribe: [String] = [],
+        initial: [String: String] = [:], nonce: String = "", nack: String? = nil,
+        node: NodeInfo? = nil
+    ) -> DeltaDiscoveryRequest {
+        DeltaDiscoveryRequest(
+            node: node, typeURL: type.typeURL, subscribe: subscribe, unsubscribe: unsubscribe,
+            initialResourceVersions: initial, responseNonce: nonce,
+            errorDetail: nack.map { ErrorDetail(code: 13, message: $0) })
     }
 
     func started(_ snapshot: GroupSnapshot = Self.site) -> DeltaStream {
@@ -55,10 +59,12 @@ import Vocabulary
         let changed = F.group([.cluster: ["www": "2", "dav": ""], .endpoint: ["www": "", "dav": ""]])
         let second = sends(stream.update(changed)).first { $0.type == .cluster }!
         // Each answer is matched to the response its nonce names, even out of order.
-        #expect(stream.receive(request(.cluster, nonce: second.nonce, nack: "bad"))
-            == [.nacked(.cluster, version: second.systemVersion, message: "bad")])
-        #expect(stream.receive(request(.cluster, nonce: first.nonce))
-            == [.acked(.cluster, version: first.systemVersion)])
+        #expect(
+            stream.receive(request(.cluster, nonce: second.nonce, nack: "bad"))
+                == [.nacked(.cluster, version: second.systemVersion, message: "bad")])
+        #expect(
+            stream.receive(request(.cluster, nonce: first.nonce))
+                == [.acked(.cluster, version: first.systemVersion)])
         // A nonce answered already, or never sent, reports nothing.
         #expect(stream.receive(request(.cluster, nonce: first.nonce)).isEmpty)
         #expect(stream.receive(request(.cluster, nonce: "999")).isEmpty)
@@ -83,8 +89,11 @@ import Vocabulary
     @Test func rule26_reconnectSkipsUnchangedAndRemovesGone() {
         var stream = started()
         let www = F.resource(.cluster, "www")
-        let answer = sends(stream.receive(request(.cluster, initial: ["www": www.version, "old": "123", "dav": "stale"],
-                                                  node: node)))
+        let answer = sends(
+            stream.receive(
+                request(
+                    .cluster, initial: ["www": www.version, "old": "123", "dav": "stale"],
+                    node: node)))
         #expect(answer.count == 1)
         #expect(answer[0].resources.map(\.name) == ["dav"])  // changed
         #expect(answer[0].removed == ["old"])  // istio#41494
@@ -136,9 +145,11 @@ import Vocabulary
         var stream = started()
         _ = stream.receive(request(.cluster, node: node))
         var types = Self.site.types
-        types[.cluster] = TypeSnapshot(type: .cluster, resources: [
-            "www": F.resource(.cluster, "www", content: "v2"), "dav": F.resource(.cluster, "dav"),
-        ])
+        types[.cluster] = TypeSnapshot(
+            type: .cluster,
+            resources: [
+                "www": F.resource(.cluster, "www", content: "v2"), "dav": F.resource(.cluster, "dav"),
+            ])
         let pushed = sends(stream.update(GroupSnapshot(group: "default", mode: .ads, types: types)))
         #expect(pushed.first?.resources.map(\.name) == ["www"])
     }

@@ -26,8 +26,9 @@ import Vocabulary
                 expectedFiles.insert(path)
                 let rendered = SnapshotJSON.render(snapshot[type]) + "\n"
                 if Self.update {
-                    try FileManager.default.createDirectory(atPath: "\(dir)/expected/\(group)",
-                                                            withIntermediateDirectories: true)
+                    try FileManager.default.createDirectory(
+                        atPath: "\(dir)/expected/\(group)",
+                        withIntermediateDirectories: true)
                     try rendered.write(toFile: path, atomically: true, encoding: .utf8)
                     continue
                 }
@@ -36,7 +37,8 @@ import Vocabulary
             }
         }
         // A golden file for a group or type that no longer exists is a stale expectation.
-        let onDisk = FileManager.default.enumerator(atPath: "\(dir)/expected")?.compactMap { $0 as? String }
+        let onDisk =
+            FileManager.default.enumerator(atPath: "\(dir)/expected")?.compactMap { $0 as? String }
             .filter { $0.hasSuffix(".json") }.map { "\(dir)/expected/\($0)" } ?? []
         #expect(Set(onDisk) == expectedFiles)
     }
@@ -50,8 +52,9 @@ import Vocabulary
     }
 
     @Test func goldenFilesNeverHoldPrivateKeys() throws {
-        let key = try String(contentsOfFile: "\(FixturePaths.fixtures)/example-site/certs/example.test/tls.key",
-                             encoding: .utf8)
+        let key = try String(
+            contentsOfFile: "\(FixturePaths.fixtures)/example-site/certs/example.test/tls.key",
+            encoding: .utf8)
         let body = key.split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined()
         let base64OfPEM = Data(key.utf8).base64EncodedString()
         for name in FixturePaths.goldenCases {
@@ -59,7 +62,8 @@ import Vocabulary
                 continue
             }
             for case let file as String in files where file.hasSuffix(".json") {
-                let text = try String(contentsOfFile: "\(FixturePaths.fixtures)/\(name)/expected/\(file)", encoding: .utf8)
+                let text = try String(
+                    contentsOfFile: "\(FixturePaths.fixtures)/\(name)/expected/\(file)", encoding: .utf8)
                 #expect(!text.contains(String(body.prefix(40))))
                 #expect(!text.contains(String(base64OfPEM.prefix(40))))
             }

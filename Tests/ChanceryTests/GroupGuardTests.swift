@@ -2,6 +2,7 @@ import Snapshot
 import Testing
 import Translate
 import Vocabulary
+
 @testable import XDS
 
 @Suite struct GroupGuardTests {

@@ -16,7 +16,8 @@ enum SnapshotFactory {
     static func group(_ spec: [ResourceType: [String: String]], name: String = "default") -> GroupSnapshot {
         var types: [ResourceType: TypeSnapshot] = [:]
         for (type, resources) in spec {
-            let encoded = Dictionary(uniqueKeysWithValues: resources.map { ($0.key, resource(type, $0.key, content: $0.value)) })
+            let encoded = Dictionary(
+                uniqueKeysWithValues: resources.map { ($0.key, resource(type, $0.key, content: $0.value)) })
             types[type] = TypeSnapshot(type: type, resources: encoded)
         }
         return GroupSnapshot(group: name, mode: .ads, types: types)
@@ -39,12 +40,20 @@ enum SnapshotFactory {
         case .route:
             return .list([.message(ProtoMessage("envoy.config.route.v3.VirtualHost", ["name": .string(content)]))])
         case .endpoint:
-            return .list([.message(ProtoMessage("envoy.config.endpoint.v3.LocalityLbEndpoints",
-                                                ["priority": .int(Int64(content.utf8.count))]))])
+            return .list([
+                .message(
+                    ProtoMessage(
+                        "envoy.config.endpoint.v3.LocalityLbEndpoints",
+                        ["priority": .int(Int64(content.utf8.count))]))
+            ])
         case .secret:
-            return .message(ProtoMessage("envoy.extensions.transport_sockets.tls.v3.TlsCertificate", [
-                "certificate_chain": .message(ProtoMessage("envoy.config.core.v3.DataSource", ["inline_string": .string(content)])),
-            ]))
+            return .message(
+                ProtoMessage(
+                    "envoy.extensions.transport_sockets.tls.v3.TlsCertificate",
+                    [
+                        "certificate_chain": .message(
+                            ProtoMessage("envoy.config.core.v3.DataSource", ["inline_string": .string(content)]))
+                    ]))
         }
     }
 }

@@ -2,6 +2,7 @@ import Snapshot
 import Testing
 import Translate
 import Vocabulary
+
 @testable import XDS
 
 /// The state-of-the-world state machine, driven with plain values. Rule numbers: `docs/PROTOCOL.md` §3.
@@ -21,10 +22,13 @@ import Vocabulary
         actions.compactMap { if case .send(let response) = $0 { return response } else { return nil } }
     }
 
-    func request(_ type: ResourceType, _ names: [String] = [], version: String = "", nonce: String = "",
-                 nack: String? = nil, node: NodeInfo? = nil) -> DiscoveryRequest {
-        DiscoveryRequest(versionInfo: version, node: node, resourceNames: names, typeURL: type.typeURL,
-                         responseNonce: nonce, errorDetail: nack.map { ErrorDetail(code: 13, message: $0) })
+    func request(
+        _ type: ResourceType, _ names: [String] = [], version: String = "", nonce: String = "",
+        nack: String? = nil, node: NodeInfo? = nil
+    ) -> DiscoveryRequest {
+        DiscoveryRequest(
+            versionInfo: version, node: node, resourceNames: names, typeURL: type.typeURL,
+            responseNonce: nonce, errorDetail: nack.map { ErrorDetail(code: 13, message: $0) })
     }
 
     func started(_ snapshot: GroupSnapshot = Self.site) -> SotWStream {
@@ -61,8 +65,10 @@ import Vocabulary
         var stream = started()
         var nonces: [String] = []
         for type in ResourceType.allCases {
-            nonces += sends(stream.receive(request(type, type.requiresFullStateInSotW ? [] : ["www", "https", "example.test"])))
-                .map(\.nonce)
+            nonces += sends(
+                stream.receive(request(type, type.requiresFullStateInSotW ? [] : ["www", "https", "example.test"]))
+            )
+            .map(\.nonce)
         }
         #expect(nonces.count >= 5)
         #expect(Set(nonces).count == nonces.count)
@@ -105,7 +111,8 @@ import Vocabulary
         #expect(sends(stream.update(Self.site)).isEmpty)
         // A new version is.
         var changed = Self.site.types
-        changed[.cluster] = TypeSnapshot(type: .cluster, resources: ["www": F.resource(.cluster, "www", content: "fixed")])
+        changed[.cluster] = TypeSnapshot(
+            type: .cluster, resources: ["www": F.resource(.cluster, "www", content: "fixed")])
         let next = sends(stream.update(GroupSnapshot(group: "default", mode: .ads, types: changed)))
         #expect(next.first?.type == .cluster)
         #expect(next.first?.version != first.version)
@@ -117,15 +124,18 @@ import Vocabulary
         let second = sends(stream.receive(request(.endpoint, ["www"], nonce: first.nonce)))
         #expect(second.isEmpty)  // ACK, nothing new
         var changed = Self.site.types
-        changed[.endpoint] = TypeSnapshot(type: .endpoint, resources: [
-            "www": F.resource(.endpoint, "www", content: "v2"), "dav": F.resource(.endpoint, "dav"),
-        ])
+        changed[.endpoint] = TypeSnapshot(
+            type: .endpoint,
+            resources: [
+                "www": F.resource(.endpoint, "www", content: "v2"), "dav": F.resource(.endpoint, "dav"),
+            ])
         let pushed = sends(stream.update(GroupSnapshot(group: "default", mode: .ads, types: changed)))[0]
         // A request still carrying the first nonce is stale: not answered, but its names are recorded.
         #expect(sends(stream.receive(request(.endpoint, ["www", "dav"], nonce: first.nonce))).isEmpty)
         #expect(stream.types[.endpoint]?.names == ["www", "dav"])
         // The ACK of the latest response then brings the added name.
-        let after = sends(stream.receive(request(.endpoint, ["www", "dav"], version: pushed.version, nonce: pushed.nonce)))
+        let after = sends(
+            stream.receive(request(.endpoint, ["www", "dav"], version: pushed.version, nonce: pushed.nonce)))
         #expect(after.first?.resources.map(\.name) == ["dav", "www"])
     }
 
@@ -148,7 +158,8 @@ import Vocabulary
         var stream = started()
         #expect(sends(stream.receive(request(.cluster, node: node)))[0].resources.map(\.name) == ["dav", "www"])
         var explicit = started()
-        #expect(sends(explicit.receive(request(.cluster, ["*"], node: node)))[0].resources.map(\.name) == ["dav", "www"])
+        #expect(
+            sends(explicit.receive(request(.cluster, ["*"], node: node)))[0].resources.map(\.name) == ["dav", "www"])
     }
 
     @Test func rule12_emptyListAfterNamesUnsubscribesAndIsNotWildcard() {
@@ -167,10 +178,12 @@ import Vocabulary
         let first = sends(stream.receive(request(.route, ["https"], node: node)))[0]
         _ = stream.receive(request(.route, ["https"], version: first.version, nonce: first.nonce))
         var withHTTP = Self.site.types
-        withHTTP[.route] = TypeSnapshot(type: .route, resources: ["https": F.resource(.route, "https"), "http": F.resource(.route, "http")])
+        withHTTP[.route] = TypeSnapshot(
+            type: .route, resources: ["https": F.resource(.route, "https"), "http": F.resource(.route, "http")])
         let group = GroupSnapshot(group: "default", mode: .ads, types: withHTTP)
         #expect(sends(stream.update(group)).isEmpty)  // http not subscribed yet: nothing to send
-        let added = sends(stream.receive(request(.route, ["https", "http"], version: first.version, nonce: first.nonce)))
+        let added = sends(
+            stream.receive(request(.route, ["https", "http"], version: first.version, nonce: first.nonce)))
         #expect(added.first?.resources.map(\.name) == ["http", "https"])
     }
 
@@ -183,7 +196,10 @@ import Vocabulary
     @Test func rule16_everyResourceHasTheResponseType() {
         var stream = started()
         for type in ResourceType.allCases {
-            for response in sends(stream.receive(request(type, type.requiresFullStateInSotW ? [] : ["www", "https", "example.test"], node: node))) {
+            for response in sends(
+                stream.receive(
+                    request(type, type.requiresFullStateInSotW ? [] : ["www", "https", "example.test"], node: node)))
+            {
                 #expect(response.resources.allSatisfy { $0.type == response.type })
             }
         }
@@ -203,9 +219,11 @@ import Vocabulary
         var stream = started()
         #expect(sends(stream.receive(request(.secret, ["other.test"], node: node))).isEmpty)
         var withSecret = Self.site.types
-        withSecret[.secret] = TypeSnapshot(type: .secret, resources: [
-            "example.test": F.resource(.secret, "example.test"), "other.test": F.resource(.secret, "other.test"),
-        ])
+        withSecret[.secret] = TypeSnapshot(
+            type: .secret,
+            resources: [
+                "example.test": F.resource(.secret, "example.test"), "other.test": F.resource(.secret, "other.test"),
+            ])
         let pushed = sends(stream.update(GroupSnapshot(group: "default", mode: .ads, types: withSecret)))
         #expect(pushed.map(\.type) == [.secret])
         #expect(pushed.first?.resources.map(\.name) == ["other.test"])
@@ -242,8 +260,10 @@ import Vocabulary
         _ = stream.receive(request(.listener))
         _ = stream.receive(request(.route, ["https"]))
         // dav is replaced by dl, and the route changes to use dl.
-        let next = F.group([.cluster: ["www": "", "dl": ""], .endpoint: ["www": "", "dl": ""], .listener: ["https": ""],
-                            .route: ["https": "dl instead of dav"], .secret: ["example.test": ""]])
+        let next = F.group([
+            .cluster: ["www": "", "dl": ""], .endpoint: ["www": "", "dl": ""], .listener: ["https": ""],
+            .route: ["https": "dl instead of dav"], .secret: ["example.test": ""],
+        ])
         let pushed = sends(stream.update(next))
         let clusterPushes = pushed.enumerated().filter { $0.element.type == .cluster }
         #expect(clusterPushes.count == 2)
@@ -259,8 +279,10 @@ import Vocabulary
         _ = stream.receive(request(.cluster, node: node))
         _ = stream.receive(request(.listener))
         _ = stream.receive(request(.route, ["https"]))
-        let next = F.group([.cluster: ["www": ""], .endpoint: ["www": ""], .listener: ["https": ""],
-                            .route: ["https": "no dav"], .secret: ["example.test": ""]])
+        let next = F.group([
+            .cluster: ["www": ""], .endpoint: ["www": ""], .listener: ["https": ""],
+            .route: ["https": "no dav"], .secret: ["example.test": ""],
+        ])
         let order = sends(stream.update(next)).map(\.type)
         #expect(order == [.route, .cluster])
     }
@@ -272,9 +294,11 @@ import Vocabulary
         _ = stream.receive(request(.cluster, version: clusters.version, nonce: clusters.nonce))
         _ = stream.receive(request(.endpoint, ["www", "dav"], version: endpoints.version, nonce: endpoints.nonce))
         var changed = Self.site.types
-        changed[.cluster] = TypeSnapshot(type: .cluster, resources: [
-            "www": F.resource(.cluster, "www", content: "new timeout"), "dav": F.resource(.cluster, "dav"),
-        ])
+        changed[.cluster] = TypeSnapshot(
+            type: .cluster,
+            resources: [
+                "www": F.resource(.cluster, "www", content: "new timeout"), "dav": F.resource(.cluster, "dav"),
+            ])
         let pushed = sends(stream.update(GroupSnapshot(group: "default", mode: .ads, types: changed)))
         #expect(pushed.map(\.type) == [.cluster, .endpoint])
         #expect(pushed[1].version == endpoints.version)  // same content, sent again with a new nonce

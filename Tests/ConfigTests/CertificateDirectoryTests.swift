@@ -16,7 +16,9 @@ struct CertificateDirectoryTests {
         for line in text.split(separator: "\n") {
             let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2 else { continue }
-            if parts[0].hasSuffix("Fingerprint") { fingerprint = parts[1].replacingOccurrences(of: ":", with: "").lowercased() }
+            if parts[0].hasSuffix("Fingerprint") {
+                fingerprint = parts[1].replacingOccurrences(of: ":", with: "").lowercased()
+            }
             if parts[0] == "serial" { serial = parts[1].lowercased() }
         }
         return (fingerprint, serial)
@@ -47,8 +49,10 @@ struct CertificateDirectoryTests {
         #expect(!base64Lines.isEmpty)
         var dumped = ""
         dump(bundle, to: &dumped)
-        let renderings = [bundle.description, bundle.debugDescription, "\(bundle)", String(reflecting: bundle),
-                          dumped, "\([bundle])", "\(["k": bundle])"]
+        let renderings = [
+            bundle.description, bundle.debugDescription, "\(bundle)", String(reflecting: bundle),
+            dumped, "\([bundle])", "\(["k": bundle])",
+        ]
         for text in renderings {
             #expect(!text.contains("PRIVATE KEY"), "\(text)")
             for line in base64Lines {
@@ -65,8 +69,9 @@ struct CertificateDirectoryTests {
 
     @Test func brokenBundlesAreReportedAndTheRestLoad() throws {
         let (bundles, errors) = CertificateDirectory.load(path: badCerts)
-        #expect(bundles.keys.sorted() == ["expired", "good"],
-                "a SEC1 key after an EC PARAMETERS block loads; an expired certificate is still served")
+        #expect(
+            bundles.keys.sorted() == ["expired", "good"],
+            "a SEC1 key after an EC PARAMETERS block loads; an expired certificate is still served")
         #expect(bundles["good"]?.sha256Fingerprint == (try opensslFacts()).fingerprint)
 
         let byPath = Dictionary(errors.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })

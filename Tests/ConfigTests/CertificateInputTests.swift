@@ -1,18 +1,21 @@
 import Dispatch
 import Foundation
 import Testing
-#if canImport(Glibc)
-import Glibc
-#endif
 
 @testable import Certs
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Input files that must never block or be read whole, certbot's layout, and renewals caught half-way.
 @Suite("Certificate inputs")
 struct CertificateInputTests {
     /// Runs `body` on another thread and waits at most `seconds`; nil when it did not finish in time.
-    static func bounded<T: Sendable>(seconds: Double, unblock: () -> Void = {},
-                                     _ body: @escaping @Sendable () -> T) -> T? {
+    static func bounded<T: Sendable>(
+        seconds: Double, unblock: () -> Void = {},
+        _ body: @escaping @Sendable () -> T
+    ) -> T? {
         let done = DispatchSemaphore(value: 0)
         let box = ResultBox<T>()
         DispatchQueue.global().async {
@@ -106,8 +109,9 @@ struct CertificateInputTests {
         let handle = try #require(FileHandle(forWritingAtPath: temp.path + "/big/tls.crt"))
         try handle.truncate(atOffset: 8 << 20)
         try handle.close()
-        try FileManager.default.copyItem(atPath: FixturePath.path("example-site/certs/example.test/tls.key"),
-                                         toPath: temp.path + "/big/tls.key")
+        try FileManager.default.copyItem(
+            atPath: FixturePath.path("example-site/certs/example.test/tls.key"),
+            toPath: temp.path + "/big/tls.key")
         let errors = CertificateDirectory.load(path: temp.path).errors
         #expect(errors.map(\.code) == [.unreadableFile])
         #expect(errors.first?.reason.contains("too large") == true, "\(errors)")
@@ -118,13 +122,15 @@ struct CertificateInputTests {
         let temp = try TemporaryDirectory()
         let source = FixturePath.path("example-site/certs/example.test")
         let letsencrypt = try CertbotTree(root: temp.path + "/letsencrypt", name: "site")
-        try letsencrypt.issue(certificate: String(contentsOfFile: source + "/tls.crt", encoding: .utf8),
-                              key: String(contentsOfFile: source + "/tls.key", encoding: .utf8))
+        try letsencrypt.issue(
+            certificate: String(contentsOfFile: source + "/tls.crt", encoding: .utf8),
+            key: String(contentsOfFile: source + "/tls.key", encoding: .utf8))
         let certs = temp.path + "/certs"
         try FileManager.default.createDirectory(atPath: certs + "/site", withIntermediateDirectories: true)
         for file in ["fullchain.pem", "privkey.pem"] {
-            try FileManager.default.createSymbolicLink(atPath: "\(certs)/site/\(file)",
-                                                       withDestinationPath: "\(letsencrypt.live)/\(file)")
+            try FileManager.default.createSymbolicLink(
+                atPath: "\(certs)/site/\(file)",
+                withDestinationPath: "\(letsencrypt.live)/\(file)")
         }
         let (bundles, errors) = CertificateDirectory.load(path: certs)
         #expect(errors.isEmpty, "\(errors)")
@@ -173,8 +179,9 @@ struct CertificateInputTests {
     @Test func expiredCertificateStillLoadsAndIsReported() throws {
         let temp = try TemporaryDirectory()
         let (key, keyPEM, algorithm) = try KeyTypeTests.makeKey(.p256)
-        let certificate = try KeyTypeTests.makeCertificate(key: key, algorithm: algorithm,
-                                                           notBefore: Date() - 10 * 86400, notAfter: Date() - 86400)
+        let certificate = try KeyTypeTests.makeCertificate(
+            key: key, algorithm: algorithm,
+            notBefore: Date() - 10 * 86400, notAfter: Date() - 86400)
         try KeyTypeTests.writeBundle(in: temp.path, name: "old", certificate: certificate, key: keyPEM)
         let scan = CertificateDirectory.scan(path: temp.path)
         let bundle = try #require(scan.bundles["old"], "an expired certificate is still served")

@@ -39,8 +39,11 @@ struct ClientCertificateTests {
     }
 
     @Test func optionalWithAnotherFolder() throws {
-        let settings = try #require(tls(parseValid(Self.yaml(
-            "      client_certificates: optional\n      client_ca: clients"))))
+        let settings = try #require(
+            tls(
+                parseValid(
+                    Self.yaml(
+                        "      client_certificates: optional\n      client_ca: clients"))))
         #expect(settings.clientCertificates == .optional)
         #expect(settings.trustedCA == "clients")
         #expect(settings.clientCAPosition?.line == 7 && settings.clientCAPosition?.column == 18)
@@ -52,32 +55,38 @@ struct ClientCertificateTests {
     }
 
     @Test func unknownModeSuggestsTheNearestOne() {
-        expectSingleError(Self.yaml("      client_certificates: requird"), .invalidValue,
-                          key: "listeners[0].tls.client_certificates", line: 6, column: 28,
-                          messageContains: "\"client_certificates\" is \"requird\"; expected required or optional",
-                          hintContains: "did you mean \"required\"?")
+        expectSingleError(
+            Self.yaml("      client_certificates: requird"), .invalidValue,
+            key: "listeners[0].tls.client_certificates", line: 6, column: 28,
+            messageContains: "\"client_certificates\" is \"requird\"; expected required or optional",
+            hintContains: "did you mean \"required\"?")
     }
 
     @Test func misspeltKeyGetsDidYouMean() {
-        expectSingleError(Self.yaml("      client_certificate: required"), .unknownKey,
-                          key: "listeners[0].tls.client_certificate", line: 6, column: 7,
-                          hintContains: "client_certificates")
+        expectSingleError(
+            Self.yaml("      client_certificate: required"), .unknownKey,
+            key: "listeners[0].tls.client_certificate", line: 6, column: 7,
+            hintContains: "client_certificates")
     }
 
     @Test func clientCAWithoutClientCertificatesIsRefused() {
-        expectSingleError(Self.yaml("      client_ca: clients"), .invalidValue,
-                          key: "listeners[0].tls.client_ca", line: 6, column: 18,
-                          messageContains: "\"client_ca\" only applies with \"client_certificates\"")
+        expectSingleError(
+            Self.yaml("      client_ca: clients"), .invalidValue,
+            key: "listeners[0].tls.client_ca", line: 6, column: 18,
+            messageContains: "\"client_ca\" only applies with \"client_certificates\"")
     }
 
     @Test func missingCAFolderIsReportedWhereItIsNamed() throws {
-        let config = try #require(parseValid(Self.yaml(
-            "      client_certificates: required\n      client_ca: client")))
+        let config = try #require(
+            parseValid(
+                Self.yaml(
+                    "      client_certificates: required\n      client_ca: client")))
         let errors = RoutesFile.checkClientAuthorities(config, available: ["clients"])
-        #expect(errors.map(\.description) == [
-            "routes.yaml:7:18: client certificates need DIR/client/ca.crt, which is missing or not valid "
-                + "(did you mean \"clients\"?)",
-        ], "\(errors)")
+        #expect(
+            errors.map(\.description) == [
+                "routes.yaml:7:18: client certificates need DIR/client/ca.crt, which is missing or not valid "
+                    + "(did you mean \"clients\"?)"
+            ], "\(errors)")
         #expect(errors.first?.key == "listeners[0].tls.client_ca")
         #expect(RoutesFile.checkClientAuthorities(config, available: ["client"]).isEmpty)
     }
@@ -102,9 +111,12 @@ struct ClientCertificateTests {
     }
 
     @Test func sniHostWithItsOwnCertificateMayAskForClientCertificates() throws {
-        let config = try #require(parseValid(Self.hostsYAML(
-            "        certificate: other.test\n        client_certificates: optional\n        client_ca: clients",
-            "        certificate: other.test\n        client_certificates: optional\n        client_ca: clients")))
+        let config = try #require(
+            parseValid(
+                Self.hostsYAML(
+                    "        certificate: other.test\n        client_certificates: optional\n        client_ca: clients",
+                    "        certificate: other.test\n        client_certificates: optional\n        client_ca: clients"
+                )))
         guard case .http(let http)? = config.listeners.first?.kind else { Issue.record("not HTTP"); return }
         #expect(http.hosts.map(\.clientCertificates) == [.optional, .optional])
         #expect(http.hosts.map(\.clientCA) == ["clients", "clients"])
@@ -115,16 +127,20 @@ struct ClientCertificateTests {
     }
 
     @Test func hostWithoutItsOwnCertificateCannotAsk() {
-        expectSingleError(Self.hostsYAML("        client_certificates: required", ""), .conflictingKeys,
-                          key: "listeners[0].hosts[0].client_certificates", line: 7, column: 9,
-                          messageContains: "host \"a.other.test\" sets \"client_certificates\" but has no certificate of its own")
+        expectSingleError(
+            Self.hostsYAML("        client_certificates: required", ""), .conflictingKeys,
+            key: "listeners[0].hosts[0].client_certificates", line: 7, column: 9,
+            messageContains: "host \"a.other.test\" sets \"client_certificates\" but has no certificate of its own")
     }
 
     @Test func hostsSharingACertificateMustAgree() {
-        expectSingleError(Self.hostsYAML("        certificate: other.test\n        client_certificates: required",
-                                         "        certificate: other.test"), .conflictingKeys,
-                          key: "listeners[0].hosts[1].certificate", line: 11, column: 9,
-                          messageContains: "hosts \"a.other.test\" and \"b.other.test\" share certificate \"other.test\" but ask differently")
+        expectSingleError(
+            Self.hostsYAML(
+                "        certificate: other.test\n        client_certificates: required",
+                "        certificate: other.test"), .conflictingKeys,
+            key: "listeners[0].hosts[1].certificate", line: 11, column: 9,
+            messageContains:
+                "hosts \"a.other.test\" and \"b.other.test\" share certificate \"other.test\" but ask differently")
     }
 
     // MARK: - ca.crt in the cert directory

@@ -15,37 +15,54 @@ struct ExampleSiteTests {
         let expected = RoutesConfig(
             groups: ["default"],
             listeners: [
-                Listener(name: "http", groups: ["default"], address: "127.0.0.1", port: 10080,
-                         kind: .http(HTTPListener(redirectToHTTPS: true, redirectPort: 10443)), position: at(9, 5)),
+                Listener(
+                    name: "http", groups: ["default"], address: "127.0.0.1", port: 10080,
+                    kind: .http(HTTPListener(redirectToHTTPS: true, redirectPort: 10443)), position: at(9, 5)),
                 Listener(
                     name: "https", groups: ["default"], address: "127.0.0.1", port: 10443,
-                    kind: .http(HTTPListener(
-                        tls: TLSSettings(certificate: "example.test", alpn: ["h2", "http/1.1"], position: at(18, 20)),
-                        hosts: [
-                            VirtualHost(name: "www", domains: ["www.example.test", "example.test"], routes: [
-                                Route(match: .prefix("/"), action: .forward(.init(cluster: "www")), position: at(24, 13)),
-                            ], position: at(21, 9)),
-                            VirtualHost(name: "dav", domains: ["dav.example.test"], routes: [
-                                Route(match: .prefix("/"),
-                                      action: .forward(.init(cluster: "dav", timeout: .zero, websockets: true)),
-                                      position: at(29, 13)),
-                            ], position: at(26, 9)),
-                            VirtualHost(name: "dl", domains: ["dl.example.test"], routes: [
-                                Route(match: .path("/latest"),
-                                      action: .redirect(.init(path: "/releases/latest", status: 302)),
-                                      position: at(36, 13)),
-                                Route(match: .prefix("/"), action: .forward(.init(cluster: "dl")), position: at(38, 13)),
-                            ], position: at(33, 9)),
-                        ])),
+                    kind: .http(
+                        HTTPListener(
+                            tls: TLSSettings(
+                                certificate: "example.test", alpn: ["h2", "http/1.1"], position: at(18, 20)),
+                            hosts: [
+                                VirtualHost(
+                                    name: "www", domains: ["www.example.test", "example.test"],
+                                    routes: [
+                                        Route(
+                                            match: .prefix("/"), action: .forward(.init(cluster: "www")),
+                                            position: at(24, 13))
+                                    ], position: at(21, 9)),
+                                VirtualHost(
+                                    name: "dav", domains: ["dav.example.test"],
+                                    routes: [
+                                        Route(
+                                            match: .prefix("/"),
+                                            action: .forward(.init(cluster: "dav", timeout: .zero, websockets: true)),
+                                            position: at(29, 13))
+                                    ], position: at(26, 9)),
+                                VirtualHost(
+                                    name: "dl", domains: ["dl.example.test"],
+                                    routes: [
+                                        Route(
+                                            match: .path("/latest"),
+                                            action: .redirect(.init(path: "/releases/latest", status: 302)),
+                                            position: at(36, 13)),
+                                        Route(
+                                            match: .prefix("/"), action: .forward(.init(cluster: "dl")),
+                                            position: at(38, 13)),
+                                    ], position: at(33, 9)),
+                            ])),
                     position: at(14, 5)),
-                Listener(name: "ssh", groups: ["default"], address: "127.0.0.1", port: 10022,
-                         kind: .tcp(TCPListener(cluster: "git-ssh", idleTimeout: .seconds(3600), position: at(44, 7))),
-                         position: at(40, 5)),
+                Listener(
+                    name: "ssh", groups: ["default"], address: "127.0.0.1", port: 10022,
+                    kind: .tcp(TCPListener(cluster: "git-ssh", idleTimeout: .seconds(3600), position: at(44, 7))),
+                    position: at(40, 5)),
             ],
             clusters: [
                 Cluster(name: "www", endpoints: [Endpoint(host: "127.0.0.1", port: 18081)], position: at(47, 5)),
-                Cluster(name: "dav", endpoints: [Endpoint(host: "127.0.0.1", port: 18082)], connectTimeout: .seconds(2),
-                        position: at(49, 5)),
+                Cluster(
+                    name: "dav", endpoints: [Endpoint(host: "127.0.0.1", port: 18082)], connectTimeout: .seconds(2),
+                    position: at(49, 5)),
                 Cluster(name: "dl", endpoints: [Endpoint(host: "127.0.0.1", port: 18083)], position: at(52, 5)),
                 Cluster(name: "git-ssh", endpoints: [Endpoint(host: "127.0.0.1", port: 18022)], position: at(54, 5)),
             ])
@@ -95,7 +112,9 @@ struct ExampleSiteTests {
         #expect(error.key == "listeners[1].tls.certificate")
         #expect(error.position == at(18, 20))
         #expect(error.hint == "did you mean \"example.tset\"?")
-        #expect(error.description.hasPrefix("\(path):18:20: \"certificate\" \"example.test\" is not in the certificate directory"))
+        #expect(
+            error.description.hasPrefix(
+                "\(path):18:20: \"certificate\" \"example.test\" is not in the certificate directory"))
     }
 
     @Test func unreadableFileNamesThePath() {

@@ -5,17 +5,19 @@ import Testing
 /// `grpc_services:` — targets for proxyless gRPC clients.
 @Suite struct GRPCServiceTests {
     @Test func grpcOnlyFileParses() throws {
-        let config = try #require(parseValid("""
-            groups: [grpc]
-            clusters:
-              - name: greeter
-                endpoints: [127.0.0.1:50051]
-                http2: true
-            grpc_services:
-              - name: greeter
-                cluster: greeter
-                timeout: 5s
-            """))
+        let config = try #require(
+            parseValid(
+                """
+                groups: [grpc]
+                clusters:
+                  - name: greeter
+                    endpoints: [127.0.0.1:50051]
+                    http2: true
+                grpc_services:
+                  - name: greeter
+                    cluster: greeter
+                    timeout: 5s
+                """))
         #expect(config.listeners.isEmpty)
         #expect(config.grpcServices.count == 1)
         let service = try #require(config.grpcServices.first)
@@ -27,7 +29,8 @@ import Testing
     }
 
     @Test func serviceNamingAMissingClusterIsAnError() {
-        expectSingleError("""
+        expectSingleError(
+            """
             clusters:
               - name: greeter
                 endpoints: [127.0.0.1:50051]
@@ -38,7 +41,8 @@ import Testing
     }
 
     @Test func serviceSharingAGroupWithAnEnvoyListenerIsAnError() {
-        expectSingleError("""
+        expectSingleError(
+            """
             listeners:
               - name: http
                 port: 8080
@@ -53,7 +57,8 @@ import Testing
     }
 
     @Test func serviceAndListenerShareOneNamespace() {
-        let errors = parseErrors("""
+        let errors = parseErrors(
+            """
             groups: [web, grpc]
             listeners:
               - name: greeter
@@ -73,7 +78,8 @@ import Testing
     }
 
     @Test func nameMustBeAUsableTarget() {
-        expectSingleError("""
+        expectSingleError(
+            """
             groups: [grpc]
             clusters:
               - name: greeter
@@ -85,7 +91,8 @@ import Testing
     }
 
     @Test func unknownKeyInAServiceIsReportedWithASuggestion() {
-        let errors = parseErrors("""
+        let errors = parseErrors(
+            """
             groups: [grpc]
             clusters:
               - name: greeter

@@ -16,7 +16,9 @@ struct KeyTypeTests {
         case p256, p384, p521, rsaPKCS1, rsaPKCS8, ed25519
     }
 
-    static func makeKey(_ kind: KeyKind) throws -> (key: Certificate.PrivateKey, pem: String, algorithm: Certificate.SignatureAlgorithm) {
+    static func makeKey(_ kind: KeyKind) throws -> (
+        key: Certificate.PrivateKey, pem: String, algorithm: Certificate.SignatureAlgorithm
+    ) {
         switch kind {
         case .p256:
             let key = P256.Signing.PrivateKey()
@@ -40,9 +42,11 @@ struct KeyTypeTests {
         }
     }
 
-    static func makeCertificate(key: Certificate.PrivateKey, algorithm: Certificate.SignatureAlgorithm,
-                                notBefore: Date = Date() - 3600, notAfter: Date = Date() + 86400,
-                                dns: [String] = ["kt.test", "*.kt.test"]) throws -> String {
+    static func makeCertificate(
+        key: Certificate.PrivateKey, algorithm: Certificate.SignatureAlgorithm,
+        notBefore: Date = Date() - 3600, notAfter: Date = Date() + 86400,
+        dns: [String] = ["kt.test", "*.kt.test"]
+    ) throws -> String {
         let name = try DistinguishedName { CommonName(dns[0]) }
         let certificate = try Certificate(
             version: .v3, serialNumber: .init(), publicKey: key.publicKey,
@@ -84,8 +88,9 @@ struct KeyTypeTests {
         let temp = try TemporaryDirectory()
         let (key, _, algorithm) = try Self.makeKey(kind)
         let (_, otherPEM, _) = try Self.makeKey(kind)
-        try Self.writeBundle(in: temp.path, name: "kt.test",
-                             certificate: try Self.makeCertificate(key: key, algorithm: algorithm), key: otherPEM)
+        try Self.writeBundle(
+            in: temp.path, name: "kt.test",
+            certificate: try Self.makeCertificate(key: key, algorithm: algorithm), key: otherPEM)
         let errors = CertificateDirectory.load(path: temp.path).errors
         #expect(errors.map(\.code) == [.keyMismatch])
         #expect(errors.first?.path == temp.path + "/kt.test/tls.key")
@@ -111,8 +116,9 @@ struct KeyTypeTests {
         let temp = try TemporaryDirectory()
         let (key, keyPEM, algorithm) = try Self.makeKey(.p256)
         let now = Date()
-        let certificate = try Self.makeCertificate(key: key, algorithm: algorithm, notBefore: now + 86400,
-                                                   notAfter: now + 2 * 86400)
+        let certificate = try Self.makeCertificate(
+            key: key, algorithm: algorithm, notBefore: now + 86400,
+            notAfter: now + 2 * 86400)
         try Self.writeBundle(in: temp.path, name: "future", certificate: certificate, key: keyPEM)
         #expect(CertificateDirectory.load(path: temp.path).errors.map(\.code) == [.notYetValid])
         #expect(CertificateDirectory.load(path: temp.path, now: now + 1.5 * 86400).errors.isEmpty)
@@ -126,9 +132,19 @@ struct KeyTypeTests {
         let (key, keyPEM, algorithm) = try Self.makeKey(.p256)
         let certificate = try Self.makeCertificate(key: key, algorithm: algorithm)
         let cases: [(String, String, Certs.CertificateError.Code)] = [
-            ("encrypted", "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n", .encryptedPrivateKey),
-            ("legacy-encrypted", "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00\n\nAAAA\n-----END RSA PRIVATE KEY-----\n", .encryptedPrivateKey),
-            ("openssh", "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n", .unsupportedPrivateKey),
+            (
+                "encrypted", "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n",
+                .encryptedPrivateKey
+            ),
+            (
+                "legacy-encrypted",
+                "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00\n\nAAAA\n-----END RSA PRIVATE KEY-----\n",
+                .encryptedPrivateKey
+            ),
+            (
+                "openssh", "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n",
+                .unsupportedPrivateKey
+            ),
             ("garbage-key", "-----BEGIN PRIVATE KEY-----\nAAAAAAAA\n-----END PRIVATE KEY-----\n", .invalidPrivateKey),
             ("no-key", certificate, .invalidPEM),
             ("unterminated", "-----BEGIN PRIVATE KEY-----\nAAAA\n", .invalidPEM),

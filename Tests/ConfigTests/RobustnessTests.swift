@@ -17,8 +17,9 @@ struct RobustnessTests {
         for error in errors {
             #expect((1...max(lines, 1) + 1).contains(error.position.line), "\(error)", sourceLocation: sourceLocation)
             #expect(error.position.column >= 1, "\(error)", sourceLocation: sourceLocation)
-            #expect(error.description.hasPrefix("routes.yaml:\(error.position.line):\(error.position.column): "),
-                    sourceLocation: sourceLocation)
+            #expect(
+                error.description.hasPrefix("routes.yaml:\(error.position.line):\(error.position.column): "),
+                sourceLocation: sourceLocation)
             #expect(!error.message.isEmpty, sourceLocation: sourceLocation)
         }
     }
@@ -111,7 +112,10 @@ struct RobustnessTests {
         ("long line", "listeners: " + String(repeating: "x", count: 100_000)),
         ("only a BOM", "\u{FEFF}"),
         ("unicode names", "listeners:\n  - name: 🚀\n    port: 80\n    tcp: { cluster: 集群 }"),
-        ("negative duration", "listeners:\n  - name: a\n    port: 80\n    tcp: { cluster: c, idle_timeout: -1s }\nclusters: [{name: c, endpoints: [\"a:1\"]}]"),
+        (
+            "negative duration",
+            "listeners:\n  - name: a\n    port: 80\n    tcp: { cluster: c, idle_timeout: -1s }\nclusters: [{name: c, endpoints: [\"a:1\"]}]"
+        ),
         ("int where list", "listeners: 5"),
         ("list of lists", "listeners: [[1], [2]]"),
         ("sexagesimal port", "listeners:\n  - name: a\n    port: 1:30\n    redirect_to_https: true"),

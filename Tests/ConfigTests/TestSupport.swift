@@ -35,20 +35,24 @@ func parseValid(_ yaml: String, sourceLocation: SourceLocation = #_sourceLocatio
 }
 
 /// Asserts that `yaml` produces exactly one error with this code, key path and line:column.
-func expectSingleError(_ yaml: String, _ code: ConfigError.Code, key: String, line: Int, column: Int,
-                       messageContains: String? = nil, hintContains: String? = nil,
-                       sourceLocation: SourceLocation = #_sourceLocation) {
+func expectSingleError(
+    _ yaml: String, _ code: ConfigError.Code, key: String, line: Int, column: Int,
+    messageContains: String? = nil, hintContains: String? = nil,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     let errors = parseErrors(yaml)
     guard errors.count == 1, let error = errors.first else {
-        Issue.record("expected one \(code) error, got \(errors.count):\n\(ConfigErrors(errors))",
-                     sourceLocation: sourceLocation)
+        Issue.record(
+            "expected one \(code) error, got \(errors.count):\n\(ConfigErrors(errors))",
+            sourceLocation: sourceLocation)
         return
     }
     #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
     #expect(error.key == key, "\(error)", sourceLocation: sourceLocation)
-    #expect(error.position.line == line && error.position.column == column,
-            "at \(error.position.line):\(error.position.column), expected \(line):\(column): \(error)",
-            sourceLocation: sourceLocation)
+    #expect(
+        error.position.line == line && error.position.column == column,
+        "at \(error.position.line):\(error.position.column), expected \(line):\(column): \(error)",
+        sourceLocation: sourceLocation)
     #expect(error.position.file == "routes.yaml", sourceLocation: sourceLocation)
     if let messageContains {
         #expect(error.message.contains(messageContains), "\(error)", sourceLocation: sourceLocation)

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Protobuf
 
 @Suite struct CodecTests {
@@ -30,14 +31,18 @@ import Testing
     }
 
     @Test func mapEntryWithEmptyValueKeepsItsKey() throws {
-        let decoded = try ProtoCodec.decode(Fixtures.deltaRequest.typeName, from: ProtoCodec.encode(Fixtures.deltaRequest))
+        let decoded = try ProtoCodec.decode(
+            Fixtures.deltaRequest.typeName, from: ProtoCodec.encode(Fixtures.deltaRequest))
         #expect(decoded["initial_resource_versions"]?.mapValue?["empty"] == .string(""))
     }
 
     @Test func zeroScalarsAreOmittedButOneofMembersStay() throws {
-        let message = ProtoMessage("envoy.config.core.v3.SocketAddress", [
-            "address": .string(""), "port_value": .int(0), "ipv4_compat": .bool(false), "protocol": .enumValue("TCP"),
-        ])
+        let message = ProtoMessage(
+            "envoy.config.core.v3.SocketAddress",
+            [
+                "address": .string(""), "port_value": .int(0), "ipv4_compat": .bool(false),
+                "protocol": .enumValue("TCP"),
+            ])
         let decoded = try ProtoCodec.decode(message.typeName, from: ProtoCodec.encode(message))
         #expect(decoded.fields == ["port_value": .int(0)])
     }
@@ -54,7 +59,9 @@ import Testing
         let byName = ProtoMessage("envoy.config.cluster.v3.Cluster", ["lb_policy": .enumValue("RING_HASH")])
         let byNumber = ProtoMessage("envoy.config.cluster.v3.Cluster", ["lb_policy": .int(2)])
         #expect(try ProtoCodec.encode(byName) == ProtoCodec.encode(byNumber))
-        #expect(try ProtoCodec.decode(byName.typeName, from: ProtoCodec.encode(byNumber))["lb_policy"] == .enumValue("RING_HASH"))
+        #expect(
+            try ProtoCodec.decode(byName.typeName, from: ProtoCodec.encode(byNumber))["lb_policy"]
+                == .enumValue("RING_HASH"))
         // An enum number this build does not know survives as a number.
         let unknown = ProtoMessage("envoy.config.cluster.v3.Cluster", ["lb_policy": .int(99)])
         #expect(try ProtoCodec.decode(unknown.typeName, from: ProtoCodec.encode(unknown))["lb_policy"] == .int(99))
@@ -63,7 +70,8 @@ import Testing
     @Test func repeatedScalarsAndMessagesKeepOrder() throws {
         let names: [ProtoValue] = ["c", "a", "b"].map { .string($0) }
         let message = ProtoMessage("envoy.service.discovery.v3.DiscoveryRequest", ["resource_names": .list(names)])
-        #expect(try ProtoCodec.decode(message.typeName, from: ProtoCodec.encode(message))["resource_names"] == .list(names))
+        #expect(
+            try ProtoCodec.decode(message.typeName, from: ProtoCodec.encode(message))["resource_names"] == .list(names))
     }
 
     @Test func sixtyFourBitValuesSurvive() throws {
@@ -74,9 +82,11 @@ import Testing
     }
 
     @Test func unknownAnyTypeStaysRaw() throws {
-        let raw = ProtoMessage("google.protobuf.Any", [
-            "type_url": .string("type.googleapis.com/some.other.Thing"), "value": .bytes([8, 1]),
-        ])
+        let raw = ProtoMessage(
+            "google.protobuf.Any",
+            [
+                "type_url": .string("type.googleapis.com/some.other.Thing"), "value": .bytes([8, 1]),
+            ])
         let status = ProtoMessage("google.rpc.Status", ["details": .list([.message(raw)])])
         let decoded = try ProtoCodec.decode(status.typeName, from: ProtoCodec.encode(status))
         #expect(decoded["details"] == .list([.message(raw)]))
@@ -91,20 +101,28 @@ import Testing
 
     @Test func encodeRejectsUnknownFieldsAndWrongKinds() {
         func code(_ message: ProtoMessage) -> (ProtoError.Code, String)? {
-            do { _ = try ProtoCodec.encode(message); return nil } catch let e as ProtoError { return (e.code, e.path) } catch { return nil }
+            do { _ = try ProtoCodec.encode(message); return nil } catch let e as ProtoError {
+                return (e.code, e.path)
+            } catch { return nil }
         }
         let listener = "envoy.config.listener.v3.Listener"
         #expect(code(ProtoMessage(listener, ["nmae": .string("x")]))! == (.unknownField, "\(listener).nmae"))
         #expect(code(ProtoMessage(listener, ["name": .int(1)]))! == (.typeMismatch, "\(listener).name"))
         #expect(code(ProtoMessage(listener, ["filter_chains": .string("x")]))?.0 == .typeMismatch)
-        #expect(code(ProtoMessage(listener, ["address": .message(ProtoMessage("envoy.config.core.v3.Pipe"))]))?.0 == .typeMismatch)
-        #expect(code(ProtoMessage("envoy.config.cluster.v3.Cluster", ["lb_policy": .enumValue("NOPE")]))?.0 == .typeMismatch)
+        #expect(
+            code(ProtoMessage(listener, ["address": .message(ProtoMessage("envoy.config.core.v3.Pipe"))]))?.0
+                == .typeMismatch)
+        #expect(
+            code(ProtoMessage("envoy.config.cluster.v3.Cluster", ["lb_policy": .enumValue("NOPE")]))?.0 == .typeMismatch
+        )
         #expect(code(ProtoMessage("envoy.config.core.v3.Pipe", ["mode": .int(-1)]))?.0 == .typeMismatch)
         #expect(code(ProtoMessage("no.such.Type"))?.0 == .unknownType)
         // Errors deep inside an Any still name the inner type and field.
-        let nested = ProtoMessage("envoy.config.listener.v3.Filter", [
-            "typed_config": .any(ProtoMessage(Fixtures.hcm, ["stat_prefix": .bool(true)])),
-        ])
+        let nested = ProtoMessage(
+            "envoy.config.listener.v3.Filter",
+            [
+                "typed_config": .any(ProtoMessage(Fixtures.hcm, ["stat_prefix": .bool(true)]))
+            ])
         #expect(code(nested)! == (.typeMismatch, "\(Fixtures.hcm).stat_prefix"))
     }
 
@@ -112,15 +130,21 @@ import Testing
         let bytes = try ProtoCodec.encode(Fixtures.discoveryRequest)
         var failures = 0
         for cut in stride(from: 1, to: bytes.count, by: 3) {
-            do { _ = try ProtoCodec.decode(Fixtures.discoveryRequest.typeName, from: Array(bytes.prefix(cut))) } catch let e as ProtoError {
+            do {
+                _ = try ProtoCodec.decode(Fixtures.discoveryRequest.typeName, from: Array(bytes.prefix(cut)))
+            } catch let e as ProtoError {
                 #expect(e.code == .malformed)
                 failures += 1
             }
         }
         #expect(failures > 0)
-        let garbage: [[UInt8]] = [[0xFF], [0x0A, 0x05, 0x41], [0x12, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F], [0x0F], Array(repeating: 0xFF, count: 64)]
+        let garbage: [[UInt8]] = [
+            [0xFF], [0x0A, 0x05, 0x41], [0x12, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F], [0x0F], Array(repeating: 0xFF, count: 64),
+        ]
         for g in garbage {
-            #expect(throws: ProtoError.self) { try ProtoCodec.decode("envoy.service.discovery.v3.DiscoveryRequest", from: g) }
+            #expect(throws: ProtoError.self) {
+                try ProtoCodec.decode("envoy.service.discovery.v3.DiscoveryRequest", from: g)
+            }
         }
         // Pseudo-random bytes never crash, whether they decode or throw.
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
@@ -141,7 +165,9 @@ import Testing
     }
 
     @Test func emptyInputIsTheEmptyMessage() throws {
-        #expect(try ProtoCodec.decode("envoy.config.listener.v3.Listener", from: []) == ProtoMessage("envoy.config.listener.v3.Listener"))
+        #expect(
+            try ProtoCodec.decode("envoy.config.listener.v3.Listener", from: [])
+                == ProtoMessage("envoy.config.listener.v3.Listener"))
         #expect(try ProtoCodec.encode(ProtoMessage("google.protobuf.Empty")) == [])
     }
 
@@ -153,9 +179,11 @@ import Testing
     }
 
     @Test func conveniencesMatchDecodedForms() throws {
-        let opts = ProtoMessage("envoy.config.core.v3.HttpProtocolOptions", [
-            "idle_timeout": .duration(.milliseconds(1500)), "max_headers_count": .uint32Value(0),
-        ])
+        let opts = ProtoMessage(
+            "envoy.config.core.v3.HttpProtocolOptions",
+            [
+                "idle_timeout": .duration(.milliseconds(1500)), "max_headers_count": .uint32Value(0),
+            ])
         let decoded = try ProtoCodec.decode(opts.typeName, from: ProtoCodec.encode(opts))
         #expect(decoded == opts)
         #expect(decoded["idle_timeout"]?.messageValue?.fields == ["seconds": .int(1), "nanos": .int(500_000_000)])

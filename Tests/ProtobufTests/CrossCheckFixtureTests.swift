@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import Protobuf
+import Testing
 
 /// Keeps Tests/schema/fixtures in step with the encoder and renderer.
 ///
@@ -26,7 +26,8 @@ import Protobuf
             try Data(json.utf8).write(to: jsonURL)
             try Data((message.typeName + "\n").utf8).write(to: typeURL)
         }
-        #expect(try [UInt8](Data(contentsOf: bin)) == bytes, "run with PROTO_UPDATE_FIXTURES=1 after an intended change")
+        #expect(
+            try [UInt8](Data(contentsOf: bin)) == bytes, "run with PROTO_UPDATE_FIXTURES=1 after an intended change")
         #expect(try String(decoding: Data(contentsOf: jsonURL), as: UTF8.self) == json)
     }
 }

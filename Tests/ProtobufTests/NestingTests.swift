@@ -75,12 +75,16 @@ import Testing
         var decoded = 0
         for length in 0...request.count {
             if (try? ProtoCodec.decode("envoy.service.discovery.v3.DiscoveryRequest", from: Array(request[..<length])))
-                != nil { decoded += 1 }
+                != nil
+            {
+                decoded += 1
+            }
         }
         for _ in 0..<20_000 {
             var mutated = request
             for _ in 0..<Int.random(in: 1...3, using: &generator) {
-                mutated[Int.random(in: 0..<mutated.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
+                mutated[Int.random(in: 0..<mutated.count, using: &generator)] = UInt8.random(
+                    in: 0...255, using: &generator)
             }
             if (try? ProtoCodec.decode("envoy.service.discovery.v3.DiscoveryRequest", from: mutated)) != nil {
                 decoded += 1

@@ -1,5 +1,5 @@
-import Testing
 import Protobuf
+import Testing
 
 @Suite struct WireTests {
     @Test func varints() {
@@ -23,12 +23,14 @@ import Protobuf
         ProtoWire.appendString(field: 5, "nonce-9", to: &wire)
         ProtoWire.appendBool(field: 3, false, to: &wire)  // an explicit default decodes as absent
 
-        let expected = ProtoMessage("envoy.service.discovery.v3.DiscoveryResponse", [
-            "version_info": .string("v42"),
-            "resources": .list(resources.map { .any($0) }),
-            "type_url": .string(typeURL),
-            "nonce": .string("nonce-9"),
-        ])
+        let expected = ProtoMessage(
+            "envoy.service.discovery.v3.DiscoveryResponse",
+            [
+                "version_info": .string("v42"),
+                "resources": .list(resources.map { .any($0) }),
+                "type_url": .string(typeURL),
+                "nonce": .string("nonce-9"),
+            ])
         #expect(try ProtoCodec.decode(expected.typeName, from: wire) == expected)
 
         var inOrder: [UInt8] = []
@@ -40,13 +42,16 @@ import Protobuf
     }
 
     @Test func appendAnyMatchesEncodeAny() throws {
-        let router = ProtoMessage("envoy.extensions.filters.http.router.v3.Router", ["suppress_envoy_headers": .bool(true)])
+        let router = ProtoMessage(
+            "envoy.extensions.filters.http.router.v3.Router", ["suppress_envoy_headers": .bool(true)])
         var out: [UInt8] = []
-        ProtoWire.appendAny(field: 4, typeURL: ProtoCodec.typeURL(for: router.typeName), value: try ProtoCodec.encode(router), to: &out)
+        ProtoWire.appendAny(
+            field: 4, typeURL: ProtoCodec.typeURL(for: router.typeName), value: try ProtoCodec.encode(router), to: &out)
         var expected: [UInt8] = []
         ProtoWire.appendString(field: 1, "envoy.filters.http.router", to: &expected)
         expected += out
-        let decoded = try ProtoCodec.decode("envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter", from: expected)
+        let decoded = try ProtoCodec.decode(
+            "envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter", from: expected)
         #expect(decoded["typed_config"] == .any(router))
     }
 

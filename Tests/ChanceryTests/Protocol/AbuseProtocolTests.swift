@@ -5,12 +5,15 @@ import Snapshot
 import Testing
 import Translate
 import Vocabulary
+
 @testable import XDS
 
 /// Runs one abuse against a fresh server, then checks it still serves a well-behaved ADS client and leaks nothing.
-func abuse(configuration: GRPCServerConfiguration = .init(), limits: XDSLimits = .init(),
-           sourceLocation: SourceLocation = #_sourceLocation,
-           _ body: (XDSHarness) async throws -> Void) async throws {
+func abuse(
+    configuration: GRPCServerConfiguration = .init(), limits: XDSLimits = .init(),
+    sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: (XDSHarness) async throws -> Void
+) async throws {
     try await withXDSServer(configuration: configuration, limits: limits) { h in
         try await body(h)
         try await h.expectServesFreshClient(sourceLocation: sourceLocation)
@@ -104,8 +107,10 @@ struct AbuseProtocolTests {
     @Test func unknownTypeURLOnADSGetsNoResponseAndTheStreamStaysUsable() async throws {
         try await abuse { h in
             let s = try await h.open()
-            try await s.send(.sotw(typeURL: "type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig", ["x"],
-                                   node: .default))
+            try await s.send(
+                .sotw(
+                    typeURL: "type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig", ["x"],
+                    node: .default))
             try await s.send(.sotw(typeURL: "not even a url"))
             try await s.expectNoResponse()
             #expect(try await s.subscribe(.cluster).names == ["dav", "www"])

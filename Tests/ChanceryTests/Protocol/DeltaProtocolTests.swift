@@ -4,12 +4,15 @@ import Snapshot
 import Testing
 import Translate
 import Vocabulary
+
 @testable import XDS
 
 extension XDSStream {
     /// Sends a delta request, reads the reply and ACKs it.
-    func deltaSubscribe(_ type: ResourceType, _ names: [String] = [], initial: [String: String] = [:],
-                        node: XDSNode? = nil) async throws -> DeltaReply {
+    func deltaSubscribe(
+        _ type: ResourceType, _ names: [String] = [], initial: [String: String] = [:],
+        node: XDSNode? = nil
+    ) async throws -> DeltaReply {
         try await send(.delta(type, subscribe: names, initial: initial, node: node))
         let reply = try await deltaResponse()
         try await ack(reply)
@@ -194,8 +197,11 @@ struct DeltaProtocolTests {
             _ = try await s.deltaSubscribe(.endpoint, ["www", "dav"])
             _ = try await s.deltaSubscribe(.listener)
             _ = try await s.deltaSubscribe(.route, ["https"])
-            h.publish(XDSSnap.make([.cluster: ["www": "", "dl": ""], .endpoint: ["www": "", "dl": ""],
-                                    .listener: ["https": "2"], .route: ["https": "2"]]))
+            h.publish(
+                XDSSnap.make([
+                    .cluster: ["www": "", "dl": ""], .endpoint: ["www": "", "dl": ""],
+                    .listener: ["https": "2"], .route: ["https": "2"],
+                ]))
             // The first reply may be slow on a loaded machine; the rest of the push follows it at once.
             var replies: [DeltaReply] = [try await s.deltaResponse()]
             while replies.count < 10, let next = try? await s.deltaResponse(timeout: .milliseconds(500)) {

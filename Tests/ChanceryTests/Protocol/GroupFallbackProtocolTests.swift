@@ -1,5 +1,6 @@
 import Testing
 import Translate
+
 @testable import XDS
 
 /// Which group a proxy gets when its node.cluster is not a group of the routes file.
@@ -9,7 +10,8 @@ struct GroupFallbackProtocolTests {
         // `XDSSnap.make` with no groups is what a routes file without `groups:` loads to: the one group `default`.
         try await withXDSServer { h in
             let s = try await h.open()
-            #expect(try await s.subscribe(.listener, node: .envoy("front-1", cluster: "front-proxy")).names == ["https"])
+            #expect(
+                try await s.subscribe(.listener, node: .envoy("front-1", cluster: "front-proxy")).names == ["https"])
             #expect(await xdsEventually { h.info(node: "front-1")?.group == "default" })
         }
     }

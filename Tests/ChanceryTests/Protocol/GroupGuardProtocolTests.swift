@@ -2,6 +2,7 @@ import GRPCServer
 import Snapshot
 import Testing
 import Translate
+
 @testable import XDS
 
 /// Issue 3, item 4: a version one proxy of a group rejected is not handed to the group's new or reconnecting proxies
@@ -18,7 +19,8 @@ struct GroupGuardProtocolTests {
             let bad = try await first.response()
             #expect(bad.version != good.version)
             try await first.nack(bad, acceptedVersion: good.version, message: "cluster www: invalid")
-            #expect(await xdsEventually { h.info(node: "proxy-a")?.types[.cluster]?.nackMessage == "cluster www: invalid" })
+            #expect(
+                await xdsEventually { h.info(node: "proxy-a")?.types[.cluster]?.nackMessage == "cluster www: invalid" })
 
             // A proxy of the same group that connects now gets the accepted version, not the rejected one.
             let second = try await h.open()
@@ -60,14 +62,18 @@ struct GroupGuardProtocolTests {
             let edge = try await h.open()
             let good = try await edge.subscribe(.cluster, node: .envoy("e1", cluster: "edge"))
             #expect(await xdsEventually { h.info(node: "e1")?.types[.cluster]?.ackedVersion == good.version })
-            h.publish(XDSSnap.make(perGroup: ["edge": XDSSnap.base.merging([.cluster: ["www": "bad", "dav": ""]]) { $1 },
-                                              "ingress": XDSSnap.base.merging([.cluster: ["www": "bad", "dav": ""]]) { $1 }]))
+            h.publish(
+                XDSSnap.make(perGroup: [
+                    "edge": XDSSnap.base.merging([.cluster: ["www": "bad", "dav": ""]]) { $1 },
+                    "ingress": XDSSnap.base.merging([.cluster: ["www": "bad", "dav": ""]]) { $1 },
+                ]))
             let bad = try await edge.response()
             try await edge.nack(bad, acceptedVersion: good.version)
             #expect(await xdsEventually { h.xds.groupGuard.rejections["edge"]?.isEmpty == false })
             let ingress = try await h.open()
             // The ingress group's proxies never rejected anything: they get the new version.
-            #expect(try await ingress.subscribe(.cluster, node: .envoy("i1", cluster: "ingress")).version == bad.version)
+            #expect(
+                try await ingress.subscribe(.cluster, node: .envoy("i1", cluster: "ingress")).version == bad.version)
         }
     }
 
@@ -94,14 +100,16 @@ struct GroupGuardProtocolTests {
         }
     }
 
-
     @Test func perTypeStreamsOfOneEnvoyKeepTheGuard() async throws {
         try await withXDSServer { h in
             let cds = try await h.open(XDSPath.clusters)
             _ = try await cds.subscribe(.cluster, node: .envoy("p1"))
             let lds = try await h.open(XDSPath.listeners)
             let goodL = try await lds.subscribe(.listener, node: .envoy("p1"))
-            #expect(await xdsEventually { h.xds.registry.all.allSatisfy { $0.types.values.allSatisfy { $0.ackedVersion != nil } } })
+            #expect(
+                await xdsEventually {
+                    h.xds.registry.all.allSatisfy { $0.types.values.allSatisfy { $0.ackedVersion != nil } }
+                })
             h.publish(XDSSnap.base(with: [.listener: ["https": "bad"]]))
             let bad = try await lds.response()
             try await lds.nack(bad, acceptedVersion: goodL.version, message: "bad listener")
@@ -111,7 +119,6 @@ struct GroupGuardProtocolTests {
             #expect(got.version == goodL.version, "new proxy was given the rejected listener version")
         }
     }
-
 
     @Test func rejectedContentIsTriedAgainAfterTheGroupChanged() async throws {
         try await withXDSServer { h in

@@ -2,6 +2,7 @@ import GRPCServer
 import Snapshot
 import Testing
 import Translate
+
 @testable import XDS
 
 /// Stream lifetime over the wire: deadlines, server shutdown, fan-out of one publish.

@@ -1,17 +1,21 @@
 import GRPCServer
 import Testing
 import Translate
+
 @testable import XDS
 
 /// Runs `body` against a server with these limits, then checks that a fresh client is served and nothing leaked.
-func limited(configuration: GRPCServerConfiguration = .init(), limits: XDSLimits = .init(),
-             sourceLocation: SourceLocation = #_sourceLocation, _ body: (XDSHarness) async throws -> Void) async throws {
+func limited(
+    configuration: GRPCServerConfiguration = .init(), limits: XDSLimits = .init(),
+    sourceLocation: SourceLocation = #_sourceLocation, _ body: (XDSHarness) async throws -> Void
+) async throws {
     try await withXDSServer(configuration: configuration, limits: limits) { h in
         try await body(h)
         try await h.expectServesFreshClient(sourceLocation: sourceLocation)
         await h.expectNoLeaks(sourceLocation: sourceLocation)
-        #expect(await xdsEventually { h.server.memoryBudget.charged == 0 },
-                "budget still charged: \(h.server.memoryBudget.charged)", sourceLocation: sourceLocation)
+        #expect(
+            await xdsEventually { h.server.memoryBudget.charged == 0 },
+            "budget still charged: \(h.server.memoryBudget.charged)", sourceLocation: sourceLocation)
     }
 }
 
@@ -88,7 +92,10 @@ struct LimitsProtocolTests {
         configuration.memoryBudget = MemoryBudget(limit: 128 << 10)
         try await limited(configuration: configuration) { h in
             let holder = try await h.open()
-            #expect(try await holder.subscribe(.endpoint, ["www"] + Self.names(300), node: .envoy("holder")).names == ["www"])
+            #expect(
+                try await holder.subscribe(.endpoint, ["www"] + Self.names(300), node: .envoy("holder")).names == [
+                    "www"
+                ])
             let greedy = try await h.open()
             try await greedy.send(.sotw(.endpoint, Self.names(1000), node: .envoy("greedy")))
             let end = try await greedy.end()
@@ -113,9 +120,10 @@ struct LimitsProtocolTests {
             }
             try await raw.write(bytes)
             let refused = UInt32(2 * limit + 1)
-            #expect(await xdsEventually {
-                H2.frames(raw.received).contains { $0.type == 3 && $0.stream == refused && $0.errorCode == 7 }
-            })
+            #expect(
+                await xdsEventually {
+                    H2.frames(raw.received).contains { $0.type == 3 && $0.stream == refused && $0.errorCode == 7 }
+                })
             #expect(!H2.frames(raw.received).contains { $0.type == 3 && $0.stream != refused })
             let request = XDSRequest.sotw(.cluster, node: .envoy("stream-1"))
             try await raw.write(H2.data(stream: 1, H2.grpcMessage(request.bytes)))
@@ -152,7 +160,7 @@ struct LimitsProtocolTests {
                 let stream = try await h.open()
                 _ = try await stream.subscribe(.cluster, node: .default)
                 return stream
-            } catch where attempt < 5 {
+            } catch  where attempt < 5 {
                 continue
             }
         }
@@ -164,8 +172,9 @@ struct LimitsProtocolTests {
         configuration.idleTimeout = .milliseconds(300)
         try await limited(configuration: configuration) { h in
             let raw = try await h.raw()
-            try await raw.write(H2.preface + H2.settings()
-                + H2.headers(stream: 1, H2.grpcHeaders(path: XDSPath.ads), endStream: true))
+            try await raw.write(
+                H2.preface + H2.settings()
+                    + H2.headers(stream: 1, H2.grpcHeaders(path: XDSPath.ads), endStream: true))
             #expect(await raw.closes())
             #expect(H2.frames(raw.received).contains { $0.type == 7 && $0.errorCode == 0 })
         }
@@ -219,8 +228,10 @@ extension H2 {
             let length = Int(bytes[index]) << 16 | Int(bytes[index + 1]) << 8 | Int(bytes[index + 2])
             guard index + 9 + length <= bytes.count else { break }
             let stream = bytes[index + 5..<index + 9].reduce(0) { $0 << 8 | UInt32($1) } & 0x7FFF_FFFF
-            frames.append(Frame(type: bytes[index + 3], flags: bytes[index + 4], stream: stream,
-                                payload: bytes[index + 9..<index + 9 + length]))
+            frames.append(
+                Frame(
+                    type: bytes[index + 3], flags: bytes[index + 4], stream: stream,
+                    payload: bytes[index + 9..<index + 9 + length]))
             index += 9 + length
         }
         return frames

@@ -3,6 +3,7 @@ import Snapshot
 import Testing
 import Translate
 import Vocabulary
+
 @testable import XDS
 
 /// The per-type services (`StreamClusters`, `DeltaClusters`, …): the type is implicit, another type is an error.

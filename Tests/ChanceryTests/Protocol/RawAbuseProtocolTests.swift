@@ -4,6 +4,7 @@ import Protobuf
 import Snapshot
 import Testing
 import Translate
+
 @testable import XDS
 
 /// Deterministic pseudo-random bytes, so a failing abuse replays exactly.
@@ -52,8 +53,9 @@ struct RawAbuseProtocolTests {
         try await abuse { h in
             let raw = try await h.raw()
             let request = XDSRequest.sotw(.cluster, node: .envoy("raw"))
-            try await raw.write(H2.preface + H2.settings() + H2.headers(stream: 1, H2.grpcHeaders(path: XDSPath.ads))
-                + H2.data(stream: 1, H2.grpcMessage(request.bytes)))
+            try await raw.write(
+                H2.preface + H2.settings() + H2.headers(stream: 1, H2.grpcHeaders(path: XDSPath.ads))
+                    + H2.data(stream: 1, H2.grpcMessage(request.bytes)))
             #expect(await xdsEventually { h.info(node: "raw")?.types[.cluster]?.sentNonce != nil })
             #expect(raw.channel.isActive)
         }
@@ -65,8 +67,9 @@ struct RawAbuseProtocolTests {
             _ = try await watcher.subscribe(.listener, node: .envoy("watcher"))
             let stuck = try await h.raw(autoRead: false)
             let request = XDSRequest.sotw(.listener, node: .envoy("stuck"))
-            try await stuck.write(H2.preface + H2.settings() + H2.headers(stream: 1, H2.grpcHeaders(path: XDSPath.ads))
-                + H2.data(stream: 1, H2.grpcMessage(request.bytes)))
+            try await stuck.write(
+                H2.preface + H2.settings() + H2.headers(stream: 1, H2.grpcHeaders(path: XDSPath.ads))
+                    + H2.data(stream: 1, H2.grpcMessage(request.bytes)))
             #expect(await xdsEventually { h.info(node: "stuck")?.types[.listener]?.sentNonce != nil })
             let padding = String(repeating: "x", count: 64 << 10)
             for round in 0..<60 {
@@ -83,7 +86,8 @@ struct RawAbuseProtocolTests {
             // ...but bounded: past the backlog limit only the newest snapshot waits, not one response per publish.
             try await watcher.expectNoResponse()
             let pending = maxPending()
-            #expect(pending < (1 << 20) + 4 * (70 << 10), "stuck stream holds \(pending) unsent bytes after 60 publishes")
+            #expect(
+                pending < (1 << 20) + 4 * (70 << 10), "stuck stream holds \(pending) unsent bytes after 60 publishes")
             // ...and all of it is released when that client goes away.
             await stuck.close()
             #expect(await xdsEventually { h.recorder.streams.allSatisfy { $0.pendingOutboundBytes == 0 } })
@@ -104,7 +108,8 @@ struct RawAbuseProtocolTests {
         limits.maxNamesPerType = 20_000  // above the default: this test is about duplicates, not the name limit
         try await abuse(limits: limits) { h in
             let s = try await h.open()
-            let names = Array(repeating: "www", count: 5000) + Array(repeating: "dav", count: 5000)
+            let names =
+                Array(repeating: "www", count: 5000) + Array(repeating: "dav", count: 5000)
                 + (0..<10_000).map { "missing-\($0)" }
             var generator = XDSLCG(state: 7)
             try await s.send(.sotw(.endpoint, names.shuffled(using: &generator), node: .envoy("many")))

@@ -6,6 +6,7 @@ import Testing
 import Translate
 import Vocabulary
 import XDS
+
 @testable import XDS
 
 /// One test per bug family of `docs/PROTOCOL.md` §5, named after the upstream issue.
@@ -64,9 +65,11 @@ struct RegressionProtocolTests {
             var groups = site.groups
             for (key, group) in groups {
                 var types = group.types
-                types[.endpoint] = TypeSnapshot(type: .endpoint, resources: [
-                    "www": SnapshotFactory.resource(.endpoint, "www", content: "moved"),
-                ])
+                types[.endpoint] = TypeSnapshot(
+                    type: .endpoint,
+                    resources: [
+                        "www": SnapshotFactory.resource(.endpoint, "www", content: "moved")
+                    ])
                 groups[key] = GroupSnapshot(group: group.group, mode: group.mode, types: types)
             }
             h.publish(Snapshot(groups: groups))
@@ -186,8 +189,10 @@ struct RegressionProtocolTests {
             let delta = try await h.open(XDSPath.deltaADS)
             try await delta.send(.delta(.cluster, node: .default))
             for url in unknown { try await delta.send(.delta(typeURL: url, subscribe: ["x"])) }
-            for (type, names) in [(ResourceType.endpoint, ["www"]), (.secret, ["example.test"]), (.listener, []),
-                                  (.route, ["https"])] {
+            for (type, names) in [
+                (ResourceType.endpoint, ["www"]), (.secret, ["example.test"]), (.listener, []),
+                (.route, ["https"]),
+            ] {
                 try await delta.send(.delta(type, subscribe: names))
             }
             var deltaTypes: Set<ResourceType> = []
@@ -196,9 +201,11 @@ struct RegressionProtocolTests {
             // Separate streams, opened concurrently on one connection.
             let client = try await h.connect()
             let paths = [XDSPath.clusters, XDSPath.endpoints, XDSPath.listeners, XDSPath.routes, XDSPath.secrets]
-            let requests: [XDSRequest] = [.sotw(.cluster, node: .default), .sotw(.endpoint, ["www"], node: .default),
-                                          .sotw(.listener, node: .default), .sotw(.route, ["https"], node: .default),
-                                          .sotw(.secret, ["example.test"], node: .default)]
+            let requests: [XDSRequest] = [
+                .sotw(.cluster, node: .default), .sotw(.endpoint, ["www"], node: .default),
+                .sotw(.listener, node: .default), .sotw(.route, ["https"], node: .default),
+                .sotw(.secret, ["example.test"], node: .default),
+            ]
             try await withThrowingTaskGroup(of: ResourceType?.self) { group in
                 for (path, request) in zip(paths, requests) {
                     group.addTask {

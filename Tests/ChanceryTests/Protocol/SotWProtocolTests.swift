@@ -3,6 +3,7 @@ import Snapshot
 import Testing
 import Translate
 import Vocabulary
+
 @testable import XDS
 
 extension XDSStream {
@@ -64,11 +65,12 @@ struct SotWProtocolTests {
             let endpoints = try await s.response()
             try await s.ack(clusters)
             try await s.nack(endpoints, message: "bad endpoints")
-            #expect(await xdsEventually {
-                let info = h.info(node: "n2")
-                return info?.types[.cluster]?.ackedVersion == clusters.version
-                    && info?.types[.endpoint]?.nackedVersion == endpoints.version
-            })
+            #expect(
+                await xdsEventually {
+                    let info = h.info(node: "n2")
+                    return info?.types[.cluster]?.ackedVersion == clusters.version
+                        && info?.types[.endpoint]?.nackedVersion == endpoints.version
+                })
             let info = try #require(h.info(node: "n2"))
             #expect(info.types[.cluster]?.nackedVersion == nil)
             #expect(info.types[.endpoint]?.ackedVersion == nil)
@@ -87,8 +89,11 @@ struct SotWProtocolTests {
             nonces.append(try await s.subscribe(.secret, ["example.test"]).nonce)
             nonces.append(try await s.subscribe(.listener).nonce)
             nonces.append(try await s.subscribe(.route, ["https"]).nonce)
-            h.publish(XDSSnap.make([.cluster: ["www": "2"], .endpoint: ["www": "2"], .listener: ["https": "2"],
-                                    .route: ["https": "2"], .secret: ["example.test": "2"]]))
+            h.publish(
+                XDSSnap.make([
+                    .cluster: ["www": "2"], .endpoint: ["www": "2"], .listener: ["https": "2"],
+                    .route: ["https": "2"], .secret: ["example.test": "2"],
+                ]))
             for _ in 0..<5 { nonces.append(try await s.response().nonce) }
             #expect(!nonces.contains(""))
             #expect(Set(nonces).count == nonces.count)
@@ -275,8 +280,11 @@ struct SotWProtocolTests {
         try await withXDSServer { h in
             let s = try await h.open()
             _ = try await s.subscribe(.cluster, node: .default)
-            h.publish(XDSSnap.make([.cluster: ["www": "2"], .endpoint: ["www": "2"], .listener: ["https": "2"],
-                                    .route: ["https": "2"], .secret: ["example.test": "2"]]))
+            h.publish(
+                XDSSnap.make([
+                    .cluster: ["www": "2"], .endpoint: ["www": "2"], .listener: ["https": "2"],
+                    .route: ["https": "2"], .secret: ["example.test": "2"],
+                ]))
             #expect(try await s.response().type == .cluster)
             try await s.expectNoResponse()
         }

@@ -2,6 +2,7 @@ import GRPCServer
 import Snapshot
 import Testing
 import Translate
+
 @testable import XDS
 
 /// SotW state, deletion, ordering and warming rules (12, 18–21, 30, 31) and node groups, over a real ADS stream.
@@ -91,10 +92,11 @@ struct SotWStateProtocolTests {
             _ = try await s.subscribe(.listener)
             _ = try await s.subscribe(.route, ["https"])
             try await s.expectNoResponse()
-            h.publish(XDSSnap.make([
-                .cluster: ["www": "2", "dl": ""], .endpoint: ["www": "2", "dl": ""], .listener: ["https": "2"],
-                .route: ["https": "2"], .secret: ["example.test": "2"],
-            ]))
+            h.publish(
+                XDSSnap.make([
+                    .cluster: ["www": "2", "dl": ""], .endpoint: ["www": "2", "dl": ""], .listener: ["https": "2"],
+                    .route: ["https": "2"], .secret: ["example.test": "2"],
+                ]))
             // The first reply may be slow on a loaded machine; the rest of the push follows it at once.
             var replies: [SotWReply] = [try await s.response()]
             while replies.count < 10, let next = try? await s.response(timeout: .milliseconds(500)) {
@@ -135,8 +137,9 @@ struct SotWStateProtocolTests {
             let edge = try await h.open()
             #expect(try await edge.subscribe(.listener, node: .envoy("e1", cluster: "edge")).names == ["edge-http"])
             let ingress = try await h.open()
-            #expect(try await ingress.subscribe(.listener, node: .envoy("i1", cluster: "ingress")).names
-                == ["ingress-https"])
+            #expect(
+                try await ingress.subscribe(.listener, node: .envoy("i1", cluster: "ingress")).names
+                    == ["ingress-https"])
             #expect(await xdsEventually { h.info(node: "e1")?.group == "edge" })
             #expect(await xdsEventually { h.info(node: "i1")?.group == "ingress" })
         }
@@ -208,7 +211,8 @@ struct SotWStateProtocolTests {
             try await s.send(.sotw(.route, [], version: first.version, nonce: first.nonce))
             try await s.expectNoResponse()
             try await s.send(.sotw(.route, ["https"], version: first.version, nonce: first.nonce))
-            let again = try await s.response(timeout: .seconds(15))  // a bound, not a goal: a loaded machine can stall seconds
+            // A bound, not a goal: a loaded machine can stall seconds.
+            let again = try await s.response(timeout: .seconds(15))
             #expect(again.names == ["https"])
         }
     }
@@ -220,7 +224,8 @@ struct SotWStateProtocolTests {
             try await s.send(.sotw(.endpoint, [], version: first.version, nonce: first.nonce))
             try await s.expectNoResponse()
             try await s.send(.sotw(.endpoint, ["www"], version: first.version, nonce: first.nonce))
-            let again = try await s.response(timeout: .seconds(15))  // a bound, not a goal: a loaded machine can stall seconds
+            // A bound, not a goal: a loaded machine can stall seconds.
+            let again = try await s.response(timeout: .seconds(15))
             #expect(again.names == ["www"])
         }
     }

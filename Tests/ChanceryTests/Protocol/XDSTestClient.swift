@@ -19,8 +19,9 @@ struct XDSNode: Sendable {
     static func envoy(_ id: String, cluster: String = "default") -> XDSNode { XDSNode(id: id, cluster: cluster) }
     /// What gRPC-Go sends (docs/PROTOCOL.md §2).
     static func grpc(_ id: String) -> XDSNode {
-        XDSNode(id: id, cluster: "default", userAgent: "gRPC Go",
-                clientFeatures: ["envoy.lb.does_not_support_overprovisioning", "xds.config.resource-in-sotw"])
+        XDSNode(
+            id: id, cluster: "default", userAgent: "gRPC Go",
+            clientFeatures: ["envoy.lb.does_not_support_overprovisioning", "xds.config.resource-in-sotw"])
     }
 
     var message: ProtoMessage {
@@ -28,9 +29,15 @@ struct XDSNode: Sendable {
         if !cluster.isEmpty { fields["cluster"] = .string(cluster) }
         if !clientFeatures.isEmpty { fields["client_features"] = .list(clientFeatures.map { .string($0) }) }
         if !metadata.isEmpty {
-            fields["metadata"] = .message(ProtoMessage("google.protobuf.Struct", ["fields": .map(metadata.mapValues {
-                .message(ProtoMessage("google.protobuf.Value", ["string_value": .string($0)]))
-            })]))
+            fields["metadata"] = .message(
+                ProtoMessage(
+                    "google.protobuf.Struct",
+                    [
+                        "fields": .map(
+                            metadata.mapValues {
+                                .message(ProtoMessage("google.protobuf.Value", ["string_value": .string($0)]))
+                            })
+                    ]))
         }
         return ProtoMessage("envoy.config.core.v3.Node", fields)
     }
@@ -42,13 +49,17 @@ struct XDSRequest: Sendable {
     var typeURL: String
     var names: [String]
 
-    static func sotw(_ type: ResourceType, _ names: [String] = [], version: String = "", nonce: String = "",
-                     node: XDSNode? = nil, nack: String? = nil, nackCode: Int64 = 13) -> XDSRequest {
+    static func sotw(
+        _ type: ResourceType, _ names: [String] = [], version: String = "", nonce: String = "",
+        node: XDSNode? = nil, nack: String? = nil, nackCode: Int64 = 13
+    ) -> XDSRequest {
         sotw(typeURL: type.typeURL, names, version: version, nonce: nonce, node: node, nack: nack, nackCode: nackCode)
     }
 
-    static func sotw(typeURL: String, _ names: [String] = [], version: String = "", nonce: String = "",
-                     node: XDSNode? = nil, nack: String? = nil, nackCode: Int64 = 13) -> XDSRequest {
+    static func sotw(
+        typeURL: String, _ names: [String] = [], version: String = "", nonce: String = "",
+        node: XDSNode? = nil, nack: String? = nil, nackCode: Int64 = 13
+    ) -> XDSRequest {
         var fields: [String: ProtoValue] = [:]
         if !version.isEmpty { fields["version_info"] = .string(version) }
         if let node { fields["node"] = .message(node.message) }
@@ -60,16 +71,21 @@ struct XDSRequest: Sendable {
         return XDSRequest(bytes: bytes, typeURL: typeURL, names: names)
     }
 
-    static func delta(_ type: ResourceType, subscribe: [String] = [], unsubscribe: [String] = [],
-                      initial: [String: String] = [:], nonce: String = "", node: XDSNode? = nil,
-                      nack: String? = nil) -> XDSRequest {
-        delta(typeURL: type.typeURL, subscribe: subscribe, unsubscribe: unsubscribe, initial: initial, nonce: nonce,
-              node: node, nack: nack)
+    static func delta(
+        _ type: ResourceType, subscribe: [String] = [], unsubscribe: [String] = [],
+        initial: [String: String] = [:], nonce: String = "", node: XDSNode? = nil,
+        nack: String? = nil
+    ) -> XDSRequest {
+        delta(
+            typeURL: type.typeURL, subscribe: subscribe, unsubscribe: unsubscribe, initial: initial, nonce: nonce,
+            node: node, nack: nack)
     }
 
-    static func delta(typeURL: String, subscribe: [String] = [], unsubscribe: [String] = [],
-                      initial: [String: String] = [:], nonce: String = "", node: XDSNode? = nil,
-                      nack: String? = nil) -> XDSRequest {
+    static func delta(
+        typeURL: String, subscribe: [String] = [], unsubscribe: [String] = [],
+        initial: [String: String] = [:], nonce: String = "", node: XDSNode? = nil,
+        nack: String? = nil
+    ) -> XDSRequest {
         var fields: [String: ProtoValue] = [:]
         if let node { fields["node"] = .message(node.message) }
         if !typeURL.isEmpty { fields["type_url"] = .string(typeURL) }
@@ -208,8 +224,10 @@ final class XDSStream: Sendable {
         self.client = client
     }
 
-    static func open(on client: GRPCClient, path: String = XDSPath.ads, contentType: String = "application/grpc",
-                     extraHeaders: [(String, String)] = []) async throws -> XDSStream {
+    static func open(
+        on client: GRPCClient, path: String = XDSPath.ads, contentType: String = "application/grpc",
+        extraHeaders: [(String, String)] = []
+    ) async throws -> XDSStream {
         let raw = try await client.openStream(path: path, extraHeaders: extraHeaders, contentType: contentType)
         return XDSStream(raw: raw, client: client)
     }
@@ -256,10 +274,14 @@ final class XDSStream: Sendable {
         try await send(.sotw(typeURL: reply.typeURL, names, version: reply.version, nonce: reply.nonce))
     }
 
-    func nack(_ reply: SotWReply, acceptedVersion: String = "", message: String = "rejected", code: Int64 = 13) async throws {
+    func nack(_ reply: SotWReply, acceptedVersion: String = "", message: String = "rejected", code: Int64 = 13)
+        async throws
+    {
         let names = subscribed.withLock { $0[reply.typeURL] } ?? []
-        try await send(.sotw(typeURL: reply.typeURL, names, version: acceptedVersion, nonce: reply.nonce,
-                             nack: message, nackCode: code))
+        try await send(
+            .sotw(
+                typeURL: reply.typeURL, names, version: acceptedVersion, nonce: reply.nonce,
+                nack: message, nackCode: code))
     }
 
     func ack(_ reply: DeltaReply) async throws {
@@ -268,8 +290,10 @@ final class XDSStream: Sendable {
 
     /// Records an issue if a message or the end of the stream arrives within `window`; returns true when quiet.
     @discardableResult
-    func expectNoResponse(within window: Duration = .milliseconds(300),
-                          sourceLocation: SourceLocation = #_sourceLocation) async throws -> Bool {
+    func expectNoResponse(
+        within window: Duration = .milliseconds(300),
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> Bool {
         let deadline = ContinuousClock.now + window
         while true {
             let remaining = deadline - ContinuousClock.now
@@ -284,11 +308,13 @@ final class XDSStream: Sendable {
             case .headers?:
                 continue
             case .message(let bytes)?:
-                let text = (try? SotWReply(decoding: bytes).description) ?? (try? DeltaReply(decoding: bytes).description)
+                let text =
+                    (try? SotWReply(decoding: bytes).description) ?? (try? DeltaReply(decoding: bytes).description)
                 Issue.record("unexpected response: \(text ?? "\(bytes.count) bytes")", sourceLocation: sourceLocation)
             default:
-                Issue.record("stream ended instead of staying quiet: \(String(describing: event))",
-                             sourceLocation: sourceLocation)
+                Issue.record(
+                    "stream ended instead of staying quiet: \(String(describing: event))",
+                    sourceLocation: sourceLocation)
             }
             return false
         }

@@ -10,6 +10,7 @@ import Synchronization
 import Testing
 import Translate
 import Vocabulary
+
 @testable import XDS
 
 /// Real servers on 127.0.0.1:0 for the protocol tests: a `GRPCServer` running an `XDSServer` over a `SnapshotStore`.
@@ -109,8 +110,10 @@ final class XDSHarness: Sendable {
     }
 
     /// A new connection with one stream on `path`.
-    func open(_ path: String = XDSPath.ads, contentType: String = "application/grpc",
-              extraHeaders: [(String, String)] = []) async throws -> XDSStream {
+    func open(
+        _ path: String = XDSPath.ads, contentType: String = "application/grpc",
+        extraHeaders: [(String, String)] = []
+    ) async throws -> XDSStream {
         let client = try await connect()
         return try await XDSStream.open(on: client, path: path, contentType: contentType, extraHeaders: extraHeaders)
     }
@@ -134,8 +137,9 @@ final class XDSHarness: Sendable {
         let clean = await xdsEventually(.seconds(20)) {
             self.server.activeStreamCount == 0 && self.xds.registry.count == 0
         }
-        #expect(clean, "leak: \(server.activeStreamCount) streams, \(xds.registry.count) registry entries",
-                sourceLocation: sourceLocation)
+        #expect(
+            clean, "leak: \(server.activeStreamCount) streams, \(xds.registry.count) registry entries",
+            sourceLocation: sourceLocation)
     }
 
     /// The registry entry of the only stream of `node`, if registered.
@@ -250,7 +254,8 @@ final class XDSRawConnection: Sendable {
         if !autoRead {
             bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: 4096)
         }
-        let channel = try await bootstrap
+        let channel =
+            try await bootstrap
             .connectTimeout(.seconds(5))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -284,16 +289,20 @@ enum H2 {
 
     static func frame(type: UInt8, flags: UInt8 = 0, stream: UInt32 = 0, _ payload: [UInt8] = []) -> [UInt8] {
         let length = UInt32(payload.count)
-        return [UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF), type, flags,
-                UInt8(stream >> 24 & 0x7F), UInt8(stream >> 16 & 0xFF), UInt8(stream >> 8 & 0xFF), UInt8(stream & 0xFF)]
+        return [
+            UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF), type, flags,
+            UInt8(stream >> 24 & 0x7F), UInt8(stream >> 16 & 0xFF), UInt8(stream >> 8 & 0xFF), UInt8(stream & 0xFF),
+        ]
             + payload
     }
 
     static func settings(_ pairs: [(UInt16, UInt32)] = []) -> [UInt8] {
         var payload: [UInt8] = []
         for (id, value) in pairs {
-            payload += [UInt8(id >> 8), UInt8(id & 0xFF), UInt8(value >> 24), UInt8(value >> 16 & 0xFF),
-                        UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)]
+            payload += [
+                UInt8(id >> 8), UInt8(id & 0xFF), UInt8(value >> 24), UInt8(value >> 16 & 0xFF),
+                UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF),
+            ]
         }
         return frame(type: 4, payload)
     }
@@ -317,8 +326,10 @@ enum H2 {
     }
 
     static func grpcHeaders(path: String, contentType: String = "application/grpc") -> [(String, String)] {
-        [(":method", "POST"), (":scheme", "http"), (":path", path), (":authority", "127.0.0.1"),
-         ("content-type", contentType), ("te", "trailers")]
+        [
+            (":method", "POST"), (":scheme", "http"), (":path", path), (":authority", "127.0.0.1"),
+            ("content-type", contentType), ("te", "trailers"),
+        ]
     }
 
     /// A gRPC length-prefixed message.
