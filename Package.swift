@@ -53,13 +53,13 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Admin", dependencies: [
-            "Vocabulary", "XDS", "Snapshot", "GRPCServer",
+            "Vocabulary", "XDS", "Snapshot",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .executableTarget(name: "chancery", dependencies: [
-            "Vocabulary", "Config", "Certs", "Translate", "Snapshot", "Pipeline", "XDS", "Admin", "GRPCServer",
+            "Vocabulary", "Certs", "Translate", "Snapshot", "Pipeline", "XDS", "Admin", "GRPCServer",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -101,7 +101,7 @@ let package = Package(
 // (CHANCERY_FUZZ=1), so a plain `swift build` / `swift test` neither compiles nor tries to link them.
 if Context.environment["CHANCERY_FUZZ"] == "1" {
     let fuzzers: [(name: String, dependencies: [Target.Dependency])] = [
-        ("FuzzDiscoveryRequest", ["Protobuf", "XDS", "Vocabulary"]),
+        ("FuzzDiscoveryRequest", ["Protobuf", "XDS"]),
         ("FuzzGRPCConnection", [
             "GRPCServer", "FuzzSupport",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -111,7 +111,7 @@ if Context.environment["CHANCERY_FUZZ"] == "1" {
         ("FuzzRoutesFile", ["Config"]),
         ("FuzzCertificates", ["Certs"]),
         ("FuzzAdminHTTP", [
-            "Admin", "Snapshot", "Pipeline", "XDS", "Vocabulary", "FuzzSupport",
+            "Admin", "Snapshot", "Pipeline", "XDS", "FuzzSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
