@@ -81,19 +81,36 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
-        .testTarget(name: "ConfigTests", dependencies: [
-            "Config", "Certs",
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "Certs", "TestSupport"]),
+        .testTarget(name: "CertsTests", dependencies: [
+            "Certs", "TestSupport",
             .product(name: "X509", package: "swift-certificates"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "_CryptoExtras", package: "swift-crypto"),
         ]),
-        .testTarget(name: "ChanceryTests", dependencies: [
-            "Vocabulary", "Config", "Certs", "Translate", "Snapshot", "Pipeline", "XDS", "Admin", "GRPCServer",
-            "Protobuf",
+        .testTarget(name: "TranslateTests", dependencies: [
+            "Translate", "Vocabulary", "Config", "Certs", "Protobuf", "Pipeline", "Snapshot", "TestSupport",
+        ]),
+        .testTarget(name: "PipelineTests", dependencies: [
+            "Pipeline", "Vocabulary", "Config", "Certs", "Translate", "Snapshot", "TestSupport",
+        ]),
+        .testTarget(name: "XDSTests", dependencies: [
+            "XDS", "Vocabulary", "Snapshot", "Pipeline", "Protobuf", "GRPCServer", "Admin", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
+        .testTarget(name: "AdminTests", dependencies: [
+            "Admin", "XDS", "Vocabulary", "Snapshot", "Pipeline", "Certs", "TestSupport",
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
+        // What several test targets share: fixture paths, small snapshots, raw sockets, an admin client.
+        .target(name: "TestSupport", dependencies: [
+            "Vocabulary", "Protobuf", "Snapshot", "Pipeline", "XDS", "Admin",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ], path: "Tests/TestSupport"),
     ]
 )
 

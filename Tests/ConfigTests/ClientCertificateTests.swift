@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Certs
@@ -145,7 +146,7 @@ struct ClientCertificateTests {
 
     // MARK: - ca.crt in the cert directory
 
-    let siteCerts = FixturePath.path("example-site/certs")
+    let siteCerts = FixturePaths.path("example-site/certs")
 
     func directory(caBytes: [UInt8]?, serving: Bool = true) throws -> String {
         let dir = NSTemporaryDirectory() + "chancery-ca-\(UUID().uuidString)"

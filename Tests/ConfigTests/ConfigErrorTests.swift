@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 
 @testable import Config
@@ -322,7 +323,7 @@ struct ConfigErrorTests {
     }
 
     @Test func everyErrorIsReportedInFileOrder() throws {
-        let path = FixturePath.path("bad/routes/many-errors.yaml")
+        let path = FixturePaths.path("bad/routes/many-errors.yaml")
         do {
             _ = try RoutesFile.load(path: path)
             Issue.record("a broken file loaded")
@@ -358,7 +359,7 @@ struct ConfigErrorTests {
 @Suite("Broken routes fixtures")
 struct BrokenRoutesFixtureTests {
     func load(_ name: String) -> (path: String, errors: [ConfigError]) {
-        let path = FixturePath.path("bad/routes/\(name)")
+        let path = FixturePaths.path("bad/routes/\(name)")
         do {
             _ = try RoutesFile.load(path: path)
             return (path, [])

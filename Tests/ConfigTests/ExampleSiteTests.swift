@@ -1,11 +1,12 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Config
 
 @Suite("The example site routes file")
 struct ExampleSiteTests {
-    let path = FixturePath.path("example-site/routes.yaml")
+    let path = FixturePaths.path("example-site/routes.yaml")
 
     func at(_ line: Int, _ column: Int) -> SourcePosition { SourcePosition(file: path, line: line, column: column) }
 
@@ -118,7 +119,7 @@ struct ExampleSiteTests {
     }
 
     @Test func unreadableFileNamesThePath() {
-        let missing = FixturePath.path("example-site/no-such-routes.yaml")
+        let missing = FixturePaths.path("example-site/no-such-routes.yaml")
         do {
             _ = try RoutesFile.load(path: missing)
             Issue.record("loading a missing file succeeded")
@@ -128,7 +129,7 @@ struct ExampleSiteTests {
             #expect(error.description.contains("no such file"))
         }
         do {
-            _ = try RoutesFile.load(path: FixturePath.path("example-site"))
+            _ = try RoutesFile.load(path: FixturePaths.path("example-site"))
             Issue.record("loading a directory succeeded")
         } catch {
             #expect(error.codes == [.unreadableFile])

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Config
@@ -7,7 +8,7 @@ import Testing
 @Suite("Routes file robustness")
 struct RobustnessTests {
     let example: String = {
-        let path = FixturePath.path("example-site/routes.yaml")
+        let path = FixturePaths.path("example-site/routes.yaml")
         return (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
     }()
 

@@ -3,18 +3,6 @@ import Testing
 
 @testable import Config
 
-/// Paths into the repository's `Fixtures/`, found from this file so tests run from any working directory.
-enum FixturePath {
-    static let root: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }  // Tests/ConfigTests/TestSupport.swift → repository
-        return url.appendingPathComponent("Fixtures").path
-    }()
-
-    static func path(_ relative: String) -> String { (root as NSString).appendingPathComponent(relative) }
-}
-
-/// Parses `yaml` and returns its errors (empty when it is valid).
 func parseErrors(_ yaml: String, file: String = "routes.yaml") -> [ConfigError] {
     do {
         _ = try RoutesFile.parse(yaml, file: file)
