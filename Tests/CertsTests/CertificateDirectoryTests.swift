@@ -104,6 +104,25 @@ struct CertificateDirectoryTests {
         }
     }
 
+    /// A fuzzer-found certificate whose RSA key is neither SPKI nor PKCS#1: swift-crypto 3.12.3 freed the key twice
+    /// while refusing it (this test aborted in glibc's free); now it is one clear error for that folder.
+    @Test func mangledRSAKeyIsAnErrorNotADoubleFree() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("chancery-rsa-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let fixture = FixturePaths.path("regressions/rsa-key-double-free")
+        try FileManager.default.copyItem(atPath: fixture, toPath: dir + "/mangled")
+        try FileManager.default.copyItem(atPath: siteCerts + "/example.test", toPath: dir + "/example.test")
+        for _ in 0..<20 {  // repeated, so a heap corrupted by a double free shows up within the test
+            let (bundles, errors) = CertificateDirectory.load(path: dir)
+            #expect(bundles["mangled"] == nil)
+            #expect(bundles["example.test"] != nil, "the good folder beside it still loads")
+            let error = try #require(errors.first { $0.path.hasPrefix(dir + "/mangled") }, "\(errors)")
+            #expect(!error.reason.isEmpty)
+            #expect(!error.description.contains("PRIVATE KEY"))
+        }
+    }
+
     @Test func missingAndEmptyDirectories() throws {
         let missing = "/nonexistent/chancery-certs-\(UUID().uuidString)"
         let result = CertificateDirectory.load(path: missing)
