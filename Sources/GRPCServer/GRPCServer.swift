@@ -1,7 +1,7 @@
 import Logging
 import NIOCore
-import Synchronization
 import NIOPosix
+import Synchronization
 
 /// Server limits and timings.
 public struct GRPCServerConfiguration: Sendable {
