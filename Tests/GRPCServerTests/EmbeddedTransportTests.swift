@@ -185,4 +185,22 @@ import Testing
         #expect(!h.channel.isActive)
         #expect(h.service.closed[id] == 1)
     }
+
+    @Test func readsAreHeldWhileTheChannelIsNotWritable() throws {
+        let h = try EmbeddedHarness()
+        let id = try h.request("/t.S/Echo")
+        try h.exchange()
+        h.channel.isWritable = false
+        h.channel.read()
+        #expect(h.handler.machine.readHeld)
+        // Still backed up: a pump does not release the read.
+        h.send(id, [1], end: false)
+        try h.exchange()
+        #expect(h.handler.machine.readHeld)
+        h.channel.isWritable = true
+        h.channel.pipeline.fireChannelWritabilityChanged()
+        #expect(!h.handler.machine.readHeld)
+        try h.exchange()
+        #expect(h.messages(id) == [[1]])
+    }
 }
