@@ -80,6 +80,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Certs", "TestSupport"]),
         .testTarget(name: "CertsTests", dependencies: [

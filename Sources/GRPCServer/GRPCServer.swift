@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// Server limits and timings.
 public struct GRPCServerConfiguration: Sendable {
@@ -46,13 +47,13 @@ final class ServerRegistry: Sendable {
         var shuttingDown = false
     }
 
-    private let state = LockedValue(State())
+    private let state = Mutex(State())
 
-    var activeStreamCount: Int { state.withLockedValue { $0.activeStreams } }
-    var connectionCount: Int { state.withLockedValue { $0.connections.count } }
+    var activeStreamCount: Int { state.withLock { $0.activeStreams } }
+    var connectionCount: Int { state.withLock { $0.connections.count } }
 
-    func streamOpened() { state.withLockedValue { $0.activeStreams += 1 } }
-    func streamClosed() { state.withLockedValue { $0.activeStreams -= 1 } }
+    func streamOpened() { state.withLock { $0.activeStreams += 1 } }
+    func streamClosed() { state.withLock { $0.activeStreams -= 1 } }
 
     /// What became of an accepted connection.
     enum Admission {
@@ -65,7 +66,7 @@ final class ServerRegistry: Sendable {
     /// Registers an accepted connection, within `limit` connections: at the cap, the oldest connection that is not
     /// serving a stream is handed back for the caller to close, so handshakes cannot crowd out real proxies.
     func register(_ channel: any Channel, limit: Int) -> Admission {
-        state.withLockedValue { state in
+        state.withLock { state in
             guard !state.shuttingDown else { return .shuttingDown }
             var evicted: (any Channel)?
             if state.connections.count >= limit {
@@ -82,7 +83,7 @@ final class ServerRegistry: Sendable {
     }
 
     func unregister(_ id: UInt64) {
-        state.withLockedValue { state in
+        state.withLock { state in
             state.connections.removeValue(forKey: id)
             state.notServing.remove(id)
         }
@@ -90,24 +91,24 @@ final class ServerRegistry: Sendable {
 
     /// A connection opened its first stream (`true`) or closed its last one (`false`).
     func setServing(_ id: UInt64, _ serving: Bool) {
-        state.withLockedValue { state in
+        state.withLock { state in
             guard state.connections[id] != nil else { return }
             if serving { state.notServing.remove(id) } else { state.notServing.insert(id) }
         }
     }
 
-    func setServerChannel(_ channel: any Channel) { state.withLockedValue { $0.serverChannel = channel } }
+    func setServerChannel(_ channel: any Channel) { state.withLock { $0.serverChannel = channel } }
 
     /// Marks the server as shutting down and returns its listening channel.
     func beginShutdown() -> (any Channel)? {
-        state.withLockedValue { state in
+        state.withLock { state in
             state.shuttingDown = true
             defer { state.serverChannel = nil }
             return state.serverChannel
         }
     }
 
-    var openConnections: [any Channel] { state.withLockedValue { Array($0.connections.values) } }
+    var openConnections: [any Channel] { state.withLock { Array($0.connections.values) } }
 }
 
 /// A gRPC server over HTTP/2 (libnghttp2), one `ServerConnectionHandler` per accepted connection.

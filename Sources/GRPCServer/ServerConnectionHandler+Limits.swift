@@ -10,12 +10,12 @@ extension ServerConnectionHandler {
 
     /// A stream is about to open: the handshake is complete and the connection is serving, not idle.
     func streamOpening() {
-        if !sawRequest {
-            sawRequest = true
+        let actions = machine.streamOpened()
+        if actions.cancelHandshakeTimer {
             handshakeTimer?.cancel()
             handshakeTimer = nil
         }
-        if streams.isEmpty {
+        if actions.markServing {
             registry.setServing(connectionID, true)
             idleTimer?.cancel()
             idleTimer = nil
@@ -39,25 +39,26 @@ extension ServerConnectionHandler {
     /// A peer that connects and stays silent (or sends only the preface) would hold a descriptor forever.
     func handshakeExpired() {
         handshakeTimer = nil
-        guard !sawRequest, !closing, let context else { return }
-        logs.handshake.log(logger, level: .info, "closing a connection that sent no request in time",
-            metadata: ["peer": "\(remoteAddress ?? "?")", "timeout": "\(configuration.handshakeTimeout)"])
-        closing = true
-        context.close(promise: nil)
+        let action = machine.handshakeTimerFired()
+        if action == .close {
+            logs.handshake.log(logger, level: .info, "closing a connection that sent no request in time",
+                metadata: ["peer": "\(remoteAddress ?? "?")", "timeout": "\(configuration.handshakeTimeout)"])
+        }
+        perform(action)
     }
 
     /// The last stream closed: the connection serves nothing, so it may be evicted, and it ends when idle too long.
-    func becameIdle() {
+    func becameIdle(armIdleTimer: Bool) {
         registry.setServing(connectionID, false)
-        guard let idleTimeout = configuration.idleTimeout, idleTimer == nil, let context else { return }
+        guard armIdleTimer, let idleTimeout = configuration.idleTimeout, let context else { return }
         idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(idleTimeout)) { [weak self] in
             guard let self else { return }
             self.idleTimer = nil
-            guard self.streams.isEmpty, !self.goingAway, !self.closing, let session = self.session else { return }
-            self.logger.debug("closing an idle connection", metadata: ["peer": "\(self.remoteAddress ?? "?")"])
-            self.goingAway = true
-            try? session.submitGoAway(errorCode: .noError)
-            self.pumpOutput()
+            let action = self.machine.idleTimerFired()
+            if action == .sendGoAway {
+                self.logger.debug("closing an idle connection", metadata: ["peer": "\(self.remoteAddress ?? "?")"])
+            }
+            self.perform(action)
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import Synchronization
 
 /// A server-wide count of bytes that peers make the server hold: unfinished inbound messages and, charged by the
 /// service, the request state it keeps (an xDS stream's subscribed names).
@@ -10,14 +11,14 @@ import NIOCore
 public final class MemoryBudget: Sendable {
     /// Bytes that may be charged at once.
     public let limit: Int
-    private let used = LockedValue(0)
+    private let used = Mutex(0)
 
     public init(limit: Int) {
         self.limit = limit
     }
 
     /// Bytes charged now (0 once every charging stream has closed).
-    public var charged: Int { used.withLockedValue { $0 } }
+    public var charged: Int { used.withLock { $0 } }
 
     /// Charges `bytes` if the total stays within `limit`; false (and nothing charged) otherwise.
     public func tryCharge(_ bytes: Int) -> Bool {
@@ -25,7 +26,7 @@ public final class MemoryBudget: Sendable {
             release(-bytes)
             return true
         }
-        return used.withLockedValue { used in
+        return used.withLock { used in
             guard used + bytes <= limit else { return false }
             used += bytes
             return true
@@ -34,17 +35,17 @@ public final class MemoryBudget: Sendable {
 
     /// Charges `bytes` even past the limit (bytes already received must be counted to be released later).
     func forceCharge(_ bytes: Int) {
-        used.withLockedValue { $0 += bytes }
+        used.withLock { $0 += bytes }
     }
 
     /// Gives back bytes charged earlier.
     public func release(_ bytes: Int) {
         guard bytes > 0 else { return }
-        used.withLockedValue { $0 -= bytes }
+        used.withLock { $0 -= bytes }
     }
 
     /// True while more than `limit` bytes are charged.
-    var isExceeded: Bool { used.withLockedValue { $0 > limit } }
+    var isExceeded: Bool { used.withLock { $0 > limit } }
 }
 
 /// Logs a repeated event at most once per interval: the first occurrence at once (with its peer), later ones counted
@@ -56,7 +57,7 @@ public final class RateLimitedLog: Sendable {
     }
 
     private let interval: Duration
-    private let state = LockedValue(State())
+    private let state = Mutex(State())
 
     public init(interval: Duration = .seconds(10)) {
         self.interval = interval
@@ -67,7 +68,7 @@ public final class RateLimitedLog: Sendable {
                     metadata: @autoclosure () -> Logger.Metadata = [:], file: String = #fileID,
                     function: String = #function, line: UInt = #line) {
         let now = ContinuousClock.now
-        let skipped: Int? = state.withLockedValue { state in
+        let skipped: Int? = state.withLock { state in
             if let last = state.lastLogged, now - last < interval {
                 state.suppressed += 1
                 return nil
@@ -111,21 +112,21 @@ final class DescriptorReserve: Sendable {
         var shedding = false
     }
 
-    private let state = LockedValue(State())
+    private let state = Mutex(State())
 
     init() {
         reacquire()
     }
 
     deinit {
-        state.withLockedValue { state in
+        state.withLock { state in
             if state.descriptor >= 0 { close(state.descriptor) }
         }
     }
 
     /// accept(2) failed for lack of descriptors: free the reserve and shed the next connection accepted.
     func release() {
-        state.withLockedValue { state in
+        state.withLock { state in
             if state.descriptor >= 0 {
                 close(state.descriptor)
                 state.descriptor = -1
@@ -136,7 +137,7 @@ final class DescriptorReserve: Sendable {
 
     /// True once after `release`: the connection just accepted holds the reserve's descriptor and must be closed.
     func takeShed() -> Bool {
-        state.withLockedValue { state in
+        state.withLock { state in
             defer { state.shedding = false }
             return state.shedding
         }
@@ -144,7 +145,7 @@ final class DescriptorReserve: Sendable {
 
     /// Takes the reserve again (after the shed connection closed).
     func reacquire() {
-        state.withLockedValue { state in
+        state.withLock { state in
             if state.descriptor < 0 { state.descriptor = open("/dev/null", O_RDONLY | O_CLOEXEC) }
         }
     }

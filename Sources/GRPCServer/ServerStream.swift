@@ -1,4 +1,5 @@
 import NIOCore
+import Synchronization
 
 /// Receives the inbound side of one RPC. Every callback runs on the stream's event loop.
 public protocol GRPCStreamHandler: AnyObject {
@@ -18,8 +19,9 @@ public protocol GRPCService: Sendable {
 
 /// One RPC. Callbacks into the handler run on `eventLoop`; `send`/`finish` may be called from any thread (they hop).
 ///
-/// Mutable state other than `pendingOutboundBytes` is confined to `eventLoop`, which is what makes the
-/// `@unchecked Sendable` sound.
+/// What the stream may do next is decided by its `StreamStateMachine`; this class only feeds it events and carries
+/// out its answers (queue bytes, call the handler, ask the connection to submit frames). Mutable state other than
+/// `pendingOutboundBytes` is confined to `eventLoop`, which is what makes the `@unchecked Sendable` sound.
 public final class GRPCServerStream: @unchecked Sendable {
     public let path: String
     public let headers: [(name: String, value: String)]
@@ -31,35 +33,17 @@ public final class GRPCServerStream: @unchecked Sendable {
     public let memoryBudget: MemoryBudget
 
     let streamID: Int32
-    private let pending = LockedValue(0)
+    private let pending = Mutex(0)
 
     // Event-loop confined.
     weak var connection: ServerConnectionHandler?
-    var handler: (any GRPCStreamHandler)?
-    var deframer: GRPCMessageDeframer
+    private(set) var machine = StreamStateMachine()
+    private var handler: (any GRPCStreamHandler)?
+    private(set) var deframer: GRPCMessageDeframer
     /// What this stream last counted towards its connection's inbound budget.
     var countedInboundBytes = 0
-    var outbound = CircularBuffer<ByteBuffer>()
-    var responseState = ResponseState.idle
-    /// Trailers to send once `outbound` drains.
-    var pendingTrailers: [HeaderField]?
-    /// `finish` was called (by the handler or by the server): later sends are dropped.
-    var finished = false
-    /// The client sent END_STREAM.
-    var remoteEnded = false
-    /// Stop delivering inbound messages (the stream failed or finished).
-    var inboundDone = false
-    var isClosed = false
+    private(set) var outbound = CircularBuffer<ByteBuffer>()
     var deadline: Scheduled<Void>?
-
-    enum ResponseState {
-        /// No response headers submitted yet: an error can still go out Trailers-Only.
-        case idle
-        /// Headers submitted with a data provider.
-        case streaming
-        /// Trailers (or Trailers-Only) submitted.
-        case done
-    }
 
     init(streamID: Int32, path: String, headers: [HeaderField], remoteAddress: String?, connectionID: UInt64,
         eventLoop: any EventLoop, connection: ServerConnectionHandler, maxMessageBytes: Int, memoryBudget: MemoryBudget)
@@ -81,12 +65,12 @@ public final class GRPCServerStream: @unchecked Sendable {
     }
 
     /// Bytes queued by `send` and not yet handed to nghttp2: lets callers coalesce updates for slow readers.
-    public var pendingOutboundBytes: Int { pending.withLockedValue { $0 } }
+    public var pendingOutboundBytes: Int { pending.withLock { $0 } }
 
     /// Queues one message (the 5-byte prefix is added here). Dropped after `finish` or once the stream closed.
     public func send(_ message: [UInt8]) {
         let framed = GRPCFraming.frame(message, allocator: ByteBufferAllocator())
-        pending.withLockedValue { $0 += framed.readableBytes }
+        pending.withLock { $0 += framed.readableBytes }
         if eventLoop.inEventLoop {
             enqueue(framed)
         } else {
@@ -103,30 +87,114 @@ public final class GRPCServerStream: @unchecked Sendable {
         }
     }
 
-    // MARK: Event-loop side
+    // MARK: Events from the service (event loop)
 
     private func enqueue(_ framed: ByteBuffer) {
         eventLoop.preconditionInEventLoop()
-        guard !finished, !isClosed, let connection else {
-            pending.withLockedValue { $0 -= framed.readableBytes }
-            return
+        guard let connection else { return releasePending(framed.readableBytes) }
+        switch machine.sendQueued() {
+        case .submitHeaders:
+            outbound.append(framed)
+            connection.submitResponse(streamID: streamID,
+                headers: [(":status", "200"), ("content-type", "application/grpc")], hasBody: true)
+        case .resumeData:
+            outbound.append(framed)
+            connection.resumeData(streamID: streamID)
+        case .drop:
+            releasePending(framed.readableBytes)
         }
-        outbound.append(framed)
-        connection.streamHasOutbound(self)
     }
 
     func finish(_ status: GRPCStatus, httpStatus: String, extraFields: [HeaderField]) {
         eventLoop.preconditionInEventLoop()
-        guard !finished, !isClosed else { return }
-        finished = true
-        inboundDone = true
-        deframer.discard()
-        deadline?.cancel()
-        deadline = nil
-        connection?.streamFinished(self, trailers: status.trailerFields + extraFields, httpStatus: httpStatus)
+        let action = machine.finish(httpStatus: httpStatus, trailers: status.trailerFields + extraFields)
+        if case .ignore = action { return }
+        stopInbound()
+        switch action {
+        case .submitTrailersOnly(let fields):
+            connection?.submitResponse(streamID: streamID, headers: fields, hasBody: false)
+        case .resumeData:
+            connection?.resumeData(streamID: streamID)
+        case .ignore:
+            break
+        }
     }
 
-    /// nghttp2's data provider pulls up to `maxLength` queued bytes.
+    /// A request error found by the server: UNIMPLEMENTED also names the encodings we accept (docs/PROTOCOL.md §4).
+    func fail(_ status: GRPCStatus) {
+        let extra: [HeaderField] = status.code == .unimplemented ? [("grpc-accept-encoding", "identity")] : []
+        finish(status, httpStatus: "200", extraFields: extra)
+    }
+
+    // MARK: Events from the connection (event loop)
+
+    /// The request headers are valid: the service may now see the stream.
+    func accept() {
+        _ = machine.requestAccepted()
+    }
+
+    /// The service's handler for this stream; one already closed (the service finished inside `open`) is told so.
+    func attach(_ handler: any GRPCStreamHandler) {
+        if machine.isClosed {
+            handler.closed()
+        } else {
+            self.handler = handler
+        }
+    }
+
+    /// Inbound DATA: deframe and deliver; a framing error fails this stream only.
+    func receive(_ bytes: ByteBuffer) {
+        guard machine.receivedData() == .accept else { return }
+        deframer.append(bytes)
+        do {
+            while machine.messageDeframed() == .accept, let message = try deframer.next() {
+                handler?.received(message)
+            }
+        } catch {
+            fail(error)
+        }
+    }
+
+    /// The client sent END_STREAM.
+    func receiveEnd() {
+        switch machine.receivedEnd(partialMessage: deframer.hasPartialMessage) {
+        case .deliverEnd: handler?.receivedEnd()
+        case .fail(let status): fail(status)
+        case .ignore: break
+        }
+    }
+
+    /// The `grpc-timeout` deadline passed.
+    func deadlineFired() {
+        deadline = nil
+        cancel(machine.deadlineFired(outboundEmpty: outbound.isEmpty))
+    }
+
+    /// The shutdown grace period is over.
+    func shutdownForced() {
+        cancel(machine.shutdownForced(outboundEmpty: outbound.isEmpty))
+    }
+
+    private func cancel(_ action: StreamStateMachine.CancelAction) {
+        switch action {
+        case .finish(let status):
+            finish(status, httpStatus: "200", extraFields: [])
+        case .reset:
+            stopInbound()
+            connection?.resetStream(streamID: streamID, errorCode: .cancel)
+        case .ignore:
+            break
+        }
+    }
+
+    /// nghttp2 sent our END_STREAM.
+    func sentEndStream() {
+        if machine.sentEndStream() == .resetNoError {
+            connection?.resetStream(streamID: streamID, errorCode: .noError)
+        }
+    }
+
+    /// nghttp2's data provider pulls up to `maxLength` queued bytes; trailers go out once the queue is empty.
     func readOutbound(maxLength: Int, write: (ByteBuffer) -> Void) -> NGHTTP2OutboundRead {
         var remaining = maxLength
         while remaining > 0, var head = outbound.first {
@@ -142,61 +210,33 @@ public final class GRPCServerStream: @unchecked Sendable {
             }
         }
         let sent = maxLength - remaining
-        if sent > 0 {
-            pending.withLockedValue { $0 -= sent }
-        }
-        if outbound.isEmpty, let trailers = pendingTrailers {
-            pendingTrailers = nil
-            responseState = .done
+        releasePending(sent)
+        if outbound.isEmpty, let trailers = machine.outboundDrained() {
             return .trailers(trailers)
         }
         return sent > 0 ? .more : .deferred
     }
 
-    /// Inbound DATA: deframe and deliver; a framing error fails this stream only.
-    func receive(_ bytes: ByteBuffer) {
-        guard !inboundDone else { return }
-        deframer.append(bytes)
-        do {
-            while !inboundDone, let message = try deframer.next() {
-                handler?.received(message)
-            }
-        } catch {
-            fail(error)
-        }
-    }
-
-    func receiveEnd() {
-        remoteEnded = true
-        guard !inboundDone else { return }
-        if deframer.hasPartialMessage {
-            fail(.internalError("stream ended inside a message (truncated length-prefixed message)"))
-            return
-        }
-        inboundDone = true
-        handler?.receivedEnd()
-    }
-
-    func fail(_ status: GRPCStatus) {
-        let extra: [HeaderField] = status.code == .unimplemented ? [("grpc-accept-encoding", "identity")] : []
-        finish(status, httpStatus: "200", extraFields: extra)
-    }
-
     /// The stream is gone: release everything and tell the handler, once.
     func close() {
-        guard !isClosed else { return }
-        isClosed = true
-        inboundDone = true
-        deframer.discard()
-        deadline?.cancel()
-        deadline = nil
-        let dropped = outbound.reduce(0) { $0 + $1.readableBytes }
+        guard machine.closed() == .notifyHandler else { return }
+        stopInbound()
+        releasePending(outbound.reduce(0) { $0 + $1.readableBytes })
         outbound.removeAll()
-        if dropped > 0 {
-            pending.withLockedValue { $0 -= dropped }
-        }
         let handler = self.handler
         self.handler = nil
         handler?.closed()
+    }
+
+    // MARK: Helpers
+
+    private func stopInbound() {
+        deframer.discard()
+        deadline?.cancel()
+        deadline = nil
+    }
+
+    private func releasePending(_ bytes: Int) {
+        if bytes > 0 { pending.withLock { $0 -= bytes } }
     }
 }
