@@ -5,7 +5,7 @@ let package = Package(
     name: "Chancery",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "chancery", targets: ["chancery"]),
+        .executable(name: "chancery", targets: ["chancery"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -25,93 +25,132 @@ let package = Package(
         // The xDS vocabulary every module shares: resource types, config-source modes, group keys, redaction.
         .target(name: "Vocabulary"),
         .target(name: "Protobuf", dependencies: ["CProtobufC", "EnvoyAPI"]),
-        .target(name: "GRPCServer", dependencies: [
-            "CNghttp2",
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
+        .target(
+            name: "GRPCServer",
+            dependencies: [
+                "CNghttp2",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        // A gRPC client over the same nghttp2 wrapper, for the protocol tests and the benchmark; not in `chancery`.
+        .target(
+            name: "GRPCClient",
+            dependencies: [
+                "GRPCServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]),
         .target(name: "Config", dependencies: [.product(name: "Yams", package: "Yams")]),
-        .target(name: "Certs", dependencies: [
-            .product(name: "X509", package: "swift-certificates"),
-            .product(name: "Crypto", package: "swift-crypto"),
-            .product(name: "_CryptoExtras", package: "swift-crypto"),
-        ]),
+        .target(
+            name: "Certs",
+            dependencies: [
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ]),
         .target(name: "Translate", dependencies: ["Vocabulary", "Config", "Certs", "Protobuf"]),
-        .target(name: "Snapshot", dependencies: [
-            "Vocabulary", "Protobuf",
-            .product(name: "Crypto", package: "swift-crypto"),
-        ]),
+        .target(
+            name: "Snapshot",
+            dependencies: [
+                "Vocabulary", "Protobuf",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         // read → validate → translate → snapshot, in one place.
-        .target(name: "Pipeline", dependencies: [
-            "Vocabulary", "Config", "Certs", "Translate", "Snapshot", "Protobuf",
-            .product(name: "Crypto", package: "swift-crypto"),
-        ]),
-        .target(name: "XDS", dependencies: [
-            "Vocabulary", "Snapshot", "Protobuf", "GRPCServer",
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
-        .target(name: "Admin", dependencies: [
-            "Vocabulary", "XDS", "Snapshot",
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-        ]),
-        .executableTarget(name: "chancery", dependencies: [
-            "Vocabulary", "Certs", "Translate", "Snapshot", "Pipeline", "XDS", "Admin", "GRPCServer",
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
+        .target(
+            name: "Pipeline",
+            dependencies: [
+                "Vocabulary", "Config", "Certs", "Translate", "Snapshot", "Protobuf",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
+        .target(
+            name: "XDS",
+            dependencies: [
+                "Vocabulary", "Snapshot", "Protobuf", "GRPCServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .target(
+            name: "Admin",
+            dependencies: [
+                "Vocabulary", "XDS", "Snapshot",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]),
+        .executableTarget(
+            name: "chancery",
+            dependencies: [
+                "Vocabulary", "Certs", "Translate", "Snapshot", "Pipeline", "XDS", "Admin", "GRPCServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
 
         // Benchmarks: a separate executable, never timed assertions inside tests.
-        .executableTarget(name: "ChanceryBench", dependencies: [
-            "Vocabulary", "Snapshot", "Pipeline", "XDS", "GRPCServer", "Protobuf",
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
+        .executableTarget(
+            name: "ChanceryBench",
+            dependencies: [
+                "Vocabulary", "Snapshot", "Pipeline", "XDS", "GRPCServer", "GRPCClient", "Protobuf",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
 
         .testTarget(name: "ProtobufTests", dependencies: ["Protobuf"]),
-        .testTarget(name: "GRPCServerTests", dependencies: [
-            "GRPCServer",
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOEmbedded", package: "swift-nio"),
-        ]),
+        .testTarget(
+            name: "GRPCServerTests",
+            dependencies: [
+                "GRPCServer", "GRPCClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Certs", "TestSupport"]),
-        .testTarget(name: "CertsTests", dependencies: [
-            "Certs", "TestSupport",
-            .product(name: "X509", package: "swift-certificates"),
-            .product(name: "Crypto", package: "swift-crypto"),
-            .product(name: "_CryptoExtras", package: "swift-crypto"),
-        ]),
-        .testTarget(name: "TranslateTests", dependencies: [
-            "Translate", "Vocabulary", "Config", "Certs", "Protobuf", "Pipeline", "Snapshot", "TestSupport",
-        ]),
-        .testTarget(name: "PipelineTests", dependencies: [
-            "Pipeline", "Vocabulary", "Config", "Certs", "Translate", "Snapshot", "TestSupport",
-        ]),
-        .testTarget(name: "XDSTests", dependencies: [
-            "XDS", "Vocabulary", "Snapshot", "Pipeline", "Protobuf", "GRPCServer", "Admin", "TestSupport",
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-        ]),
-        .testTarget(name: "AdminTests", dependencies: [
-            "Admin", "XDS", "Vocabulary", "Snapshot", "Pipeline", "Certs", "TestSupport",
-            .product(name: "NIOCore", package: "swift-nio"),
-        ]),
+        .testTarget(
+            name: "CertsTests",
+            dependencies: [
+                "Certs", "TestSupport",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ]),
+        .testTarget(
+            name: "TranslateTests",
+            dependencies: [
+                "Translate", "Vocabulary", "Config", "Certs", "Protobuf", "Pipeline", "Snapshot", "TestSupport",
+            ]),
+        .testTarget(
+            name: "PipelineTests",
+            dependencies: [
+                "Pipeline", "Vocabulary", "Config", "Certs", "Translate", "Snapshot", "TestSupport",
+            ]),
+        .testTarget(
+            name: "XDSTests",
+            dependencies: [
+                "XDS", "Vocabulary", "Snapshot", "Pipeline", "Protobuf", "GRPCServer", "GRPCClient", "Admin",
+                "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]),
+        .testTarget(
+            name: "AdminTests",
+            dependencies: [
+                "Admin", "XDS", "Vocabulary", "Snapshot", "Pipeline", "Certs", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]),
         // What several test targets share: fixture paths, small snapshots, raw sockets, an admin client.
-        .target(name: "TestSupport", dependencies: [
-            "Vocabulary", "Protobuf", "Snapshot", "Pipeline", "XDS", "Admin",
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-        ], path: "Tests/TestSupport"),
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "Vocabulary", "Protobuf", "Snapshot", "Pipeline", "XDS", "Admin",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ], path: "Tests/TestSupport"),
     ]
 )
 
@@ -120,28 +159,36 @@ let package = Package(
 if Context.environment["CHANCERY_FUZZ"] == "1" {
     let fuzzers: [(name: String, dependencies: [Target.Dependency])] = [
         ("FuzzDiscoveryRequest", ["Protobuf", "XDS"]),
-        ("FuzzGRPCConnection", [
-            "GRPCServer", "FuzzSupport",
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOEmbedded", package: "swift-nio"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
+        (
+            "FuzzGRPCConnection",
+            [
+                "GRPCServer", "FuzzSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         ("FuzzRoutesFile", ["Config"]),
         ("FuzzCertificates", ["Certs"]),
-        ("FuzzAdminHTTP", [
-            "Admin", "Snapshot", "Pipeline", "XDS", "FuzzSupport",
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOEmbedded", package: "swift-nio"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
+        (
+            "FuzzAdminHTTP",
+            [
+                "Admin", "Snapshot", "Pipeline", "XDS", "FuzzSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
     ]
     // FuzzGRPCConnection drives the internal connection handler through `@testable import`.
     package.targets.first { $0.name == "GRPCServer" }?.swiftSettings = [.unsafeFlags(["-enable-testing"])]
     // What more than one fuzz target needs (how an input is cut into reads).
     package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/FuzzSupport"))
     for fuzzer in fuzzers {
-        package.targets.append(.executableTarget(name: fuzzer.name, dependencies: fuzzer.dependencies,
-                                                 path: "Fuzz/\(fuzzer.name)"))
+        package.targets.append(
+            .executableTarget(
+                name: fuzzer.name, dependencies: fuzzer.dependencies,
+                path: "Fuzz/\(fuzzer.name)"))
         package.products.append(.executable(name: fuzzer.name, targets: [fuzzer.name]))
     }
 }

@@ -1,8 +1,9 @@
 import FuzzSupport
-@testable import GRPCServer
 import Logging
 import NIOCore
 import NIOEmbedded
+
+@testable import GRPCServer
 
 /// Feeds the input to one server connection (`ServerConnectionHandler`: nghttp2 + gRPC framing) on an
 /// `EmbeddedChannel`, as the bytes a client sends, then lets every timer fire and closes the connection.
@@ -41,8 +42,9 @@ let logger = Logger(label: "fuzz", factory: { _ in SwiftLogNoOpLogHandler() })
 
 func run(_ reads: [ArraySlice<UInt8>]) {
     let channel = EmbeddedChannel()
-    let handler = ServerConnectionHandler(service: EchoService(), configuration: configuration, logger: logger,
-                                          registry: ServerRegistry(), connectionID: 1, logs: LimitLogs())
+    let handler = ServerConnectionHandler(
+        service: EchoService(), configuration: configuration, logger: logger,
+        registry: ServerRegistry(), connectionID: 1, logs: LimitLogs())
     do {
         try channel.pipeline.syncOperations.addHandler(handler)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 50051)).wait()

@@ -1,4 +1,5 @@
 import Foundation
+import GRPCClient
 import GRPCServer
 import Logging
 import NIOPosix

@@ -1,10 +1,10 @@
 import NIOCore
 
 /// A header field as it travels in HTTP/2 HEADERS frames.
-typealias HeaderField = (name: String, value: String)
+package typealias HeaderField = (name: String, value: String)
 
 /// HTTP/2 error codes (RFC 9113 §7) used in RST_STREAM and GOAWAY.
-enum HTTP2ErrorCode: UInt32 {
+package enum HTTP2ErrorCode: UInt32 {
     case noError = 0x0
     case protocolError = 0x1
     case internalError = 0x2
@@ -15,11 +15,13 @@ enum HTTP2ErrorCode: UInt32 {
 }
 
 /// gRPC length-prefixed message framing: 1 flag byte, 4-byte big-endian length, payload.
-enum GRPCFraming {
+package enum GRPCFraming {
     static let prefixLength = 5
 
     /// One framed message, ready to queue as DATA bytes.
-    static func frame(_ message: [UInt8], compressed: Bool = false, allocator: ByteBufferAllocator) -> ByteBuffer {
+    package static func frame(_ message: [UInt8], compressed: Bool = false, allocator: ByteBufferAllocator)
+        -> ByteBuffer
+    {
         var buffer = allocator.buffer(capacity: prefixLength + message.count)
         buffer.writeInteger(compressed ? UInt8(1) : UInt8(0))
         buffer.writeInteger(UInt32(truncatingIfNeeded: message.count), endianness: .big)
@@ -51,19 +53,19 @@ enum GRPCFraming {
 /// Reassembles gRPC messages from DATA chunks whose boundaries are unrelated to message boundaries.
 ///
 /// The size limit is checked when the prefix arrives, so an oversized message is rejected before it is buffered.
-struct GRPCMessageDeframer {
+package struct GRPCMessageDeframer {
     private var buffer: ByteBuffer
     let maxMessageBytes: Int
     /// When true a set compression flag is reported as an error (we only accept identity).
     let rejectCompressed: Bool
 
-    init(maxMessageBytes: Int, rejectCompressed: Bool = true, allocator: ByteBufferAllocator = .init()) {
+    package init(maxMessageBytes: Int, rejectCompressed: Bool = true, allocator: ByteBufferAllocator = .init()) {
         self.buffer = allocator.buffer(capacity: 0)
         self.maxMessageBytes = maxMessageBytes
         self.rejectCompressed = rejectCompressed
     }
 
-    mutating func append(_ bytes: ByteBuffer) {
+    package mutating func append(_ bytes: ByteBuffer) {
         var bytes = bytes
         if buffer.readableBytes == 0 {
             buffer.clear()
@@ -74,18 +76,18 @@ struct GRPCMessageDeframer {
     }
 
     /// True when bytes of an incomplete message are buffered (a truncation if the stream ends now).
-    var hasPartialMessage: Bool { buffer.readableBytes > 0 }
+    package var hasPartialMessage: Bool { buffer.readableBytes > 0 }
 
     /// Bytes held for messages not yet complete.
     var bufferedBytes: Int { buffer.readableBytes }
 
     /// Drops whatever is buffered and gives its memory back.
-    mutating func discard() {
+    package mutating func discard() {
         buffer = ByteBuffer()
     }
 
     /// The next complete message, nil when more bytes are needed, or a status describing why the stream must fail.
-    mutating func next() throws(GRPCStatus) -> [UInt8]? {
+    package mutating func next() throws(GRPCStatus) -> [UInt8]? {
         guard let flag = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self),
             let length = buffer.getInteger(at: buffer.readerIndex + 1, endianness: .big, as: UInt32.self)
         else { return nil }

@@ -121,9 +121,10 @@ public final class GRPCServer: Sendable {
     private let limitLogs = LimitLogs()
     private let reserve = DescriptorReserve()
 
-    public init(service: any GRPCService, configuration: GRPCServerConfiguration = .init(), group: any EventLoopGroup,
-        logger: Logger)
-    {
+    public init(
+        service: any GRPCService, configuration: GRPCServerConfiguration = .init(), group: any EventLoopGroup,
+        logger: Logger
+    ) {
         self.service = service
         self.configuration = configuration
         self.group = group
@@ -155,7 +156,8 @@ public final class GRPCServer: Sendable {
                     try channel.pipeline.syncOperations.addHandler(
                         AcceptBackoffHandler(shouldForwardIOErrorCaught: false) { error in
                             if error.errnoCode == EMFILE || error.errnoCode == ENFILE { reserve.release() }
-                            logs.accept.log(logger, level: .error, "accept failed; pausing the xDS listener",
+                            logs.accept.log(
+                                logger, level: .error, "accept failed; pausing the xDS listener",
                                 metadata: ["error": "\(error)", "pause": "\(configuration.acceptBackoff)"])
                             return TimeAmount(configuration.acceptBackoff)
                         })
@@ -165,7 +167,8 @@ public final class GRPCServer: Sendable {
             .childChannelInitializer { channel in
                 if reserve.takeShed() {
                     // Accepted with the reserve descriptor while the process is out of them: close, then retake it.
-                    logs.connections.log(logger, "out of file descriptors; closing a new connection",
+                    logs.connections.log(
+                        logger, "out of file descriptors; closing a new connection",
                         metadata: ["peer": "\(describePeer(channel.remoteAddress))"])
                     return channel.close().always { _ in reserve.reacquire() }
                 }
@@ -174,22 +177,29 @@ public final class GRPCServer: Sendable {
                 case .shuttingDown:
                     return channel.close()
                 case .full:
-                    logs.connections.log(logger, "connection limit reached; closing new connections",
-                        metadata: ["peer": "\(describePeer(channel.remoteAddress))",
-                                   "limit": "\(configuration.maxConnections)"])
+                    logs.connections.log(
+                        logger, "connection limit reached; closing new connections",
+                        metadata: [
+                            "peer": "\(describePeer(channel.remoteAddress))",
+                            "limit": "\(configuration.maxConnections)",
+                        ])
                     return channel.close()
                 case .accepted(let id, let evicted):
                     connectionID = id
                     if let evicted {
-                        logs.evictions.log(logger, "connection limit reached; closing the oldest connection without a stream",
-                            metadata: ["peer": "\(describePeer(evicted.remoteAddress))",
-                                       "limit": "\(configuration.maxConnections)"])
+                        logs.evictions.log(
+                            logger, "connection limit reached; closing the oldest connection without a stream",
+                            metadata: [
+                                "peer": "\(describePeer(evicted.remoteAddress))",
+                                "limit": "\(configuration.maxConnections)",
+                            ])
                         evicted.close(promise: nil)
                     }
                 }
                 channel.closeFuture.whenComplete { _ in registry.unregister(connectionID) }
                 return channel.eventLoop.makeCompletedFuture {
-                    let handler = ServerConnectionHandler(service: service, configuration: configuration,
+                    let handler = ServerConnectionHandler(
+                        service: service, configuration: configuration,
                         logger: logger, registry: registry, connectionID: connectionID, logs: logs)
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }

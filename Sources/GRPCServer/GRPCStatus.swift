@@ -21,17 +21,33 @@ public struct GRPCStatus: Error, Hashable, Sendable, CustomStringConvertible {
     public static let ok = GRPCStatus(code: .ok)
     public static func cancelled(_ message: String = "") -> GRPCStatus { .init(code: .cancelled, message: message) }
     public static func unknown(_ message: String = "") -> GRPCStatus { .init(code: .unknown, message: message) }
-    public static func invalidArgument(_ message: String = "") -> GRPCStatus { .init(code: .invalidArgument, message: message) }
-    public static func deadlineExceeded(_ message: String = "") -> GRPCStatus { .init(code: .deadlineExceeded, message: message) }
+    public static func invalidArgument(_ message: String = "") -> GRPCStatus {
+        .init(code: .invalidArgument, message: message)
+    }
+    public static func deadlineExceeded(_ message: String = "") -> GRPCStatus {
+        .init(code: .deadlineExceeded, message: message)
+    }
     public static func notFound(_ message: String = "") -> GRPCStatus { .init(code: .notFound, message: message) }
-    public static func permissionDenied(_ message: String = "") -> GRPCStatus { .init(code: .permissionDenied, message: message) }
-    public static func resourceExhausted(_ message: String = "") -> GRPCStatus { .init(code: .resourceExhausted, message: message) }
-    public static func failedPrecondition(_ message: String = "") -> GRPCStatus { .init(code: .failedPrecondition, message: message) }
+    public static func permissionDenied(_ message: String = "") -> GRPCStatus {
+        .init(code: .permissionDenied, message: message)
+    }
+    public static func resourceExhausted(_ message: String = "") -> GRPCStatus {
+        .init(code: .resourceExhausted, message: message)
+    }
+    public static func failedPrecondition(_ message: String = "") -> GRPCStatus {
+        .init(code: .failedPrecondition, message: message)
+    }
     public static func aborted(_ message: String = "") -> GRPCStatus { .init(code: .aborted, message: message) }
-    public static func unimplemented(_ message: String = "") -> GRPCStatus { .init(code: .unimplemented, message: message) }
-    public static func internalError(_ message: String = "") -> GRPCStatus { .init(code: .internalError, message: message) }
+    public static func unimplemented(_ message: String = "") -> GRPCStatus {
+        .init(code: .unimplemented, message: message)
+    }
+    public static func internalError(_ message: String = "") -> GRPCStatus {
+        .init(code: .internalError, message: message)
+    }
     public static func unavailable(_ message: String = "") -> GRPCStatus { .init(code: .unavailable, message: message) }
-    public static func unauthenticated(_ message: String = "") -> GRPCStatus { .init(code: .unauthenticated, message: message) }
+    public static func unauthenticated(_ message: String = "") -> GRPCStatus {
+        .init(code: .unauthenticated, message: message)
+    }
 }
 
 extension GRPCStatus {
@@ -60,7 +76,7 @@ extension GRPCStatus {
     }
 
     /// Inverse of `percentEncode`; malformed escapes are kept literally, as the spec asks.
-    static func percentDecode(_ encoded: String) -> String {
+    package static func percentDecode(_ encoded: String) -> String {
         let bytes = Array(encoded.utf8)
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)

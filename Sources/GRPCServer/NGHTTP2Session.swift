@@ -6,16 +6,16 @@ import NIOCore
 // `mem_recv`/`mem_send` return, so nghttp2 is never re-entered from inside itself.
 
 /// A failed nghttp2 call, with the C error code and the operation that returned it.
-struct NGHTTP2Error: Error, Hashable, CustomStringConvertible {
-    var code: Int32
-    var operation: String
+package struct NGHTTP2Error: Error, Hashable, CustomStringConvertible {
+    package var code: Int32
+    package var operation: String
 
-    var description: String { "\(operation): \(String(cString: nghttp2_strerror(code))) (\(code))" }
-    var isFatal: Bool { nghttp2_is_fatal(code) != 0 }
+    package var description: String { "\(operation): \(String(cString: nghttp2_strerror(code))) (\(code))" }
+    package var isFatal: Bool { nghttp2_is_fatal(code) != 0 }
 }
 
 /// Something nghttp2 reported while processing input or producing output.
-enum NGHTTP2Event {
+package enum NGHTTP2Event {
     /// A complete header block (request/response headers or trailers).
     case headers(streamID: Int32, fields: [HeaderField])
     case data(streamID: Int32, bytes: ByteBuffer)
@@ -30,7 +30,7 @@ enum NGHTTP2Event {
 }
 
 /// How a data-provider read ended.
-enum NGHTTP2OutboundRead {
+package enum NGHTTP2OutboundRead {
     /// Nothing to send now; the owner calls `resumeData` when bytes arrive.
     case deferred
     /// Bytes were written and more may follow.
@@ -42,14 +42,14 @@ enum NGHTTP2OutboundRead {
 }
 
 /// Supplies outbound DATA for streams submitted with a body.
-protocol NGHTTP2DataSource: AnyObject {
+package protocol NGHTTP2DataSource: AnyObject {
     /// Hands at most `maxLength` bytes to `write` (possibly in several slices).
     func readOutbound(streamID: Int32, maxLength: Int, write: (ByteBuffer) -> Void) -> NGHTTP2OutboundRead
 }
 
 /// One nghttp2 session: owns the `nghttp2_session*` and frees it in deinit. Not thread-safe: event-loop confined.
-final class NGHTTP2Session {
-    enum Role { case server, client }
+package final class NGHTTP2Session {
+    package enum Role { case server, client }
 
     private var session: OpaquePointer?
     private var events: [NGHTTP2Event] = []
@@ -58,11 +58,11 @@ final class NGHTTP2Session {
     /// The largest decoded header list accepted per HEADERS block (RFC 9113 counts name + value + 32 per field).
     /// HPACK lets a 1-byte reference decode to a 4 KB field, so without this bound a 16 KB frame could cost the
     /// server tens of megabytes; past it nghttp2 resets that stream alone.
-    static let maxHeaderListBytes = 16 << 10
+    package static let maxHeaderListBytes = 16 << 10
     private let allocator: ByteBufferAllocator
-    weak var dataSource: (any NGHTTP2DataSource)?
+    package weak var dataSource: (any NGHTTP2DataSource)?
 
-    init(role: Role, allocator: ByteBufferAllocator) throws(NGHTTP2Error) {
+    package init(role: Role, allocator: ByteBufferAllocator) throws(NGHTTP2Error) {
         self.allocator = allocator
         var callbacks: OpaquePointer?
         try check(nghttp2_session_callbacks_new(&callbacks), "nghttp2_session_callbacks_new")
@@ -96,7 +96,7 @@ final class NGHTTP2Session {
     // MARK: Input and output
 
     /// Feeds received bytes; returns the events they produced. Throws on a connection-fatal error.
-    func receive(_ bytes: ByteBuffer) throws(NGHTTP2Error) -> [NGHTTP2Event] {
+    package func receive(_ bytes: ByteBuffer) throws(NGHTTP2Error) -> [NGHTTP2Event] {
         let rc = bytes.withUnsafeReadableBytes { raw -> Int in
             guard let base = raw.baseAddress, raw.count > 0 else { return 0 }
             return nghttp2_session_mem_recv(session, base.assumingMemoryBound(to: UInt8.self), raw.count)
@@ -108,7 +108,7 @@ final class NGHTTP2Session {
     }
 
     /// Appends serialized frames to `buffer` until it holds at least `limit` bytes or nghttp2 has nothing more.
-    func produce(into buffer: inout ByteBuffer, limit: Int) throws(NGHTTP2Error) {
+    package func produce(into buffer: inout ByteBuffer, limit: Int) throws(NGHTTP2Error) {
         while buffer.readableBytes < limit {
             var data: UnsafePointer<UInt8>?
             let count = nghttp2_session_mem_send(session, &data)
@@ -122,8 +122,10 @@ final class NGHTTP2Session {
 
     /// Serializes queued frames in chunks of up to 64 KiB while `canWrite()` holds, handing each chunk to `write` and
     /// the events its output produced (frame-sent, stream-closed) to `process`. Returns whether anything was written.
-    func pump(allocator: ByteBufferAllocator, canWrite: () -> Bool, process: ([NGHTTP2Event]) -> Void,
-              write: (ByteBuffer) -> Void) throws(NGHTTP2Error) -> Bool {
+    package func pump(
+        allocator: ByteBufferAllocator, canWrite: () -> Bool, process: ([NGHTTP2Event]) -> Void,
+        write: (ByteBuffer) -> Void
+    ) throws(NGHTTP2Error) -> Bool {
         var wrote = false
         while canWrite() {
             var buffer = allocator.buffer(capacity: 16 * 1024)
@@ -141,20 +143,20 @@ final class NGHTTP2Session {
     }
 
     /// Events recorded since the last call (from output callbacks such as frame-sent).
-    func takeEvents() -> [NGHTTP2Event] {
+    package func takeEvents() -> [NGHTTP2Event] {
         defer { events.removeAll(keepingCapacity: true) }
         return events
     }
 
-    var wantsRead: Bool { nghttp2_session_want_read(session) != 0 }
-    var wantsWrite: Bool { nghttp2_session_want_write(session) != 0 }
+    package var wantsRead: Bool { nghttp2_session_want_read(session) != 0 }
+    package var wantsWrite: Bool { nghttp2_session_want_write(session) != 0 }
     /// Frames nghttp2 has queued but not yet serialized (DATA is pulled lazily and not counted).
-    var outboundQueueSize: Int { nghttp2_session_get_outbound_queue_size(session) }
-    var lastProcessedStreamID: Int32 { nghttp2_session_get_last_proc_stream_id(session) }
+    package var outboundQueueSize: Int { nghttp2_session_get_outbound_queue_size(session) }
+    package var lastProcessedStreamID: Int32 { nghttp2_session_get_last_proc_stream_id(session) }
 
     // MARK: Submissions
 
-    func submitSettings(maxConcurrentStreams: Int, initialWindowSize: Int) throws(NGHTTP2Error) {
+    package func submitSettings(maxConcurrentStreams: Int, initialWindowSize: Int) throws(NGHTTP2Error) {
         var entries = [
             nghttp2_settings_entry(
                 settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue),
@@ -171,14 +173,15 @@ final class NGHTTP2Session {
     }
 
     /// Sets the connection-level receive window (nghttp2 sends the WINDOW_UPDATE).
-    func setConnectionReceiveWindow(_ bytes: Int) throws(NGHTTP2Error) {
+    package func setConnectionReceiveWindow(_ bytes: Int) throws(NGHTTP2Error) {
         let size = Int32(clamping: min(bytes, Int(Int32.max)))
-        try check(nghttp2_session_set_local_window_size(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0, size),
+        try check(
+            nghttp2_session_set_local_window_size(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0, size),
             "nghttp2_session_set_local_window_size")
     }
 
     /// Submits response headers; with `hasBody` DATA is pulled from `dataSource`, otherwise END_STREAM is set.
-    func submitResponse(streamID: Int32, headers: [HeaderField], hasBody: Bool) throws(NGHTTP2Error) {
+    package func submitResponse(streamID: Int32, headers: [HeaderField], hasBody: Bool) throws(NGHTTP2Error) {
         let rc = withNVArray(headers) { nva, count in
             if hasBody {
                 var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: onDataRead)
@@ -190,7 +193,7 @@ final class NGHTTP2Session {
     }
 
     /// Submits a request whose body is pulled from `dataSource`; returns the new stream ID.
-    func submitRequest(headers: [HeaderField]) throws(NGHTTP2Error) -> Int32 {
+    package func submitRequest(headers: [HeaderField]) throws(NGHTTP2Error) -> Int32 {
         let rc = withNVArray(headers) { nva, count in
             var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: onDataRead)
             return nghttp2_submit_request(session, nil, nva, count, &provider, nil)
@@ -199,20 +202,21 @@ final class NGHTTP2Session {
         return rc
     }
 
-    func submitRstStream(streamID: Int32, errorCode: HTTP2ErrorCode) {
+    package func submitRstStream(streamID: Int32, errorCode: HTTP2ErrorCode) {
         // Fails only for stream 0 or when the stream is already gone: nothing to do either way.
         _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), streamID, errorCode.rawValue)
     }
 
     /// GOAWAY naming the last stream we processed: streams after it are refused, earlier ones may finish.
-    func submitGoAway(errorCode: HTTP2ErrorCode) throws(NGHTTP2Error) {
-        let rc = nghttp2_submit_goaway(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), lastProcessedStreamID,
+    package func submitGoAway(errorCode: HTTP2ErrorCode) throws(NGHTTP2Error) {
+        let rc = nghttp2_submit_goaway(
+            session, UInt8(NGHTTP2_FLAG_NONE.rawValue), lastProcessedStreamID,
             errorCode.rawValue, nil, 0)
         try check(rc, "nghttp2_submit_goaway")
     }
 
     /// Wakes a deferred data provider; harmless when the stream is not deferred or already gone.
-    func resumeData(streamID: Int32) {
+    package func resumeData(streamID: Int32) {
         _ = nghttp2_session_resume_data(session, streamID)
     }
 
@@ -274,9 +278,10 @@ final class NGHTTP2Session {
     }
 
     /// Fills nghttp2's DATA buffer; returns the byte count or a negative nghttp2 error.
-    fileprivate func readData(streamID: Int32, into buf: UnsafeMutablePointer<UInt8>, length: Int,
-        flags: UnsafeMutablePointer<UInt32>) throws(NGHTTP2Error) -> Int
-    {
+    fileprivate func readData(
+        streamID: Int32, into buf: UnsafeMutablePointer<UInt8>, length: Int,
+        flags: UnsafeMutablePointer<UInt32>
+    ) throws(NGHTTP2Error) -> Int {
         guard let dataSource else { return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue) }
         var written = 0
         let result = dataSource.readOutbound(streamID: streamID, maxLength: length) { slice in
@@ -318,7 +323,8 @@ final class NGHTTP2Session {
         return storage.withUnsafeMutableBufferPointer { bytes in
             let base = bytes.baseAddress!
             let nva = ranges.map { range in
-                nghttp2_nv(name: base + range.name.lowerBound, value: base + range.value.lowerBound,
+                nghttp2_nv(
+                    name: base + range.name.lowerBound, value: base + range.value.lowerBound,
                     namelen: range.name.count, valuelen: range.value.count, flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue))
             }
             return nva.withUnsafeBufferPointer { body($0.baseAddress, $0.count) }
@@ -340,23 +346,30 @@ private func string(_ pointer: UnsafePointer<UInt8>?, _ count: Int) -> String {
 
 // MARK: C callbacks: recover the Swift session and record events; never re-enter nghttp2 (except submit_trailer).
 
-private func onBeginHeaders(_: OpaquePointer?, frame: UnsafePointer<nghttp2_frame>?, userData: UnsafeMutableRawPointer?) -> Int32 {
+private func onBeginHeaders(_: OpaquePointer?, frame: UnsafePointer<nghttp2_frame>?, userData: UnsafeMutableRawPointer?)
+    -> Int32
+{
     guard let frame else { return NGHTTP2_ERR_CALLBACK_FAILURE.rawValue }
     owner(userData).beginHeaders(streamID: frame.pointee.hd.stream_id)
     return 0
 }
 
-private func onHeader(_: OpaquePointer?, frame: UnsafePointer<nghttp2_frame>?, name: UnsafePointer<UInt8>?,
+private func onHeader(
+    _: OpaquePointer?, frame: UnsafePointer<nghttp2_frame>?, name: UnsafePointer<UInt8>?,
     nameLength: Int, value: UnsafePointer<UInt8>?, valueLength: Int, flags: UInt8, userData: UnsafeMutableRawPointer?
 ) -> Int32 {
     guard let frame else { return NGHTTP2_ERR_CALLBACK_FAILURE.rawValue }
-    let accepted = owner(userData).header(streamID: frame.pointee.hd.stream_id, nameLength: nameLength,
-        valueLength: valueLength) { (string(name, nameLength), string(value, valueLength)) }
+    let accepted = owner(userData).header(
+        streamID: frame.pointee.hd.stream_id, nameLength: nameLength,
+        valueLength: valueLength
+    ) { (string(name, nameLength), string(value, valueLength)) }
     // TEMPORAL_CALLBACK_FAILURE resets only this stream; the connection and its other streams go on.
     return accepted ? 0 : NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue
 }
 
-private func onFrameRecv(_: OpaquePointer?, frame: UnsafePointer<nghttp2_frame>?, userData: UnsafeMutableRawPointer?) -> Int32 {
+private func onFrameRecv(_: OpaquePointer?, frame: UnsafePointer<nghttp2_frame>?, userData: UnsafeMutableRawPointer?)
+    -> Int32
+{
     guard let frame else { return NGHTTP2_ERR_CALLBACK_FAILURE.rawValue }
     let hd = frame.pointee.hd
     let goAway: (Int32, UInt32)? =
@@ -366,27 +379,34 @@ private func onFrameRecv(_: OpaquePointer?, frame: UnsafePointer<nghttp2_frame>?
     return 0
 }
 
-private func onDataChunkRecv(_: OpaquePointer?, flags: UInt8, streamID: Int32, data: UnsafePointer<UInt8>?, length: Int,
+private func onDataChunkRecv(
+    _: OpaquePointer?, flags: UInt8, streamID: Int32, data: UnsafePointer<UInt8>?, length: Int,
     userData: UnsafeMutableRawPointer?
 ) -> Int32 {
     owner(userData).dataChunk(streamID: streamID, bytes: UnsafeRawBufferPointer(start: data, count: length))
     return 0
 }
 
-private func onStreamClose(_: OpaquePointer?, streamID: Int32, errorCode: UInt32, userData: UnsafeMutableRawPointer?) -> Int32 {
+private func onStreamClose(_: OpaquePointer?, streamID: Int32, errorCode: UInt32, userData: UnsafeMutableRawPointer?)
+    -> Int32
+{
     owner(userData).streamClosed(streamID: streamID, errorCode: errorCode)
     return 0
 }
 
-private func onFrameSend(_: OpaquePointer?, frame: UnsafePointer<nghttp2_frame>?, userData: UnsafeMutableRawPointer?) -> Int32 {
+private func onFrameSend(_: OpaquePointer?, frame: UnsafePointer<nghttp2_frame>?, userData: UnsafeMutableRawPointer?)
+    -> Int32
+{
     guard let frame else { return NGHTTP2_ERR_CALLBACK_FAILURE.rawValue }
     let header = frame.pointee.hd, isReset = UInt32(header.type) == NGHTTP2_RST_STREAM.rawValue
-    owner(userData).frameSent(type: header.type, flags: header.flags, streamID: header.stream_id,
-                              resetCode: isReset ? frame.pointee.rst_stream.error_code : 0)
+    owner(userData).frameSent(
+        type: header.type, flags: header.flags, streamID: header.stream_id,
+        resetCode: isReset ? frame.pointee.rst_stream.error_code : 0)
     return 0
 }
 
-private func onDataRead(_: OpaquePointer?, streamID: Int32, buf: UnsafeMutablePointer<UInt8>?, length: Int,
+private func onDataRead(
+    _: OpaquePointer?, streamID: Int32, buf: UnsafeMutablePointer<UInt8>?, length: Int,
     dataFlags: UnsafeMutablePointer<UInt32>?, source: UnsafeMutablePointer<nghttp2_data_source>?,
     userData: UnsafeMutableRawPointer?
 ) -> Int {

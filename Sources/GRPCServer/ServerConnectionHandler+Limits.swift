@@ -3,7 +3,8 @@ import NIOCore
 // The limits one connection enforces: the handshake and idle timers and the inbound memory budgets.
 extension ServerConnectionHandler {
     func startHandshakeTimer(_ context: ChannelHandlerContext) {
-        handshakeTimer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(configuration.handshakeTimeout)) {
+        handshakeTimer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(configuration.handshakeTimeout))
+        {
             [weak self] in self?.handshakeExpired()
         }
     }
@@ -41,7 +42,8 @@ extension ServerConnectionHandler {
         handshakeTimer = nil
         let action = machine.handshakeTimerFired()
         if action == .close {
-            logs.handshake.log(logger, level: .info, "closing a connection that sent no request in time",
+            logs.handshake.log(
+                logger, level: .info, "closing a connection that sent no request in time",
                 metadata: ["peer": "\(remoteAddress ?? "?")", "timeout": "\(configuration.handshakeTimeout)"])
         }
         perform(action)
@@ -76,16 +78,20 @@ extension ServerConnectionHandler {
         }
         let reason: String
         if bufferedInboundBytes > configuration.maxConnectionBufferedBytes {
-            reason = "connection holds more than \(configuration.maxConnectionBufferedBytes) bytes of unfinished messages"
+            reason =
+                "connection holds more than \(configuration.maxConnectionBufferedBytes) bytes of unfinished messages"
         } else if delta > 0 && configuration.memoryBudget.isExceeded {
-            reason = "server-wide budget of \(configuration.memoryBudget.limit) bytes for buffered messages and "
+            reason =
+                "server-wide budget of \(configuration.memoryBudget.limit) bytes for buffered messages and "
                 + "subscriptions is used up"
         } else {
             return
         }
         guard let largest = streams.values.max(by: { $0.countedInboundBytes < $1.countedInboundBytes }),
-              largest.countedInboundBytes > 0 else { return }
-        logs.budget.log(logger, "failing a stream over a memory limit",
+            largest.countedInboundBytes > 0
+        else { return }
+        logs.budget.log(
+            logger, "failing a stream over a memory limit",
             metadata: ["peer": "\(remoteAddress ?? "?")", "reason": "\(reason)"])
         largest.fail(.resourceExhausted(reason))
         countInbound(largest)

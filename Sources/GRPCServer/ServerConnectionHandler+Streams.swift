@@ -27,7 +27,8 @@ extension ServerConnectionHandler {
                 }
             case .sentReset(_, let errorCode):
                 if errorCode == HTTP2ErrorCode.refusedStream.rawValue {
-                    logs.streams.log(logger, "refusing streams past the per-connection limit",
+                    logs.streams.log(
+                        logger, "refusing streams past the per-connection limit",
                         metadata: ["peer": "\(remoteAddress ?? "?")", "limit": "\(configuration.maxConcurrentStreams)"])
                 }
             case .sentEndStream(let streamID):
@@ -44,7 +45,8 @@ extension ServerConnectionHandler {
     private func openStream(streamID: Int32, fields: [HeaderField]) {
         guard let context else { return }
         let path = fields.first { $0.name == ":path" }?.value ?? ""
-        let stream = GRPCServerStream(streamID: streamID, path: path, headers: fields, remoteAddress: remoteAddress,
+        let stream = GRPCServerStream(
+            streamID: streamID, path: path, headers: fields, remoteAddress: remoteAddress,
             connectionID: connectionID, eventLoop: context.eventLoop, connection: self,
             maxMessageBytes: configuration.maxReceiveMessageBytes, memoryBudget: configuration.memoryBudget)
         streamOpening()
@@ -54,7 +56,8 @@ extension ServerConnectionHandler {
         let method = stream.header(":method") ?? ""
         let contentType = stream.header("content-type") ?? ""
         if method != "POST" {
-            stream.finish(.unimplemented("method \(method) not allowed; gRPC requires POST"), httpStatus: "405",
+            stream.finish(
+                .unimplemented("method \(method) not allowed; gRPC requires POST"), httpStatus: "405",
                 extraFields: [])
             return
         }
@@ -62,7 +65,8 @@ extension ServerConnectionHandler {
         if !(contentType == "application/grpc" || contentType.hasPrefix("application/grpc+")
             || contentType.hasPrefix("application/grpc;"))
         {
-            stream.finish(.invalidArgument("invalid gRPC request content-type \"\(contentType)\""), httpStatus: "415",
+            stream.finish(
+                .invalidArgument("invalid gRPC request content-type \"\(contentType)\""), httpStatus: "415",
                 extraFields: [])
             return
         }
@@ -72,10 +76,12 @@ extension ServerConnectionHandler {
         }
         if let timeout = stream.header("grpc-timeout") {
             guard let duration = GRPCFraming.parseTimeout(timeout) else {
-                stream.finish(.invalidArgument("malformed grpc-timeout \"\(timeout)\""), httpStatus: "200", extraFields: [])
+                stream.finish(
+                    .invalidArgument("malformed grpc-timeout \"\(timeout)\""), httpStatus: "200", extraFields: [])
                 return
             }
-            stream.deadline = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(duration)) { [weak stream] in
+            stream.deadline = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(duration)) {
+                [weak stream] in
                 stream?.deadlineFired()
             }
         }

@@ -40,9 +40,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler, NGHTTP2DataSource {
     /// Sends GOAWAY after `idleTimeout` without an open stream.
     var idleTimer: Scheduled<Void>?
 
-    init(service: any GRPCService, configuration: GRPCServerConfiguration, logger: Logger, registry: ServerRegistry,
-        connectionID: UInt64, logs: LimitLogs)
-    {
+    init(
+        service: any GRPCService, configuration: GRPCServerConfiguration, logger: Logger, registry: ServerRegistry,
+        connectionID: UInt64, logs: LimitLogs
+    ) {
         self.service = service
         self.configuration = configuration
         self.registry = registry
@@ -64,7 +65,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, NGHTTP2DataSource {
         do {
             let session = try NGHTTP2Session(role: .server, allocator: context.channel.allocator)
             session.dataSource = self
-            try session.submitSettings(maxConcurrentStreams: configuration.maxConcurrentStreams,
+            try session.submitSettings(
+                maxConcurrentStreams: configuration.maxConcurrentStreams,
                 initialWindowSize: configuration.initialWindowBytes)
             try session.setConnectionReceiveWindow(configuration.initialWindowBytes)
             self.session = session
@@ -201,10 +203,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler, NGHTTP2DataSource {
         guard let context, let session, context.channel.isActive else { return }
         let wrote: Bool
         do {
-            wrote = try session.pump(allocator: context.channel.allocator,
-                                     canWrite: { force || context.channel.isWritable },
-                                     process: process,
-                                     write: { context.write(wrapOutboundOut($0), promise: nil) })
+            wrote = try session.pump(
+                allocator: context.channel.allocator,
+                canWrite: { force || context.channel.isWritable },
+                process: process,
+                write: { context.write(wrapOutboundOut($0), promise: nil) })
         } catch {
             logger.debug("nghttp2 output failed", metadata: ["error": "\(error)"])
             perform(machine.channelFailed())
@@ -213,7 +216,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, NGHTTP2DataSource {
         if wrote {
             context.flush()
         }
-        let actions = machine.outputPumped(canRead: canRead(context), sessionWantsRead: session.wantsRead,
+        let actions = machine.outputPumped(
+            canRead: canRead(context), sessionWantsRead: session.wantsRead,
             sessionWantsWrite: session.wantsWrite)
         if actions.resumeRead {
             context.read()

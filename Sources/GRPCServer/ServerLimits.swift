@@ -64,9 +64,11 @@ public final class RateLimitedLog: Sendable {
     }
 
     /// Logs `message` with `metadata` unless a line went out less than `interval` ago; adds how many were skipped.
-    public func log(_ logger: Logger, level: Logger.Level = .warning, _ message: @autoclosure () -> Logger.Message,
-                    metadata: @autoclosure () -> Logger.Metadata = [:], file: String = #fileID,
-                    function: String = #function, line: UInt = #line) {
+    public func log(
+        _ logger: Logger, level: Logger.Level = .warning, _ message: @autoclosure () -> Logger.Message,
+        metadata: @autoclosure () -> Logger.Metadata = [:], file: String = #fileID,
+        function: String = #function, line: UInt = #line
+    ) {
         let now = ContinuousClock.now
         let skipped: Int? = state.withLock { state in
             if let last = state.lastLogged, now - last < interval {

@@ -45,9 +45,10 @@ public final class GRPCServerStream: @unchecked Sendable {
     private(set) var outbound = CircularBuffer<ByteBuffer>()
     var deadline: Scheduled<Void>?
 
-    init(streamID: Int32, path: String, headers: [HeaderField], remoteAddress: String?, connectionID: UInt64,
-        eventLoop: any EventLoop, connection: ServerConnectionHandler, maxMessageBytes: Int, memoryBudget: MemoryBudget)
-    {
+    init(
+        streamID: Int32, path: String, headers: [HeaderField], remoteAddress: String?, connectionID: UInt64,
+        eventLoop: any EventLoop, connection: ServerConnectionHandler, maxMessageBytes: Int, memoryBudget: MemoryBudget
+    ) {
         self.memoryBudget = memoryBudget
         self.streamID = streamID
         self.path = path
@@ -95,7 +96,8 @@ public final class GRPCServerStream: @unchecked Sendable {
         switch machine.sendQueued() {
         case .submitHeaders:
             outbound.append(framed)
-            connection.submitResponse(streamID: streamID,
+            connection.submitResponse(
+                streamID: streamID,
                 headers: [(":status", "200"), ("content-type", "application/grpc")], hasBody: true)
         case .resumeData:
             outbound.append(framed)

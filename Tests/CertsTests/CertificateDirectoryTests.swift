@@ -107,7 +107,8 @@ struct CertificateDirectoryTests {
     /// A fuzzer-found certificate whose RSA key is neither SPKI nor PKCS#1: swift-crypto 3.12.3 freed the key twice
     /// while refusing it (this test aborted in glibc's free); now it is one clear error for that folder.
     @Test func mangledRSAKeyIsAnErrorNotADoubleFree() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("chancery-rsa-\(UUID().uuidString)").path
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("chancery-rsa-\(UUID().uuidString)")
+            .path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let fixture = FixturePaths.path("regressions/rsa-key-double-free")

@@ -1,5 +1,6 @@
-@testable import GRPCServer
 import Testing
+
+@testable import GRPCServer
 
 /// Every transition of `ConnectionStateMachine`, legal and illegal, without a channel.
 @Suite struct ConnectionStateMachineTests {

@@ -1,7 +1,8 @@
-@testable import GRPCServer
 import Logging
 import NIOCore
 import NIOEmbedded
+
+@testable import GRPCServer
 
 /// A server connection (`ServerConnectionHandler`) on an `EmbeddedChannel`, driven by a client nghttp2 session in
 /// the same thread: every byte is real HTTP/2, every step is deterministic, and time moves only by `advance`.
@@ -22,7 +23,8 @@ final class EmbeddedHarness {
     /// `clientWindow` is the client's SETTINGS_INITIAL_WINDOW_SIZE: 0 stalls every response body.
     init(configuration: GRPCServerConfiguration = .init(), clientWindow: Int = 1 << 20) throws {
         let logger = Logger(label: "embedded", factory: { _ in SwiftLogNoOpLogHandler() })
-        handler = ServerConnectionHandler(service: service, configuration: configuration, logger: logger,
+        handler = ServerConnectionHandler(
+            service: service, configuration: configuration, logger: logger,
             registry: registry, connectionID: 1, logs: LimitLogs())
         try channel.pipeline.syncOperations.addHandler(handler)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 50051)).wait()
@@ -33,10 +35,11 @@ final class EmbeddedHarness {
 
     /// Opens a gRPC request; `extra` adds headers (e.g. grpc-timeout).
     func request(_ path: String, extra: [HeaderField] = []) throws -> Int32 {
-        let fields: [HeaderField] = [
-            (":method", "POST"), (":scheme", "http"), (":path", path), (":authority", "embedded"),
-            ("content-type", "application/grpc"), ("te", "trailers"),
-        ] + extra
+        let fields: [HeaderField] =
+            [
+                (":method", "POST"), (":scheme", "http"), (":path", path), (":authority", "embedded"),
+                ("content-type", "application/grpc"), ("te", "trailers"),
+            ] + extra
         let streamID = try client.submitRequest(headers: fields)
         bodies.queues[streamID] = ClientBodies.Queue()
         return streamID
@@ -44,7 +47,8 @@ final class EmbeddedHarness {
 
     /// Queues one framed message (and optionally END_STREAM) on a client stream.
     func send(_ streamID: Int32, _ message: [UInt8], end: Bool = false) {
-        bodies.queues[streamID, default: .init()].bytes += GRPCFraming.frame(message, allocator: channel.allocator)
+        bodies.queues[streamID, default: .init()].bytes +=
+            GRPCFraming.frame(message, allocator: channel.allocator)
             .readableBytesView
         if end { bodies.queues[streamID, default: .init()].end = true }
         client.resumeData(streamID: streamID)
@@ -172,10 +176,13 @@ struct RawFrame: Equatable {
         while index + 9 <= bytes.count {
             let length = Int(bytes[index]) << 16 | Int(bytes[index + 1]) << 8 | Int(bytes[index + 2])
             guard index + 9 + length <= bytes.count else { break }
-            let stream = Int32(bytes[index + 5] & 0x7F) << 24 | Int32(bytes[index + 6]) << 16
+            let stream =
+                Int32(bytes[index + 5] & 0x7F) << 24 | Int32(bytes[index + 6]) << 16
                 | Int32(bytes[index + 7]) << 8 | Int32(bytes[index + 8])
-            frames.append(RawFrame(type: bytes[index + 3], flags: bytes[index + 4], streamID: stream,
-                payload: Array(bytes[(index + 9)..<(index + 9 + length)])))
+            frames.append(
+                RawFrame(
+                    type: bytes[index + 3], flags: bytes[index + 4], streamID: stream,
+                    payload: Array(bytes[(index + 9)..<(index + 9 + length)])))
             index += 9 + length
         }
         return frames

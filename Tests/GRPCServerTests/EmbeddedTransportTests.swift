@@ -1,6 +1,7 @@
-@testable import GRPCServer
 import NIOCore
 import Testing
+
+@testable import GRPCServer
 
 /// The server transport's life cycle on an `EmbeddedChannel`, with real HTTP/2 bytes from a client nghttp2 session:
 /// no sockets, no threads, no clocks but the embedded loop's.

@@ -1,12 +1,15 @@
-@testable import GRPCServer
 import NIOCore
 import Testing
+
+@testable import GRPCServer
 
 @Suite("gRPC framing, status encoding, timeouts")
 struct GRPCFramingTests {
     @Test func deframerReassemblesAcrossChunks() throws {
         var deframer = GRPCMessageDeframer(maxMessageBytes: 100)
-        let wire = GRPCFraming.frame([1, 2, 3], allocator: .init()).readableBytesView + GRPCFraming.frame([], allocator: .init()).readableBytesView
+        let wire =
+            GRPCFraming.frame([1, 2, 3], allocator: .init()).readableBytesView
+            + GRPCFraming.frame([], allocator: .init()).readableBytesView
         var messages: [[UInt8]] = []
         for byte in wire {
             deframer.append(ByteBuffer(bytes: [byte]))

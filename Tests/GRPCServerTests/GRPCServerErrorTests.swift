@@ -1,7 +1,10 @@
-@testable import GRPCServer
+import GRPCClient
 import NIOCore
 import NIOPosix
+import Synchronization
 import Testing
+
+@testable import GRPCServer
 
 @Suite("gRPC server: errors, abuse, deadlines, shutdown")
 struct GRPCServerErrorTests {
@@ -25,8 +28,9 @@ struct GRPCServerErrorTests {
         try await withServer { server, port, service in
             let client = try await GRPCClient.connect(host: "127.0.0.1", port: port, group: testGroup)
             let value = String(repeating: "v", count: 1000)
-            let big = try await client.openStream(path: TestPath.echo,
-                                                  extraHeaders: (0..<40).map { ("x-pad-\($0)", value) })
+            let big = try await client.openStream(
+                path: TestPath.echo,
+                extraHeaders: (0..<40).map { ("x-pad-\($0)", value) })
             let events = try await drain(big)
             #expect(events.contains { if case .reset = $0 { return true } else { return false } }, "\(events)")
             #expect(service.log.opens == 0)  // the handler never saw it
@@ -48,7 +52,10 @@ struct GRPCServerErrorTests {
         try await withServer(configuration: configuration) { server, port, _ in
             let client = try await GRPCClient.connect(host: "127.0.0.1", port: port, group: testGroup)
             func prefix(_ length: Int) -> [UInt8] {
-                [0, UInt8(length >> 24 & 0xff), UInt8(length >> 16 & 0xff), UInt8(length >> 8 & 0xff), UInt8(length & 0xff)]
+                [
+                    0, UInt8(length >> 24 & 0xff), UInt8(length >> 16 & 0xff), UInt8(length >> 8 & 0xff),
+                    UInt8(length & 0xff),
+                ]
             }
             let big = try await client.openStream(path: TestPath.echo)
             try await big.sendRaw(prefix(500_000) + [UInt8](repeating: 1, count: 40_000))
@@ -203,7 +210,8 @@ struct GRPCServerErrorTests {
             try await stream.send([1])
             let events = try await drain(stream, timeout: .seconds(20))
             let elapsed = ContinuousClock.now - start
-            let deadlineHit = events.status?.code == .deadlineExceeded
+            let deadlineHit =
+                events.status?.code == .deadlineExceeded
                 || events.contains { if case .reset(8) = $0 { true } else { false } }
             #expect(deadlineHit)
             #expect(elapsed >= .milliseconds(150))
@@ -269,11 +277,11 @@ struct GRPCServerErrorTests {
 /// Collects every byte a raw connection receives.
 final class ByteCollector: ChannelInboundHandler, Sendable {
     typealias InboundIn = ByteBuffer
-    let bytes = LockedValue<[UInt8]>([])
+    let bytes = Mutex<[UInt8]>([])
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
-        bytes.withLockedValue { $0 += buffer.readableBytesView }
+        bytes.withLock { $0 += buffer.readableBytesView }
     }
 }
 
@@ -290,7 +298,7 @@ struct RawConnection {
         return RawConnection(channel: channel, collector: collector)
     }
 
-    var received: [UInt8] { collector.bytes.withLockedValue { $0 } }
+    var received: [UInt8] { collector.bytes.withLock { $0 } }
 
     func write(_ bytes: [UInt8]) async throws {
         try await channel.writeAndFlush(ByteBuffer(bytes: bytes))

@@ -1,4 +1,5 @@
 import Foundation
+import GRPCClient
 import GRPCServer
 import Logging
 import NIOCore
@@ -79,8 +80,10 @@ final class CapturedLog: LogHandler, @unchecked Sendable {
         set { metadata[key] = newValue }
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String,
-             function: String, line: UInt) {
+    func log(
+        level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String,
+        function: String, line: UInt
+    ) {
         lines.append("\(message) \(metadata ?? [:])")
     }
 

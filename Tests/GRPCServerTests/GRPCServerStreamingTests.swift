@@ -1,7 +1,10 @@
-@testable import GRPCServer
+import GRPCClient
 import NIOCore
 import NIOPosix
+import Synchronization
 import Testing
+
+@testable import GRPCServer
 
 @Suite("gRPC server: streaming over loopback")
 struct GRPCServerStreamingTests {
@@ -60,7 +63,7 @@ struct GRPCServerStreamingTests {
             #expect(events.messages.first == bigPayload(size))
             #expect(events.status == .ok)
             #expect(await eventually { server.activeStreamCount == 0 })
-            let observed = service.log.observed.withLockedValue { $0 }
+            let observed = service.log.observed.withLock { $0 }
             #expect(observed.pendingAfterSend >= size + 5)  // counted as soon as send() queues it
             #expect(observed.pendingAtClose == 0)  // all of it went through nghttp2
             #expect(observed.remoteAddress?.hasPrefix("127.0.0.1:") == true)
@@ -77,9 +80,9 @@ struct GRPCServerStreamingTests {
             try await client.setReading(false)
             let size = 12 << 20
             try await stream.send(Array(String(size).utf8))
-            #expect(await eventually { service.log.observed.withLockedValue { $0.pendingAfterSend } > 0 })
+            #expect(await eventually { service.log.observed.withLock { $0.pendingAfterSend } > 0 })
             try await Task.sleep(for: .milliseconds(500))
-            let serverStream = try #require(service.log.lastStream.withLockedValue { $0 })
+            let serverStream = try #require(service.log.lastStream.withLock { $0 })
             #expect(serverStream.pendingOutboundBytes > 1 << 20)
             try await client.setReading(true)
             let events = try await drain(stream, timeout: .seconds(20))

@@ -1,5 +1,6 @@
-@testable import GRPCServer
 import Testing
+
+@testable import GRPCServer
 
 /// Every transition of `StreamStateMachine`, legal and illegal, without a channel.
 @Suite struct StreamStateMachineTests {
@@ -120,7 +121,8 @@ import Testing
     @Test func finishIsIdempotent() {
         var machine = streaming()
         _ = machine.finish(httpStatus: "200", trailers: [("grpc-status", "0")])
-        guard case .ignore(.alreadyFinished) = machine.finish(httpStatus: "200", trailers: [("grpc-status", "13")]) else {
+        guard case .ignore(.alreadyFinished) = machine.finish(httpStatus: "200", trailers: [("grpc-status", "13")])
+        else {
             Issue.record("second finish must be ignored")
             return
         }

@@ -1,8 +1,11 @@
-@testable import GRPCServer
+import GRPCClient
 import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
 import Testing
+
+@testable import GRPCServer
 
 /// Paths served by `TestService`.
 enum TestPath {
@@ -18,26 +21,26 @@ enum TestPath {
 
 /// Counts handler lifecycle calls so tests can check closed() runs exactly once per stream.
 final class HandlerLog: Sendable {
-    private let state = LockedValue((opened: 0, closed: 0, ended: 0, doubleClosed: 0, received: 0))
+    private let state = Mutex((opened: 0, closed: 0, ended: 0, doubleClosed: 0, received: 0))
     /// Facts about the last `big` stream: pendingOutboundBytes right after send and when closed, and the peer.
-    let observed = LockedValue((pendingAfterSend: -1, pendingAtClose: -1, remoteAddress: String?.none))
+    let observed = Mutex((pendingAfterSend: -1, pendingAtClose: -1, remoteAddress: String?.none))
     /// The most recently opened server stream.
-    let lastStream = LockedValue<GRPCServerStream?>(nil)
+    let lastStream = Mutex<GRPCServerStream?>(nil)
 
-    func opened() { state.withLockedValue { $0.opened += 1 } }
-    func received() { state.withLockedValue { $0.received += 1 } }
-    func ended() { state.withLockedValue { $0.ended += 1 } }
+    func opened() { state.withLock { $0.opened += 1 } }
+    func received() { state.withLock { $0.received += 1 } }
+    func ended() { state.withLock { $0.ended += 1 } }
     func closed(twice: Bool) {
-        state.withLockedValue {
+        state.withLock {
             $0.closed += 1
             if twice { $0.doubleClosed += 1 }
         }
     }
 
-    var opens: Int { state.withLockedValue { $0.opened } }
-    var closes: Int { state.withLockedValue { $0.closed } }
-    var doubleCloses: Int { state.withLockedValue { $0.doubleClosed } }
-    var receives: Int { state.withLockedValue { $0.received } }
+    var opens: Int { state.withLock { $0.opened } }
+    var closes: Int { state.withLock { $0.closed } }
+    var doubleCloses: Int { state.withLock { $0.doubleClosed } }
+    var receives: Int { state.withLock { $0.received } }
 }
 
 final class TestHandler: GRPCStreamHandler {
@@ -48,7 +51,7 @@ final class TestHandler: GRPCStreamHandler {
     init(stream: GRPCServerStream, log: HandlerLog) {
         self.stream = stream
         self.log = log
-        log.lastStream.withLockedValue { $0 = stream }
+        log.lastStream.withLock { $0 = stream }
         log.opened()
     }
 
@@ -61,7 +64,7 @@ final class TestHandler: GRPCStreamHandler {
             let size = Int(String(decoding: message, as: UTF8.self)) ?? 0
             stream.send(bigPayload(size))
             let pending = stream.pendingOutboundBytes
-            log.observed.withLockedValue {
+            log.observed.withLock {
                 $0.pendingAfterSend = pending
                 $0.remoteAddress = stream.remoteAddress
             }
@@ -88,7 +91,7 @@ final class TestHandler: GRPCStreamHandler {
     func closed() {
         if stream.path == TestPath.big {
             let pending = stream.pendingOutboundBytes
-            log.observed.withLockedValue { $0.pendingAtClose = pending }
+            log.observed.withLock { $0.pendingAtClose = pending }
         }
         log.closed(twice: isClosed)
         isClosed = true

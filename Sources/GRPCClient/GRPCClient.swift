@@ -1,5 +1,7 @@
+import GRPCServer
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// What a client stream observes, in order.
 public enum GRPCClientEvent: Sendable {
@@ -21,13 +23,13 @@ public enum GRPCClientError: Error, Hashable, Sendable {
 
 /// Connection-wide facts the client records from any event.
 final class ClientShared: Sendable {
-    private let goAway = LockedValue<(lastStreamID: Int32, errorCode: UInt32)?>(nil)
+    private let goAway = Mutex<(lastStreamID: Int32, errorCode: UInt32)?>(nil)
 
     func recordGoAway(lastStreamID: Int32, errorCode: UInt32) {
-        goAway.withLockedValue { $0 = (lastStreamID, errorCode) }
+        goAway.withLock { $0 = (lastStreamID, errorCode) }
     }
 
-    var receivedGoAway: (lastStreamID: Int32, errorCode: UInt32)? { goAway.withLockedValue { $0 } }
+    var receivedGoAway: (lastStreamID: Int32, errorCode: UInt32)? { goAway.withLock { $0 } }
 }
 
 /// A minimal gRPC client over nghttp2 for protocol tests and the benchmark (plaintext HTTP/2, prior knowledge).
@@ -57,16 +59,18 @@ public final class GRPCClient: Sendable {
             .connect(host: host, port: port)
             .get()
         let handler = try await channel.eventLoop.submit {
-            NIOLoopBound(try channel.pipeline.syncOperations.handler(type: ClientConnectionHandler.self),
+            NIOLoopBound(
+                try channel.pipeline.syncOperations.handler(type: ClientConnectionHandler.self),
                 eventLoop: channel.eventLoop)
         }.get()
         return GRPCClient(channel: channel, handler: handler, shared: shared)
     }
 
     /// Sends request headers (`:method POST`, `te: trailers`, the content type, extras) and returns the stream.
-    public func openStream(path: String, extraHeaders: [(String, String)] = [],
-        contentType: String = "application/grpc") async throws -> GRPCClientStream
-    {
+    public func openStream(
+        path: String, extraHeaders: [(String, String)] = [],
+        contentType: String = "application/grpc"
+    ) async throws -> GRPCClientStream {
         let handler = self.handler
         let eventLoop = channel.eventLoop
         return try await eventLoop.submit {
@@ -83,7 +87,7 @@ public final class GRPCClient: Sendable {
     public var isClosed: Bool { !channel.isActive }
 
     /// Stops or resumes reading from the socket, to play a slow reader in back-pressure tests.
-    func setReading(_ enabled: Bool) async throws {
+    public func setReading(_ enabled: Bool) async throws {
         try await channel.setOption(ChannelOptions.autoRead, value: enabled).get()
     }
 
@@ -97,7 +101,7 @@ public final class GRPCClientStream: Sendable {
     public let streamID: Int32
     private let handler: NIOLoopBound<ClientConnectionHandler>
     private let eventLoop: any EventLoop
-    private let state = LockedValue(Inbox())
+    private let state = Mutex(Inbox())
 
     private struct Inbox {
         var events = CircularBuffer<GRPCClientEvent>()
@@ -115,7 +119,8 @@ public final class GRPCClientStream: Sendable {
 
     /// Sends one length-prefixed message (`compressed` only sets the flag byte, for abuse tests).
     public func send(_ message: [UInt8], compressed: Bool = false) async throws {
-        try await enqueue(GRPCFraming.frame(message, compressed: compressed, allocator: ByteBufferAllocator()),
+        try await enqueue(
+            GRPCFraming.frame(message, compressed: compressed, allocator: ByteBufferAllocator()),
             endStream: false)
     }
 
@@ -145,7 +150,7 @@ public final class GRPCClientStream: Sendable {
     /// The next event; nil once the stream is over and every event was read. Throws `.timeout`.
     public func next(timeout: Duration = .seconds(10)) async throws -> GRPCClientEvent? {
         try await withCheckedThrowingContinuation { continuation in
-            let waiterID: Int? = state.withLockedValue { inbox in
+            let waiterID: Int? = state.withLock { inbox in
                 if let event = inbox.events.popFirst() {
                     continuation.resume(returning: event)
                     return nil
@@ -161,14 +166,14 @@ public final class GRPCClientStream: Sendable {
             }
             guard let waiterID else { return }
             let task = eventLoop.scheduleTask(in: TimeAmount(timeout)) { self.timeOut(waiterID) }
-            state.withLockedValue { inbox in
+            state.withLock { inbox in
                 if inbox.waiter?.id == waiterID { inbox.timeout = task } else { task.cancel() }
             }
         }
     }
 
     private func timeOut(_ waiterID: Int) {
-        let continuation = state.withLockedValue { inbox -> CheckedContinuation<GRPCClientEvent?, any Error>? in
+        let continuation = state.withLock { inbox -> CheckedContinuation<GRPCClientEvent?, any Error>? in
             guard let waiter = inbox.waiter, waiter.id == waiterID else { return nil }
             inbox.waiter = nil
             inbox.timeout = nil
@@ -178,7 +183,7 @@ public final class GRPCClientStream: Sendable {
     }
 
     func deliver(_ event: GRPCClientEvent) {
-        let waiter = state.withLockedValue { inbox -> CheckedContinuation<GRPCClientEvent?, any Error>? in
+        let waiter = state.withLock { inbox -> CheckedContinuation<GRPCClientEvent?, any Error>? in
             guard !inbox.ended else { return nil }
             if let waiter = inbox.waiter {
                 inbox.waiter = nil
@@ -193,7 +198,7 @@ public final class GRPCClientStream: Sendable {
     }
 
     func end() {
-        let waiter = state.withLockedValue { inbox -> CheckedContinuation<GRPCClientEvent?, any Error>? in
+        let waiter = state.withLock { inbox -> CheckedContinuation<GRPCClientEvent?, any Error>? in
             inbox.ended = true
             guard let waiter = inbox.waiter else { return nil }
             inbox.waiter = nil

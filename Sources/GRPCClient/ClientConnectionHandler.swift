@@ -1,3 +1,4 @@
+import GRPCServer
 import NIOCore
 
 /// Per-stream client state, confined to the connection's event loop.
@@ -101,9 +102,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler, NGHTTP2DataSource {
 
     // MARK: Stream operations (on the event loop, called through GRPCClient / GRPCClientStream)
 
-    func openStream(path: String, extraHeaders: [(String, String)], contentType: String,
-        makeSink: (Int32) -> GRPCClientStream) throws -> GRPCClientStream
-    {
+    func openStream(
+        path: String, extraHeaders: [(String, String)], contentType: String,
+        makeSink: (Int32) -> GRPCClientStream
+    ) throws -> GRPCClientStream {
         guard !closed, let session else { throw GRPCClientError.connectionClosed }
         var fields: [HeaderField] = [
             (":method", "POST"), (":scheme", "http"), (":path", path), (":authority", authority),
@@ -219,10 +221,11 @@ final class ClientConnectionHandler: ChannelDuplexHandler, NGHTTP2DataSource {
         guard let context, let session, context.channel.isActive, !closed else { return }
         let wrote: Bool
         do {
-            wrote = try session.pump(allocator: context.channel.allocator,
-                                     canWrite: { context.channel.isWritable },
-                                     process: process,
-                                     write: { context.write(wrapOutboundOut($0), promise: nil) })
+            wrote = try session.pump(
+                allocator: context.channel.allocator,
+                canWrite: { context.channel.isWritable },
+                process: process,
+                write: { context.write(wrapOutboundOut($0), promise: nil) })
         } catch {
             closed = true
             context.close(promise: nil)
