@@ -22,7 +22,9 @@ enum ListenerBuilder {
         switch listener.kind {
         case .http(let http):
             let chains = httpFilterChains(listener, http, mode: mode)
-            if chains.count > 1 {
+            // With TLS, the inspector reads SNI before the handshake: it picks a host's own certificate, and it
+            // is what makes the server name known to the access log.
+            if http.tls != nil {
                 listenerFilters.append(
                     message(
                         "envoy.config.listener.v3.ListenerFilter",
