@@ -86,7 +86,11 @@ enum ClusterOptionsBuilder {
         var context: [String: ProtoValue] = [
             "common_tls_context": message("envoy.extensions.transport_sockets.tls.v3.CommonTlsContext", common)
         ]
-        if let sni = tls.sni { context["sni"] = .string(sni) }
+        if let sni = tls.sni {
+            context["sni"] = .string(sni)
+            // The upstream's certificate must name the server asked for, not only chain to the CA.
+            context["auto_sni_san_validation"] = .bool(true)
+        }
         return message(
             "envoy.config.core.v3.TransportSocket",
             [

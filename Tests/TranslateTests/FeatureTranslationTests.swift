@@ -146,6 +146,7 @@ struct FeatureTranslationTests {
         let context = socket?["typed_config"]?.messageValue
         #expect(context?.typeName == "envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext")
         #expect(context?["sni"] == .string("nas.lan"))
+        #expect(context?["auto_sni_san_validation"] == .bool(true))
         let common = context?["common_tls_context"]?.messageValue
         #expect(common?["validation_context_sds_secret_config"]?.messageValue?["name"] == .string("nas/ca.crt"))
         #expect(

@@ -1,6 +1,7 @@
 """TLS from Envoy to a backend (`tls: { ca, sni, certificate }` on a cluster), through the real Envoy: the backend's
 certificate must chain to the folder's ca.crt, Envoy sends the configured SNI and presents the client
-certificate; a cluster trusting another CA gets no answer from the backend."""
+certificate; a cluster trusting another CA, or asking for a name the backend's certificate does not hold, gets no
+answer from the backend."""
 import json
 import os
 import shutil
@@ -108,6 +109,7 @@ listeners:
       - domains: ["*"]
         routes:
           - {{ prefix: /wrong-ca, cluster: wrong-ca }}
+          - {{ prefix: /wrong-name, cluster: wrong-name }}
           - {{ prefix: /, cluster: nas }}
 clusters:
   - name: nas
@@ -116,6 +118,9 @@ clusters:
   - name: wrong-ca
     endpoints: [127.0.0.1:{backend.port}]
     tls: {{ ca: example.test, sni: backend.test }}
+  - name: wrong-name
+    endpoints: [127.0.0.1:{backend.port}]
+    tls: {{ ca: backend-ca, sni: other.test, certificate: envoy-client }}
 """)
     shutil.copy(os.path.join(SITE_CERTS, "example.test", "tls.crt"), os.path.join(certs, "example.test", "ca.crt"))
     chancery = Chancery(routes, certs)
@@ -139,4 +144,10 @@ def test_envoy_speaks_tls_to_the_backend_with_sni_and_client_certificate(upstrea
 
 def test_a_backend_certificate_from_another_ca_is_refused(upstream_site):
     status, _, _ = request(upstream_site, "/wrong-ca")
+    assert status == 503
+
+
+def test_a_backend_certificate_for_another_name_is_refused(upstream_site):
+    # Signed by the trusted CA, but for backend.test while Envoy asked for other.test.
+    status, _, _ = request(upstream_site, "/wrong-name")
     assert status == 503

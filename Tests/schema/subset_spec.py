@@ -55,7 +55,7 @@ SPEC = {
  UH+"HttpProtocolOptions.ExplicitHttpConfig":"http_protocol_options http2_protocol_options",
  UH+"HttpProtocolOptions.UseDownstreamHttpConfig":"http_protocol_options http2_protocol_options",
  UH+"HttpProtocolOptions.AutoHttpConfig":"http_protocol_options http2_protocol_options",
- T+"DownstreamTlsContext":"common_tls_context require_client_certificate require_sni session_timeout", T+"UpstreamTlsContext":"common_tls_context sni",
+ T+"DownstreamTlsContext":"common_tls_context require_client_certificate require_sni session_timeout", T+"UpstreamTlsContext":"common_tls_context sni auto_sni_san_validation",
  T+"CommonTlsContext":"tls_params tls_certificates tls_certificate_sds_secret_configs validation_context validation_context_sds_secret_config alpn_protocols",
  T+"TlsParameters":"tls_minimum_protocol_version tls_maximum_protocol_version cipher_suites ecdh_curves",
  T+"TlsCertificate":"certificate_chain private_key", T+"CertificateValidationContext":"trusted_ca",
