@@ -149,13 +149,12 @@ final class RoutesDecoder {
         if let value = map.value("circuit_breakers") { cluster.circuitBreakers = decodeCircuitBreakers(value) }
         if let value = map.value("tls") {
             cluster.tls = decodeUpstreamTLS(value, endpoints: endpoints)
-            if let tls = cluster.tls, proxyProtocol != nil {
+            if cluster.tls != nil, proxyProtocol != nil {
                 reader.report(
                     .conflictingKeys(
                         at: map.keyPosition("tls"), key: map.keyPath("tls"),
                         message: "cluster \"\(name)\" has both \"proxy_protocol\" and \"tls\"",
                         hint: "Chancery does not yet send a PROXY header before TLS; keep one"))
-                _ = tls
             }
         }
         return cluster

@@ -102,6 +102,10 @@ struct ClusterOptionsTests {
         expectSingleError(
             Self.yaml("    tls: { ca: nas, sni: \"*.lan\" }"), .invalidValue, key: "clusters[0].tls.sni", line: 11,
             column: 26, messageContains: "\"sni\" \"*.lan\" is not a server name")
+        expectSingleError(
+            Self.yaml("    proxy_protocol: v2\n    tls: { ca: nas }"), .conflictingKeys, key: "clusters[0].tls",
+            line: 12,
+            column: 5, messageContains: "cluster \"app\" has both \"proxy_protocol\" and \"tls\"")
         let config = try #require(parseValid(Self.yaml("    tls: { ca: nass, certificate: client }")))
         #expect(
             RoutesFile.checkClientAuthorities(config, available: ["nas"]).map(\.description) == [
