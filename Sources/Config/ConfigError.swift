@@ -314,6 +314,22 @@ extension ConfigError {
             "client certificates need DIR/\(name)/ca.crt, which is missing or not valid", hint: hint)
     }
 
+    static func unknownUpstreamCA(
+        at position: SourcePosition, key: String, name: String,
+        available: Set<String>
+    ) -> ConfigError {
+        let names = available.sorted()
+        let hint: String
+        if let guess = Suggest.closest(to: name, in: names), guess != name {
+            hint = "did you mean \"\(guess)\"?"
+        } else {
+            hint = "put the CA that signs the upstream's certificate in DIR/\(name)/ca.crt"
+        }
+        return ConfigError(
+            .unknownCertificate, position, key: key,
+            "upstream TLS needs DIR/\(name)/ca.crt, which is missing or not valid", hint: hint)
+    }
+
     /// The last component of a dotted key path: `listeners[0].port` → `port`.
     private static func leaf(_ key: String) -> String {
         let last = key.split(separator: ".").last.map(String.init) ?? key

@@ -63,6 +63,8 @@ public struct Listener: Hashable, Sendable {
     public var acceptProxyProtocol: Bool
     public var kind: Kind
     public var position: SourcePosition
+    /// Where each request (HTTP) or connection (TCP) is logged; stdout unless the file says otherwise.
+    public var accessLog: AccessLog = .stdout
 
     public enum Kind: Hashable, Sendable {
         case http(HTTPListener)
@@ -91,6 +93,10 @@ public struct HTTPListener: Hashable, Sendable {
     /// TLS termination; nil for plain HTTP.
     public var tls: TLSSettings?
     public var hosts: [VirtualHost]
+    /// The Strict-Transport-Security header sent on every response of a TLS listener; nil sends none.
+    public var hsts: HSTS?
+    /// How many proxies in front of Envoy append to X-Forwarded-For (Envoy's `xff_num_trusted_hops`).
+    public var trustedProxies: Int = 0
 
     public init(
         redirectToHTTPS: Bool = false, redirectPort: Int? = nil, tls: TLSSettings? = nil, hosts: [VirtualHost] = []
@@ -99,6 +105,7 @@ public struct HTTPListener: Hashable, Sendable {
         self.redirectPort = redirectPort
         self.tls = tls
         self.hosts = hosts
+        self.hsts = tls == nil ? nil : HSTS()
     }
 }
 
@@ -156,6 +163,8 @@ public struct VirtualHost: Hashable, Sendable {
     public var clientCA: String?
     /// Where `client_ca` (else `client_certificates`) is written.
     public var clientCAPosition: SourcePosition?
+    /// Header edits for every route of the host.
+    public var headers = HeaderEdits()
 
     public init(name: String, domains: [String], certificate: String? = nil, routes: [Route], position: SourcePosition)
     {
@@ -183,6 +192,10 @@ public struct Route: Hashable, Sendable {
     public enum Match: Hashable, Sendable {
         case prefix(String)
         case path(String)
+        /// An RE2 regular expression matched against the whole path (query string excluded).
+        case regex(String)
+        /// An Envoy URI template such as `/users/{id}/files/{path=**}`.
+        case template(String)
     }
 
     public enum Action: Hashable, Sendable {
@@ -197,6 +210,13 @@ public struct Route: Hashable, Sendable {
         public var timeout: Duration?
         public var websockets: Bool
         public var prefixRewrite: String?
+        /// Weighted clusters (percentages adding up to 100); when set, `cluster` is the first of them.
+        public var split: [WeightedCluster] = []
+        /// Replaces the Host header sent upstream.
+        public var hostRewrite: String?
+        public var retries: RetryPolicy?
+        /// How long a stream may be idle; nil keeps the listener's default.
+        public var idleTimeout: Duration?
 
         public init(cluster: String, timeout: Duration? = nil, websockets: Bool = false, prefixRewrite: String? = nil) {
             self.cluster = cluster
@@ -226,6 +246,12 @@ public struct Route: Hashable, Sendable {
     public var match: Match
     public var action: Action
     public var position: SourcePosition
+    /// Request headers that must (or must not) be present for the route to match.
+    public var headerMatches: [HeaderMatch] = []
+    /// Query parameters that must be present for the route to match.
+    public var queryMatches: [QueryMatch] = []
+    /// Header edits of this route, applied before the host's.
+    public var headers = HeaderEdits()
 
     public init(match: Match, action: Action, position: SourcePosition) {
         self.match = match
@@ -250,9 +276,12 @@ public struct TCPListener: Hashable, Sendable {
 public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
     public var host: String
     public var port: Int
-    public init(host: String, port: Int) {
+    /// Relative share of this endpoint among the cluster's endpoints (Envoy's load_balancing_weight); nil is 1.
+    public var weight: Int?
+    public init(host: String, port: Int, weight: Int? = nil) {
         self.host = host
         self.port = port
+        self.weight = weight
     }
     public var description: String { "\(host):\(port)" }
 }
@@ -276,6 +305,12 @@ public struct Cluster: Hashable, Sendable {
     /// Only used for a cluster with a DNS name (STRICT_DNS); EDS clusters carry addresses already.
     public var dnsLookupFamily: DNSLookupFamily
     public var position: SourcePosition
+    public var lbPolicy: LBPolicy = .roundRobin
+    public var healthCheck: HealthCheck?
+    public var outlierDetection: OutlierDetection?
+    public var circuitBreakers: CircuitBreakers?
+    /// TLS to the upstream; nil speaks plain text.
+    public var tls: UpstreamTLS?
 
     public init(
         name: String, endpoints: [Endpoint], connectTimeout: Duration = .seconds(5),

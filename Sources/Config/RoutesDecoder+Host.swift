@@ -1,8 +1,13 @@
 /// Virtual hosts and their routes.
 extension RoutesDecoder {
-    static let hostKeys = ["name", "domains", "certificate", "client_certificates", "client_ca", "routes"]
+    static let hostKeys = [
+        "name", "domains", "certificate", "client_certificates", "client_ca", "routes", "request_headers",
+        "response_headers",
+    ]
     static let routeKeys = [
-        "prefix", "path", "cluster", "timeout", "websockets", "prefix_rewrite", "redirect", "respond",
+        "prefix", "path", "regex", "path_template", "headers", "query", "cluster", "clusters", "timeout",
+        "idle_timeout", "websockets", "prefix_rewrite", "host_rewrite", "retries", "request_headers",
+        "response_headers", "redirect", "respond",
     ]
     static let redirectKeys = ["https", "host", "port", "path", "status"]
     static let respondKeys = ["status", "body"]
@@ -124,6 +129,7 @@ extension RoutesDecoder {
         }
 
         let client = decodeHostClientCertificates(map, host: name ?? "?", certificate: certificate, checks: &checks)
+        let edits = decodeHeaderEdits(map)
 
         var routes: [Route] = []
         var routesOK = false
@@ -140,11 +146,14 @@ extension RoutesDecoder {
             }
         }
 
-        guard let name, nameOK, domainsOK, routesOK, case .success(let clientRequest) = client else { return nil }
+        guard let name, nameOK, domainsOK, routesOK, let edits, case .success(let clientRequest) = client else {
+            return nil
+        }
         var host = VirtualHost(
             name: name, domains: domains, certificate: certificate, routes: routes,
             position: map.position)
         host.certificatePosition = certificatePosition
+        host.headers = edits
         if let request = clientRequest, let certificate {
             host.clientCertificates = request.mode
             host.clientCA = request.folder ?? certificate
@@ -242,183 +251,5 @@ extension RoutesDecoder {
         }
         checks.serverNames[name] = (certificate, host, entry.position)
         return true
-    }
-
-    func decodeRoute(_ item: Located) -> Route? {
-        guard let map = reader.mapping(item, place: "route", allowed: Self.routeKeys) else { return nil }
-        map.rejectUnknownKeys()
-
-        let match: Route.Match?
-        switch (map.value("prefix"), map.value("path")) {
-        case (let prefix?, let path?):
-            reader.report(
-                .conflictingKeys(
-                    at: map.keyPosition("path"), key: path.path,
-                    message: "route has both \"prefix\" and \"path\"",
-                    hint: "keep one: prefix matches everything below it, path matches exactly"))
-            _ = prefix
-            match = nil
-        case (let prefix?, nil):
-            match = matchPath(prefix).map(Route.Match.prefix)
-        case (nil, let path?):
-            match = matchPath(path).map(Route.Match.path)
-        case (nil, nil) where map.isMisspelled("prefix") || map.isMisspelled("path"):
-            match = nil
-        case (nil, nil):
-            reader.report(
-                .missingKey(
-                    at: map.position, key: map.keyPath("prefix"), in: "route",
-                    hint: "add prefix: / (everything below) or path: /exact"))
-            match = nil
-        }
-
-        let actions = ["cluster", "redirect", "respond"].filter(map.has)
-        let action: Route.Action?
-        if actions.count > 1 {
-            let extra = actions[1]
-            reader.report(
-                .conflictingKeys(
-                    at: map.keyPosition(extra), key: map.keyPath(extra),
-                    message: "route has both \"\(actions[0])\" and \"\(extra)\"",
-                    hint: "a route does exactly one thing: forward (cluster), redirect or respond"))
-            action = nil
-        } else if actions.isEmpty {
-            if !["cluster", "redirect", "respond"].contains(where: map.isMisspelled) {
-                reader.report(
-                    .missingAction(
-                        at: map.position, key: map.keyPath("cluster"),
-                        message: "route has no \"cluster\", \"redirect\" or \"respond\"",
-                        hint: "add cluster: NAME to forward, redirect: {...} or respond: {...}"))
-            }
-            action = nil
-        } else if actions[0] == "cluster" {
-            action = decodeForward(map)
-        } else {
-            for key in ["timeout", "websockets", "prefix_rewrite"] where map.has(key) {
-                reader.report(
-                    .conflictingKeys(
-                        at: map.keyPosition(key), key: map.keyPath(key),
-                        message: "\"\(key)\" only applies to a route with \"cluster\"",
-                        hint: "remove \"\(key)\" from this \(actions[0]) route"))
-            }
-            action = actions[0] == "redirect" ? decodeRedirect(map) : decodeRespond(map)
-        }
-        guard let match, let action else { return nil }
-        return Route(match: match, action: action, position: map.position)
-    }
-
-    private func matchPath(_ value: Located) -> String? {
-        guard let text = reader.nonEmptyString(value) else { return nil }
-        guard text.hasPrefix("/") else {
-            reader.report(.invalidPath(at: value.position, key: value.path, text: text))
-            return nil
-        }
-        return text
-    }
-
-    private func decodeForward(_ map: MappingReader) -> Route.Action? {
-        guard let value = map.value("cluster"), let cluster = reader.nonEmptyString(value) else { return nil }
-        references.clusterUses.append((.init(name: cluster, position: value.position, key: value.path), "route"))
-        var ok = true
-        var timeout: Duration?
-        if let timeoutValue = map.value("timeout") {
-            timeout = reader.duration(timeoutValue)
-            ok = ok && timeout != nil
-        }
-        let websockets = map.value("websockets").flatMap(reader.bool) ?? false
-        var prefixRewrite: String?
-        if let rewriteValue = map.value("prefix_rewrite") {
-            prefixRewrite = matchPath(rewriteValue)
-            ok = ok && prefixRewrite != nil
-        }
-        guard ok else { return nil }
-        return .forward(
-            Route.Forward(
-                cluster: cluster, timeout: timeout, websockets: websockets,
-                prefixRewrite: prefixRewrite))
-    }
-
-    private func decodeRedirect(_ route: MappingReader) -> Route.Action? {
-        guard let value = route.value("redirect"),
-            let map = reader.mapping(value, place: "redirect", allowed: Self.redirectKeys)
-        else { return nil }
-        map.rejectUnknownKeys()
-        var ok = true
-        var redirect = Route.Redirect()
-        if let https = map.value("https") { redirect.https = reader.bool(https) ?? false }
-        if let host = map.value("host") {
-            redirect.host = reader.nonEmptyString(host)
-            ok = ok && redirect.host != nil
-        }
-        if let port = map.value("port") {
-            redirect.port = reader.port(port)
-            ok = ok && redirect.port != nil
-        }
-        if let path = map.value("path") {
-            redirect.path = matchPath(path)
-            ok = ok && redirect.path != nil
-        }
-        if let statusValue = map.value("status") {
-            if let status = reader.integer(statusValue), Self.redirectStatuses.contains(status) {
-                redirect.status = status
-            } else {
-                if statusValue.node.scalar.flatMap({ YAMLReader.decimal($0.string) }) != nil {
-                    reader.report(
-                        .redirectStatusNotAllowed(
-                            at: statusValue.position, key: statusValue.path,
-                            value: YAMLReader.scalarText(statusValue.node)))
-                }
-                ok = false
-            }
-        }
-        if ok, !redirect.https, redirect.host == nil, redirect.port == nil, redirect.path == nil {
-            reader.report(
-                .invalidValue(
-                    at: map.position, key: map.path,
-                    message: "\"redirect\" changes nothing, so it would redirect to itself forever",
-                    hint: "set at least one of https, host, port, path"))
-            ok = false
-        }
-        return ok ? .redirect(redirect) : nil
-    }
-
-    private func decodeRespond(_ route: MappingReader) -> Route.Action? {
-        guard let value = route.value("respond"),
-            let map = reader.mapping(value, place: "respond", allowed: Self.respondKeys)
-        else { return nil }
-        map.rejectUnknownKeys()
-        var status: Int?
-        if let statusValue = map.required("status", hint: "add the HTTP status to answer with, e.g. status: 404"),
-            let number = reader.integer(statusValue)
-        {
-            if (200...599).contains(number) {
-                status = number
-            } else {
-                reader.report(
-                    .invalidStatus(
-                        at: statusValue.position, key: statusValue.path,
-                        value: YAMLReader.scalarText(statusValue.node)))
-            }
-        }
-        var body = ""
-        var ok = true
-        if let bodyValue = map.value("body") {
-            if let text = reader.string(bodyValue, multiline: true) {
-                body = text
-                if text.utf8.count > Self.maxResponseBody {
-                    reader.report(
-                        .invalidValue(
-                            at: bodyValue.position, key: bodyValue.path,
-                            message:
-                                "respond \"body\" is \(text.utf8.count) bytes; Envoy allows at most \(Self.maxResponseBody)",
-                            hint: "shorten it, or serve the page from a cluster"))
-                    ok = false
-                }
-            } else {
-                ok = false
-            }
-        }
-        guard let status, ok else { return nil }
-        return .respond(status: status, body: body)
     }
 }

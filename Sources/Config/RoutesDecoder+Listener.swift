@@ -2,7 +2,7 @@
 extension RoutesDecoder {
     static let listenerKeys = [
         "name", "groups", "address", "port", "accept_proxy_protocol",
-        "redirect_to_https", "https_port", "tls", "hosts", "tcp",
+        "redirect_to_https", "https_port", "tls", "hosts", "tcp", "access_log", "hsts", "trusted_proxies",
     ]
     static let tlsKeys = ["certificate", "alpn", "client_certificates", "client_ca"]
     static let tcpKeys = ["cluster", "idle_timeout"]
@@ -49,10 +49,13 @@ extension RoutesDecoder {
         } else {
             kind = decodeHTTP(map, listener: label)
         }
+        let accessLog = decodeAccessLog(map)
         guard let name, let port, let kind else { return nil }
-        return Listener(
+        var listener = Listener(
             name: name, groups: groups, address: address, port: port,
             acceptProxyProtocol: acceptProxyProtocol, kind: kind, position: map.position)
+        listener.accessLog = accessLog
+        return listener
     }
 
     func decodeListenerGroups(_ map: MappingReader) -> [String] {
@@ -75,7 +78,7 @@ extension RoutesDecoder {
     }
 
     private func decodeTCP(_ map: MappingReader, listener: String) -> Listener.Kind? {
-        for key in ["hosts", "redirect_to_https", "https_port", "tls"] where map.has(key) {
+        for key in ["hosts", "redirect_to_https", "https_port", "tls", "hsts", "trusted_proxies"] where map.has(key) {
             reader.report(
                 .conflictingKeys(
                     at: map.keyPosition(key), key: map.keyPath(key),
@@ -166,8 +169,13 @@ extension RoutesDecoder {
                     key: map.keyPath("redirect_to_https"), name: listener))
             ok = false
         }
+        let hsts = decodeHSTS(map, listener: listener)
+        let trustedProxies = decodeTrustedProxies(map)
         guard ok else { return nil }
-        return .http(HTTPListener(redirectToHTTPS: redirect, redirectPort: redirectPort, tls: tls, hosts: hosts))
+        var http = HTTPListener(redirectToHTTPS: redirect, redirectPort: redirectPort, tls: tls, hosts: hosts)
+        http.hsts = hsts
+        http.trustedProxies = trustedProxies
+        return .http(http)
     }
 
     private func decodeTLS(_ value: Located, listener: String) -> TLSSettings? {

@@ -77,7 +77,10 @@ final class RoutesDecoder {
 
     // MARK: Clusters
 
-    static let clusterKeys = ["name", "endpoints", "connect_timeout", "proxy_protocol", "http2", "dns_lookup_family"]
+    static let clusterKeys = [
+        "name", "endpoints", "connect_timeout", "proxy_protocol", "http2", "dns_lookup_family", "lb_policy",
+        "health_check", "outlier_detection", "circuit_breakers", "tls",
+    ]
 
     private func decodeCluster(_ item: Located) -> Cluster? {
         guard var map = reader.mapping(item, place: "cluster", allowed: Self.clusterKeys) else { return nil }
@@ -90,16 +93,8 @@ final class RoutesDecoder {
         }
 
         var endpoints: [Endpoint] = []
-        if let value = map.required("endpoints", hint: "list the upstream addresses, e.g. [127.0.0.1:8080]"),
-            let items = reader.stringList(value, emptyHint: "list at least one host:port")
-        {
-            for (text, entry) in items {
-                switch AddressText.endpoint(text) {
-                case .success(let address): endpoints.append(Endpoint(host: address.host, port: address.port))
-                case .failure(.reason(let reason)):
-                    reader.report(.invalidEndpoint(at: entry.position, key: entry.path, text: text, reason: reason))
-                }
-            }
+        if let value = map.required("endpoints", hint: "list the upstream addresses, e.g. [127.0.0.1:8080]") {
+            endpoints = decodeEndpoints(value)
         }
 
         var connectTimeout: Duration = .seconds(5)
@@ -145,9 +140,24 @@ final class RoutesDecoder {
 
         let http2 = map.value("http2").flatMap(reader.bool) ?? false
         guard let name else { return nil }
-        return Cluster(
+        var cluster = Cluster(
             name: name, endpoints: endpoints, connectTimeout: connectTimeout, proxyProtocol: proxyProtocol,
             http2: http2, dnsLookupFamily: family, position: map.position)
+        if let value = map.value("lb_policy") { cluster.lbPolicy = decodeLBPolicy(value) ?? .roundRobin }
+        if let value = map.value("health_check") { cluster.healthCheck = decodeHealthCheck(value) }
+        if let value = map.value("outlier_detection") { cluster.outlierDetection = decodeOutlierDetection(value) }
+        if let value = map.value("circuit_breakers") { cluster.circuitBreakers = decodeCircuitBreakers(value) }
+        if let value = map.value("tls") {
+            cluster.tls = decodeUpstreamTLS(value, endpoints: endpoints)
+            if cluster.tls != nil, proxyProtocol != nil {
+                reader.report(
+                    .conflictingKeys(
+                        at: map.keyPosition("tls"), key: map.keyPath("tls"),
+                        message: "cluster \"\(name)\" has both \"proxy_protocol\" and \"tls\"",
+                        hint: "Chancery does not yet send a PROXY header before TLS; keep one"))
+            }
+        }
+        return cluster
     }
 }
 

@@ -69,6 +69,12 @@ enum Validation {
     /// Every `client_ca` (or, by default, the serving certificate's folder) must hold a usable `ca.crt`.
     static func clientAuthorities(_ config: RoutesConfig, available: Set<String>) -> [ConfigError] {
         var errors: [ConfigError] = []
+        for (index, cluster) in config.clusters.enumerated() {
+            guard let tls = cluster.tls, !available.contains(tls.ca) else { continue }
+            errors.append(
+                .unknownUpstreamCA(
+                    at: tls.caPosition, key: "clusters[\(index)].tls.ca", name: tls.ca, available: available))
+        }
         for (listenerIndex, listener) in config.listeners.enumerated() {
             guard case .http(let http) = listener.kind, let tls = http.tls else { continue }
             if let name = tls.trustedCA, !available.contains(name) {
@@ -94,6 +100,13 @@ enum Validation {
 
     static func certificates(_ config: RoutesConfig, available: Set<String>) -> [ConfigError] {
         var errors: [ConfigError] = []
+        for (index, cluster) in config.clusters.enumerated() {
+            guard let tls = cluster.tls, let name = tls.certificate, !available.contains(name) else { continue }
+            errors.append(
+                .unknownCertificate(
+                    at: tls.certificatePosition ?? tls.position, key: "clusters[\(index)].tls.certificate", name: name,
+                    available: available))
+        }
         for (listenerIndex, listener) in config.listeners.enumerated() {
             guard case .http(let http) = listener.kind else { continue }
             if let tls = http.tls, !available.contains(tls.certificate) {

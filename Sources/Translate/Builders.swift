@@ -10,6 +10,14 @@ func any(_ type: String, _ fields: [String: ProtoValue] = [:]) -> ProtoValue {
     .any(ProtoMessage(type, fields))
 }
 
+/// Text that Envoy reads as a substitution format (header values, access-log fields) but that must stay literal:
+/// `%` starts a command there, so it is doubled.
+func literal(_ text: String) -> String {
+    var out = ""
+    for character in text { out += character == "%" ? "%%" : String(character) }
+    return out
+}
+
 func socketAddress(_ host: String, _ port: Int) -> ProtoValue {
     message(
         "envoy.config.core.v3.Address",

@@ -15,8 +15,14 @@ public enum CertificateSelection {
         public var position: SourcePosition
         /// True when what was missing is the `ca.crt` for client certificates, not the serving certificate.
         public var clientCA = false
+        /// The cluster whose upstream TLS needed the certificate (then `listener` is empty).
+        public var cluster: String? = nil
 
         public var description: String {
+            if let cluster {
+                return
+                    "\(position): cluster \"\(cluster)\" gets no endpoints: \"\(certificate)\" (upstream TLS) is not usable"
+            }
             if clientCA {
                 let what = host.map { "host \"\($0)\" of listener \"\(listener)\"" } ?? "listener \"\(listener)\""
                 return "\(position): \(what) left out: \"\(certificate)/ca.crt\" (client certificate CA) is not usable"
@@ -75,6 +81,26 @@ public enum CertificateSelection {
             var kept = listener
             kept.kind = .http(http)
             return kept
+        }
+        // A cluster whose upstream TLS cannot be set up keeps its name (routes still resolve, and answer 503) but
+        // loses its endpoints: sending its traffic without TLS would expose it.
+        out.clusters = config.clusters.map { cluster in
+            guard let tls = cluster.tls else { return cluster }
+            var missing: (String, SourcePosition, Bool)?
+            if !usableAuthorities.contains(tls.ca) {
+                missing = (tls.ca, tls.caPosition, true)
+            } else if let name = tls.certificate, !usable.contains(name) {
+                missing = (name, tls.certificatePosition ?? tls.position, false)
+            }
+            guard let (name, position, isCA) = missing else { return cluster }
+            skipped.append(
+                Skipped(
+                    listener: "", host: nil, certificate: name, position: position, clientCA: isCA,
+                    cluster: cluster.name))
+            var emptied = cluster
+            emptied.endpoints = []
+            emptied.healthCheck = nil
+            return emptied
         }
         return (out, skipped)
     }

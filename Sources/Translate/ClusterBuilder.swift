@@ -61,6 +61,7 @@ enum ClusterBuilder {
                     ])
             ])
         }
+        ClusterOptionsBuilder.apply(cluster, mode: mode, to: &fields)
         return ProtoMessage(ResourceType.cluster.protoName, fields)
     }
 
@@ -71,15 +72,15 @@ enum ClusterBuilder {
 
     static func loadAssignment(_ cluster: Cluster) -> ProtoMessage {
         let endpoints = cluster.endpoints.map { endpoint in
-            message(
-                "envoy.config.endpoint.v3.LbEndpoint",
-                [
-                    "endpoint": message(
-                        "envoy.config.endpoint.v3.Endpoint",
-                        [
-                            "address": socketAddress(endpoint.host, endpoint.port)
-                        ])
-                ])
+            var fields: [String: ProtoValue] = [
+                "endpoint": message(
+                    "envoy.config.endpoint.v3.Endpoint",
+                    [
+                        "address": socketAddress(endpoint.host, endpoint.port)
+                    ])
+            ]
+            if let weight = endpoint.weight { fields["load_balancing_weight"] = .uint32Value(UInt32(weight)) }
+            return message("envoy.config.endpoint.v3.LbEndpoint", fields)
         }
         return ProtoMessage(
             ResourceType.endpoint.protoName,

@@ -22,7 +22,9 @@ enum ListenerBuilder {
         switch listener.kind {
         case .http(let http):
             let chains = httpFilterChains(listener, http, mode: mode)
-            if chains.count > 1 {
+            // With TLS, the inspector reads SNI before the handshake: it picks a host's own certificate, and it
+            // is what makes the server name known to the access log.
+            if http.tls != nil {
                 listenerFilters.append(
                     message(
                         "envoy.config.listener.v3.ListenerFilter",
@@ -38,6 +40,9 @@ enum ListenerBuilder {
                 "cluster": .string(tcp.cluster),
             ]
             if let idle = tcp.idleTimeout { proxy["idle_timeout"] = .duration(idle) }
+            if let log = AccessLogBuilder.accessLog(listener.accessLog, listener: listener.name, http: false) {
+                proxy["access_log"] = .list([log])
+            }
             fields["filter_chains"] = .list([
                 message(
                     "envoy.config.listener.v3.FilterChain",
@@ -92,8 +97,7 @@ enum ListenerBuilder {
             "envoy.config.listener.v3.Filter",
             [
                 "name": .string("envoy.filters.network.http_connection_manager"),
-                "typed_config": .any(
-                    connectionManager(statPrefix: listener.name, routeConfig: listener.name, mode: mode)),
+                "typed_config": .any(connectionManager(listener, http, mode: mode)),
             ])
         guard let tls = http.tls else {
             return [message("envoy.config.listener.v3.FilterChain", ["filters": .list([hcm])])]
@@ -122,18 +126,18 @@ enum ListenerBuilder {
         }
     }
 
-    private static func connectionManager(statPrefix: String, routeConfig: String, mode: ConfigSourceMode)
+    private static func connectionManager(_ listener: Listener, _ http: HTTPListener, mode: ConfigSourceMode)
         -> ProtoMessage
     {
-        ProtoMessage(
+        var manager = ProtoMessage(
             "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
             [
-                "stat_prefix": .string(statPrefix),
+                "stat_prefix": .string(listener.name),
                 "rds": message(
                     "envoy.extensions.filters.network.http_connection_manager.v3.Rds",
                     [
                         "config_source": mode.configSource,
-                        "route_config_name": .string(routeConfig),
+                        "route_config_name": .string(listener.name),
                     ]),
                 "http_filters": .list([
                     message(
@@ -151,6 +155,11 @@ enum ListenerBuilder {
                 "normalize_path": .boolValue(true),
                 "merge_slashes": .bool(true),
             ])
+        if http.trustedProxies > 0 { manager["xff_num_trusted_hops"] = .int(Int64(http.trustedProxies)) }
+        if let log = AccessLogBuilder.accessLog(listener.accessLog, listener: listener.name, http: true) {
+            manager["access_log"] = .list([log])
+        }
+        return manager
     }
 
     /// The SDS name of the validation-context secret built from `DIR/NAME/ca.crt`. A folder name never holds `/`,

@@ -37,31 +37,31 @@ enum RouteBuilder {
                         ]))
             }
         }
-        return ProtoMessage(
+        var configuration = ProtoMessage(
             ResourceType.route.protoName,
             [
                 "name": .string(listener.name),
                 "virtual_hosts": .list(hosts),
             ])
+        if http.tls != nil, let hsts = http.hsts {
+            configuration["response_headers_to_add"] = .list([HeaderBuilder.hsts(hsts)])
+        }
+        return configuration
     }
 
     private static func virtualHost(_ host: VirtualHost, extraRoutes: [ProtoValue]) -> ProtoValue {
-        message(
-            "envoy.config.route.v3.VirtualHost",
-            [
-                "name": .string(host.name),
-                "domains": .list(host.domains.map(ProtoValue.string)),
-                "routes": .list(host.routes.map(route) + extraRoutes),
-            ])
+        var fields: [String: ProtoValue] = [
+            "name": .string(host.name),
+            "domains": .list(host.domains.map(ProtoValue.string)),
+            "routes": .list(host.routes.map(route) + extraRoutes),
+        ]
+        HeaderBuilder.apply(host.headers, to: &fields)
+        return message("envoy.config.route.v3.VirtualHost", fields)
     }
 
     private static func route(_ route: Route) -> ProtoValue {
-        var match: [String: ProtoValue] = [:]
-        switch route.match {
-        case .prefix(let prefix): match["prefix"] = .string(prefix)
-        case .path(let path): match["path"] = .string(path)
-        }
-        var fields: [String: ProtoValue] = ["match": message("envoy.config.route.v3.RouteMatch", match)]
+        var fields: [String: ProtoValue] = ["match": MatchBuilder.routeMatch(route)]
+        HeaderBuilder.apply(route.headers, to: &fields)
         switch route.action {
         case .forward(let forward):
             fields["route"] = routeAction(forward)
@@ -78,7 +78,21 @@ enum RouteBuilder {
     }
 
     private static func routeAction(_ forward: Route.Forward) -> ProtoValue {
-        var action: [String: ProtoValue] = ["cluster": .string(forward.cluster)]
+        var action: [String: ProtoValue] = [:]
+        if forward.split.isEmpty {
+            action["cluster"] = .string(forward.cluster)
+        } else {
+            action["weighted_clusters"] = message(
+                "envoy.config.route.v3.WeightedCluster",
+                [
+                    "clusters": .list(
+                        forward.split.map { entry in
+                            message(
+                                "envoy.config.route.v3.WeightedCluster.ClusterWeight",
+                                ["name": .string(entry.name), "weight": .uint32Value(UInt32(entry.weight))])
+                        })
+                ])
+        }
         if let timeout = forward.timeout {
             action["timeout"] = .duration(timeout)
             // A route with no timeout (long uploads, downloads) also must not be cut by the stream idle timer.
@@ -95,6 +109,16 @@ enum RouteBuilder {
             ])
         }
         if let rewrite = forward.prefixRewrite { action["prefix_rewrite"] = .string(rewrite) }
+        if let host = forward.hostRewrite { action["host_rewrite_literal"] = .string(host) }
+        if let idle = forward.idleTimeout { action["idle_timeout"] = .duration(idle) }
+        if let retries = forward.retries {
+            var policy: [String: ProtoValue] = [
+                "retry_on": .string(retries.on.joined(separator: ",")),
+                "num_retries": .uint32Value(UInt32(retries.count)),
+            ]
+            if let perTry = retries.perTryTimeout { policy["per_try_timeout"] = .duration(perTry) }
+            action["retry_policy"] = message("envoy.config.route.v3.RetryPolicy", policy)
+        }
         return message("envoy.config.route.v3.RouteAction", action)
     }
 

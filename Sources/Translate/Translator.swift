@@ -40,7 +40,10 @@ public enum Translator {
                     usedAuthorities.formUnion(ListenerBuilder.authorityNames(http))
                     for host in http.hosts {
                         for route in host.routes {
-                            if case .forward(let forward) = route.action { usedClusters.insert(forward.cluster) }
+                            if case .forward(let forward) = route.action {
+                                usedClusters.insert(forward.cluster)
+                                usedClusters.formUnion(forward.split.map(\.name))
+                            }
                         }
                     }
                 case .tcp(let tcp):
@@ -56,6 +59,10 @@ public enum Translator {
             for name in usedClusters {
                 guard let cluster = clustersByName[name] else { continue }
                 out.resources[.cluster, default: [:]][name] = ClusterBuilder.cluster(cluster, mode: mode)
+                if let tls = cluster.tls {
+                    usedAuthorities.insert(tls.ca)
+                    if let certificate = tls.certificate { usedCertificates.insert(certificate) }
+                }
                 if ClusterBuilder.usesEDS(cluster) {
                     out.resources[.endpoint, default: [:]][name] = ClusterBuilder.loadAssignment(cluster)
                 }

@@ -143,7 +143,8 @@ def merge(bootstraps):
 
 
 def rename_references(value, prefix):
-    """Prefixes the cluster names routes and TCP proxies name, and the secret names TLS contexts name."""
+    """Prefixes the cluster names routes (one or weighted) and TCP proxies name, and the secret names TLS contexts
+    name (certificates and CAs)."""
     if isinstance(value, dict):
         for key, item in value.items():
             if key == "cluster" and isinstance(item, str):
@@ -151,6 +152,11 @@ def rename_references(value, prefix):
             elif key == "tlsCertificateSdsSecretConfigs":
                 for config in item:
                     config["name"] = prefix + config["name"]
+            elif key == "validationContextSdsSecretConfig":
+                item["name"] = prefix + item["name"]
+            elif key == "weightedClusters":
+                for weighted in item.get("clusters", []):
+                    weighted["name"] = prefix + weighted["name"]
             else:
                 rename_references(item, prefix)
     elif isinstance(value, list):

@@ -14,6 +14,10 @@ DURATIONS = ["0s", "250ms", "1s", "2s", "30s", "1m", "1m30s", "1h", "90s"]
 REDIRECT_STATUSES = [301, 302, 303, 307, 308]
 DNS_FAMILIES = ["v4_preferred", "v4_only", "v6_only", "auto", "all"]
 ACME = "/.well-known/acme-challenge/"
+RETRY_ON = ["5xx", "gateway-error", "reset", "connect-failure", "retriable-4xx", "refused-stream", "unavailable"]
+LB_POLICIES = ["round_robin", "least_request", "random", "ring_hash", "maglev"]
+REGEXES = [r"^/api/v[0-9]+/.*$", r"^/(?i:static)/.+\.(css|js)$", r"^/users/(?P<id>[0-9]+)$", r"/x{2,3}y*?", r"^/\d+$"]
+TEMPLATES = ["/users/{id}", "/files/{owner}/{path=**}", "/a/*/b", "/v1/{name=*}/items"]
 
 
 @dataclass
@@ -120,15 +124,62 @@ class Generator:
         r = self.r
         o = self.out
         o.line(1, f"- name: {name}")
-        o.line(2, f"endpoints: {flow([self.endpoint() for _ in range(r.randint(1, 3))])}")
+        endpoints = [self.endpoint() for _ in range(r.randint(1, 3))]
+        if self.chance(0.2):
+            weighted = [f"{{ address: {scalar(e)}, weight: {r.randint(1, 100)} }}" if self.chance(0.5) else scalar(e)
+                        for e in endpoints]
+            o.line(2, "endpoints: [" + ", ".join(weighted) + "]")
+        else:
+            o.line(2, f"endpoints: {flow(endpoints)}")
         if self.chance(0.3):
             o.line(2, f"connect_timeout: {r.choice(DURATIONS[1:])}")
-        if self.chance(0.25):
+        self.cluster_options()
+        if self.chance(0.15):
+            parts = [f"ca: {r.choice(CERTIFICATES)}"]
+            if self.chance(0.5):
+                parts.append(f"certificate: {r.choice(CERTIFICATES)}")
+            if self.chance(0.5):
+                parts.append(f"sni: {r.choice(['nas.lan', 'backend.internal', 'example.test'])}")
+            o.line(2, "tls: { " + ", ".join(parts) + " }")
+        elif self.chance(0.25):
             o.line(2, f"proxy_protocol: {r.choice(['v1', 'v2'])}")
         if self.chance(0.3):
             o.line(2, f"http2: {scalar(r.choice([True, False]))}")
         if self.chance(0.3):
             o.line(2, f"dns_lookup_family: {r.choice(DNS_FAMILIES)}")
+
+    def cluster_options(self):
+        r = self.r
+        o = self.out
+        if self.chance(0.25):
+            o.line(2, f"lb_policy: {r.choice(LB_POLICIES)}")
+        if self.chance(0.25):
+            if self.chance(0.6):
+                parts = [f"path: {r.choice(['/healthz', '/', '/status'])}"]
+                if self.chance(0.4):
+                    parts.append(f"statuses: [200, {scalar(r.choice(['200-299', '300-399', '204']))}]")
+                if self.chance(0.3):
+                    parts.append("host: health.internal")
+            else:
+                parts = ["tcp: true"]
+            if self.chance(0.5):
+                parts.append(f"interval: {r.choice(['1s', '5s', '30s'])}")
+            if self.chance(0.5):
+                parts.append(f"timeout: {r.choice(['250ms', '1s', '2s'])}")
+            if self.chance(0.4):
+                parts.append(f"healthy_threshold: {r.randint(1, 5)}")
+                parts.append(f"unhealthy_threshold: {r.randint(1, 5)}")
+            o.line(2, "health_check: { " + ", ".join(parts) + " }")
+        if self.chance(0.2):
+            if self.chance(0.3):
+                o.line(2, "outlier_detection: true")
+            else:
+                o.line(2, f"outlier_detection: {{ consecutive_5xx: {r.randint(1, 20)}, interval: 10s, "
+                          f"base_ejection_time: 30s, max_ejection_percent: {r.randint(1, 100)} }}")
+        if self.chance(0.2):
+            keys = r.sample(["max_connections", "max_pending_requests", "max_requests", "max_retries"], r.randint(1, 4))
+            o.line(2, "circuit_breakers: { " + ", ".join(f"{k}: {r.randint(0 if k == 'max_retries' else 1, 5000)}"
+                                                          for k in keys) + " }")
 
     # -- listeners -------------------------------------------------------------------------------------------
 
@@ -149,6 +200,8 @@ class Generator:
         o.line(2, f"port: {self.next_port()}")
         if self.chance(0.2):
             o.line(2, f"accept_proxy_protocol: {scalar(r.choice([True, False]))}")
+        if self.chance(0.3):
+            o.line(2, "access_log: " + r.choice(["false", "true", f"{{ path: /tmp/chancery-generated-{index}.log }}"]))
         if self.chance(0.2):
             o.line(2, "tcp:")
             o.line(3, f"cluster: {r.choice(self.clusters)}")
@@ -171,6 +224,10 @@ class Generator:
                 o.line(3, f"client_certificates: {r.choice(['required', 'optional'])}")
                 if self.chance(0.5):
                     o.line(3, f"client_ca: {r.choice(CERTIFICATES)}")
+            if self.chance(0.3):
+                o.line(2, "hsts: " + r.choice(["false", "{ max_age: 30d }", "{ max_age: 365d, include_subdomains: true, preload: true }"]))
+        if self.chance(0.2):
+            o.line(2, f"trusted_proxies: {r.randint(0, 3)}")
         if redirect and self.chance(0.5):
             return  # a bare redirect listener
         o.line(2, "hosts:")
@@ -212,6 +269,8 @@ class Generator:
                 self.out.line(4, f"name: {scalar(name)}")
             if certificate:
                 self.out.line(4, f"certificate: {certificate}")
+            if self.chance(0.15):
+                self.header_edits(4)
             if sni:
                 if certificate not in client_rules:
                     client_rules[certificate] = r.choice([None, None, "required", "optional"])
@@ -251,18 +310,42 @@ class Generator:
         r = self.r
         o = self.out
         path = r.choice(["/", "/api/", "/static", "/v1/items", ACME, "/ws", "/grpc.Service/"])
-        o.line(5, f"- {'prefix' if self.chance(0.7) else 'path'}: {path}")
-        if self.chance(0.02):
+        kind = r.random()
+        template = False
+        if kind < 0.1:
+            o.line(5, f"- regex: {scalar(r.choice(REGEXES))}")
+        elif kind < 0.17:
+            o.line(5, f"- path_template: {scalar(r.choice(TEMPLATES))}")
+            template = True
+        else:
+            o.line(5, f"- {'prefix' if self.chance(0.7) else 'path'}: {path}")
+        self.matches()
+        if self.chance(0.1):
+            self.header_edits(6)
+        if self.chance(0.03):
             self.hazard()
             return
         action = r.random()
         if action < 0.6:
-            o.line(6, f"cluster: {r.choice(self.clusters)}")
+            if self.chance(0.2) and len(self.clusters) > 1:
+                names = r.sample(self.clusters, r.randint(2, min(3, len(self.clusters))))
+                weights = [r.randint(1, 50) for _ in names[1:]]
+                weights.insert(0, 100 - sum(weights))
+                o.line(6, "clusters: [" + ", ".join(f"{{ name: {n}, weight: {w} }}" for n, w in zip(names, weights)) + "]")
+            else:
+                o.line(6, f"cluster: {r.choice(self.clusters)}")
+            if self.chance(0.2):
+                o.line(6, f"retries: {{ on: {flow(r.sample(RETRY_ON, r.randint(1, 3)))}, count: {r.randint(1, 5)}"
+                          + (", per_try_timeout: 2s }" if self.chance(0.5) else " }"))
+            if self.chance(0.15):
+                o.line(6, f"host_rewrite: {r.choice(['nas.lan', 'backend.internal:8443'])}")
+            if self.chance(0.15):
+                o.line(6, f"idle_timeout: {r.choice(DURATIONS)}")
             if self.chance(0.3):
                 o.line(6, f"timeout: {r.choice(DURATIONS)}")
             if self.chance(0.25):
                 o.line(6, f"websockets: {scalar(r.choice([True, False]))}")
-            if self.chance(0.2):
+            if self.chance(0.2) and not template:
                 o.line(6, f"prefix_rewrite: {r.choice(['/', '/v2/', '/internal'])}")
         elif action < 0.85:
             parts = {}
@@ -287,11 +370,36 @@ class Generator:
                 o.line(6, f"respond: {{ status: {status} }}")
 
 
+    def matches(self):
+        r = self.r
+        o = self.out
+        if self.chance(0.15):
+            choices = [f'{{ name: x-canary, exact: "1" }}', "{ name: user-agent, prefix: curl, invert: true }",
+                       f"{{ name: cookie, regex: {scalar('.*beta=1.*')} }}", "{ name: x-debug, present: false }",
+                       "{ name: x-debug, present: true }"]
+            o.line(6, "headers: [" + ", ".join(r.sample(choices, r.randint(1, 2))) + "]")
+        if self.chance(0.1):
+            choices = ["{ name: preview, present: true }", '{ name: v, exact: "2" }', "{ name: lang, prefix: en }",
+                       f"{{ name: id, regex: {scalar('[0-9]+')} }}"]
+            o.line(6, "query: [" + ", ".join(r.sample(choices, r.randint(1, 2))) + "]")
+
+    def header_edits(self, indent):
+        r = self.r
+        side = r.choice(["request_headers", "response_headers"])
+        parts = []
+        if self.chance(0.6):
+            parts.append(f"add: {{ x-from: edge, x-rate: {scalar('100%')} }}")
+        if self.chance(0.5):
+            parts.append("set: { x-frame-options: DENY }")
+        if self.chance(0.5) or not parts:
+            parts.append("remove: [x-debug, server]")
+        self.out.line(indent, f"{side}: {{ " + ", ".join(parts) + " }")
+
     def hazard(self):
         """A route action at one of Envoy's limits: a body of 4096 bytes passes, one byte more or a line break
         where Envoy's header-value rule applies must be refused."""
         o = self.out
-        kind = self.r.randrange(5)
+        kind = self.r.randrange(8)
         if kind == 0:
             o.line(6, f"respond: {{ status: 200, body: {'x' * 4096} }}")
         elif kind == 1:
@@ -304,8 +412,15 @@ class Generator:
             o.line(6, f"cluster: {self.r.choice(self.clusters)}")
             o.line(6, r'prefix_rewrite: "/a\r"')
             self.refusals.append("line break in prefix_rewrite")
-        else:
+        elif kind == 5:
             o.line(6, r'respond: { status: 200, body: "multi\nline" }')
+        elif kind == 6:
+            o.line(6, f"clusters: [{{ name: {self.clusters[0]}, weight: 90 }}]")
+            self.refusals.append("weights that do not add up to 100")
+        else:
+            o.line(6, f"cluster: {self.clusters[0]}")
+            o.line(6, "headers: [{ name: x-a, regex: " + scalar(self.r.choice(["(a", "a)", r"\q", "(?=a)", "a{2000}"])) + " }]")
+            self.refusals.append("an invalid RE2 regex")
 
 
 def generate(seed):

@@ -272,7 +272,7 @@ const ProtobufCEnumDescriptor envoy__config__cluster__v3__cluster__dns_lookup_fa
   envoy__config__cluster__v3__cluster__dns_lookup_family__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCFieldDescriptor envoy__config__cluster__v3__cluster__field_descriptors[14] =
+static const ProtobufCFieldDescriptor envoy__config__cluster__v3__cluster__field_descriptors[17] =
 {
   {
     "name",
@@ -347,6 +347,30 @@ static const ProtobufCFieldDescriptor envoy__config__cluster__v3__cluster__field
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "health_checks",
+    8,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Envoy__Config__Cluster__V3__Cluster, n_health_checks),
+    offsetof(Envoy__Config__Cluster__V3__Cluster, health_checks),
+    &envoy__config__core__v3__health_check__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "circuit_breakers",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Envoy__Config__Cluster__V3__Cluster, circuit_breakers),
+    &envoy__config__cluster__v3__circuit_breakers__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "dns_lookup_family",
     17,
     PROTOBUF_C_LABEL_NONE,
@@ -354,6 +378,18 @@ static const ProtobufCFieldDescriptor envoy__config__cluster__v3__cluster__field
     0,   /* quantifier_offset */
     offsetof(Envoy__Config__Cluster__V3__Cluster, dns_lookup_family),
     &envoy__config__cluster__v3__cluster__dns_lookup_family__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "outlier_detection",
+    19,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Envoy__Config__Cluster__V3__Cluster, outlier_detection),
+    &envoy__config__cluster__v3__outlier_detection__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -444,31 +480,37 @@ static const ProtobufCFieldDescriptor envoy__config__cluster__v3__cluster__field
   },
 };
 static const unsigned envoy__config__cluster__v3__cluster__field_indices_by_name[] = {
-  9,   /* field[9] = alt_stat_name */
-  10,   /* field[10] = common_http_protocol_options */
+  12,   /* field[12] = alt_stat_name */
+  7,   /* field[7] = circuit_breakers */
+  13,   /* field[13] = common_http_protocol_options */
   3,   /* field[3] = connect_timeout */
-  6,   /* field[6] = dns_lookup_family */
+  8,   /* field[8] = dns_lookup_family */
   2,   /* field[2] = eds_cluster_config */
+  6,   /* field[6] = health_checks */
   5,   /* field[5] = lb_policy */
-  11,   /* field[11] = load_assignment */
-  8,   /* field[8] = metadata */
+  14,   /* field[14] = load_assignment */
+  11,   /* field[11] = metadata */
   0,   /* field[0] = name */
+  9,   /* field[9] = outlier_detection */
   4,   /* field[4] = per_connection_buffer_limit_bytes */
-  13,   /* field[13] = respect_dns_ttl */
-  7,   /* field[7] = transport_socket */
+  16,   /* field[16] = respect_dns_ttl */
+  10,   /* field[10] = transport_socket */
   1,   /* field[1] = type */
-  12,   /* field[12] = typed_extension_protocol_options */
+  15,   /* field[15] = typed_extension_protocol_options */
 };
-static const ProtobufCIntRange envoy__config__cluster__v3__cluster__number_ranges[7 + 1] =
+static const ProtobufCIntRange envoy__config__cluster__v3__cluster__number_ranges[10 + 1] =
 {
   { 1, 0 },
-  { 17, 6 },
-  { 24, 7 },
-  { 28, 9 },
-  { 33, 11 },
-  { 36, 12 },
-  { 39, 13 },
-  { 0, 14 }
+  { 8, 6 },
+  { 10, 7 },
+  { 17, 8 },
+  { 19, 9 },
+  { 24, 10 },
+  { 28, 12 },
+  { 33, 14 },
+  { 36, 15 },
+  { 39, 16 },
+  { 0, 17 }
 };
 const ProtobufCMessageDescriptor envoy__config__cluster__v3__cluster__descriptor =
 {
@@ -478,10 +520,10 @@ const ProtobufCMessageDescriptor envoy__config__cluster__v3__cluster__descriptor
   "Envoy__Config__Cluster__V3__Cluster",
   "envoy.config.cluster.v3",
   sizeof(Envoy__Config__Cluster__V3__Cluster),
-  14,
+  17,
   envoy__config__cluster__v3__cluster__field_descriptors,
   envoy__config__cluster__v3__cluster__field_indices_by_name,
-  7,  envoy__config__cluster__v3__cluster__number_ranges,
+  10,  envoy__config__cluster__v3__cluster__number_ranges,
   (ProtobufCMessageInit) envoy__config__cluster__v3__cluster__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

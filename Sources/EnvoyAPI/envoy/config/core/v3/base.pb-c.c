@@ -1163,3 +1163,31 @@ const ProtobufCMessageDescriptor envoy__config__core__v3__control_plane__descrip
   (ProtobufCMessageInit) envoy__config__core__v3__control_plane__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCEnumValue envoy__config__core__v3__routing_priority__enum_values_by_number[2] =
+{
+  { "DEFAULT", "ENVOY__CONFIG__CORE__V3__ROUTING_PRIORITY__DEFAULT", 0 },
+  { "HIGH", "ENVOY__CONFIG__CORE__V3__ROUTING_PRIORITY__HIGH", 1 },
+};
+static const ProtobufCIntRange envoy__config__core__v3__routing_priority__value_ranges[] = {
+{0, 0},{0, 2}
+};
+static const ProtobufCEnumValueIndex envoy__config__core__v3__routing_priority__enum_values_by_name[2] =
+{
+  { "DEFAULT", 0 },
+  { "HIGH", 1 },
+};
+const ProtobufCEnumDescriptor envoy__config__core__v3__routing_priority__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "envoy.config.core.v3.RoutingPriority",
+  "RoutingPriority",
+  "Envoy__Config__Core__V3__RoutingPriority",
+  "envoy.config.core.v3",
+  2,
+  envoy__config__core__v3__routing_priority__enum_values_by_number,
+  2,
+  envoy__config__core__v3__routing_priority__enum_values_by_name,
+  1,
+  envoy__config__core__v3__routing_priority__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};

@@ -7,6 +7,251 @@
 #endif
 
 #include "envoy/config/core/v3/health_check.pb-c.h"
+void   envoy__config__core__v3__health_check__http_health_check__init
+                     (Envoy__Config__Core__V3__HealthCheck__HttpHealthCheck         *message)
+{
+  static const Envoy__Config__Core__V3__HealthCheck__HttpHealthCheck init_value = ENVOY__CONFIG__CORE__V3__HEALTH_CHECK__HTTP_HEALTH_CHECK__INIT;
+  *message = init_value;
+}
+void   envoy__config__core__v3__health_check__tcp_health_check__init
+                     (Envoy__Config__Core__V3__HealthCheck__TcpHealthCheck         *message)
+{
+  static const Envoy__Config__Core__V3__HealthCheck__TcpHealthCheck init_value = ENVOY__CONFIG__CORE__V3__HEALTH_CHECK__TCP_HEALTH_CHECK__INIT;
+  *message = init_value;
+}
+void   envoy__config__core__v3__health_check__init
+                     (Envoy__Config__Core__V3__HealthCheck         *message)
+{
+  static const Envoy__Config__Core__V3__HealthCheck init_value = ENVOY__CONFIG__CORE__V3__HEALTH_CHECK__INIT;
+  *message = init_value;
+}
+size_t envoy__config__core__v3__health_check__get_packed_size
+                     (const Envoy__Config__Core__V3__HealthCheck *message)
+{
+  assert(message->base.descriptor == &envoy__config__core__v3__health_check__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t envoy__config__core__v3__health_check__pack
+                     (const Envoy__Config__Core__V3__HealthCheck *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &envoy__config__core__v3__health_check__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t envoy__config__core__v3__health_check__pack_to_buffer
+                     (const Envoy__Config__Core__V3__HealthCheck *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &envoy__config__core__v3__health_check__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Envoy__Config__Core__V3__HealthCheck *
+       envoy__config__core__v3__health_check__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Envoy__Config__Core__V3__HealthCheck *)
+     protobuf_c_message_unpack (&envoy__config__core__v3__health_check__descriptor,
+                                allocator, len, data);
+}
+void   envoy__config__core__v3__health_check__free_unpacked
+                     (Envoy__Config__Core__V3__HealthCheck *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &envoy__config__core__v3__health_check__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+static const ProtobufCFieldDescriptor envoy__config__core__v3__health_check__http_health_check__field_descriptors[3] =
+{
+  {
+    "host",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Envoy__Config__Core__V3__HealthCheck__HttpHealthCheck, host),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "path",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Envoy__Config__Core__V3__HealthCheck__HttpHealthCheck, path),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "expected_statuses",
+    9,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Envoy__Config__Core__V3__HealthCheck__HttpHealthCheck, n_expected_statuses),
+    offsetof(Envoy__Config__Core__V3__HealthCheck__HttpHealthCheck, expected_statuses),
+    &envoy__type__v3__int64_range__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned envoy__config__core__v3__health_check__http_health_check__field_indices_by_name[] = {
+  2,   /* field[2] = expected_statuses */
+  0,   /* field[0] = host */
+  1,   /* field[1] = path */
+};
+static const ProtobufCIntRange envoy__config__core__v3__health_check__http_health_check__number_ranges[2 + 1] =
+{
+  { 1, 0 },
+  { 9, 2 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor envoy__config__core__v3__health_check__http_health_check__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "envoy.config.core.v3.HealthCheck.HttpHealthCheck",
+  "HttpHealthCheck",
+  "Envoy__Config__Core__V3__HealthCheck__HttpHealthCheck",
+  "envoy.config.core.v3",
+  sizeof(Envoy__Config__Core__V3__HealthCheck__HttpHealthCheck),
+  3,
+  envoy__config__core__v3__health_check__http_health_check__field_descriptors,
+  envoy__config__core__v3__health_check__http_health_check__field_indices_by_name,
+  2,  envoy__config__core__v3__health_check__http_health_check__number_ranges,
+  (ProtobufCMessageInit) envoy__config__core__v3__health_check__http_health_check__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define envoy__config__core__v3__health_check__tcp_health_check__field_descriptors NULL
+#define envoy__config__core__v3__health_check__tcp_health_check__field_indices_by_name NULL
+#define envoy__config__core__v3__health_check__tcp_health_check__number_ranges NULL
+const ProtobufCMessageDescriptor envoy__config__core__v3__health_check__tcp_health_check__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "envoy.config.core.v3.HealthCheck.TcpHealthCheck",
+  "TcpHealthCheck",
+  "Envoy__Config__Core__V3__HealthCheck__TcpHealthCheck",
+  "envoy.config.core.v3",
+  sizeof(Envoy__Config__Core__V3__HealthCheck__TcpHealthCheck),
+  0,
+  envoy__config__core__v3__health_check__tcp_health_check__field_descriptors,
+  envoy__config__core__v3__health_check__tcp_health_check__field_indices_by_name,
+  0,  envoy__config__core__v3__health_check__tcp_health_check__number_ranges,
+  (ProtobufCMessageInit) envoy__config__core__v3__health_check__tcp_health_check__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor envoy__config__core__v3__health_check__field_descriptors[6] =
+{
+  {
+    "timeout",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Envoy__Config__Core__V3__HealthCheck, timeout),
+    &google__protobuf__duration__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "interval",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Envoy__Config__Core__V3__HealthCheck, interval),
+    &google__protobuf__duration__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "unhealthy_threshold",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Envoy__Config__Core__V3__HealthCheck, unhealthy_threshold),
+    &google__protobuf__uint32_value__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "healthy_threshold",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Envoy__Config__Core__V3__HealthCheck, healthy_threshold),
+    &google__protobuf__uint32_value__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "http_health_check",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Envoy__Config__Core__V3__HealthCheck, health_checker_case),
+    offsetof(Envoy__Config__Core__V3__HealthCheck, http_health_check),
+    &envoy__config__core__v3__health_check__http_health_check__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tcp_health_check",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Envoy__Config__Core__V3__HealthCheck, health_checker_case),
+    offsetof(Envoy__Config__Core__V3__HealthCheck, tcp_health_check),
+    &envoy__config__core__v3__health_check__tcp_health_check__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned envoy__config__core__v3__health_check__field_indices_by_name[] = {
+  3,   /* field[3] = healthy_threshold */
+  4,   /* field[4] = http_health_check */
+  1,   /* field[1] = interval */
+  5,   /* field[5] = tcp_health_check */
+  0,   /* field[0] = timeout */
+  2,   /* field[2] = unhealthy_threshold */
+};
+static const ProtobufCIntRange envoy__config__core__v3__health_check__number_ranges[3 + 1] =
+{
+  { 1, 0 },
+  { 4, 2 },
+  { 8, 4 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor envoy__config__core__v3__health_check__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "envoy.config.core.v3.HealthCheck",
+  "HealthCheck",
+  "Envoy__Config__Core__V3__HealthCheck",
+  "envoy.config.core.v3",
+  sizeof(Envoy__Config__Core__V3__HealthCheck),
+  6,
+  envoy__config__core__v3__health_check__field_descriptors,
+  envoy__config__core__v3__health_check__field_indices_by_name,
+  3,  envoy__config__core__v3__health_check__number_ranges,
+  (ProtobufCMessageInit) envoy__config__core__v3__health_check__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCEnumValue envoy__config__core__v3__health_status__enum_values_by_number[6] =
 {
   { "UNKNOWN", "ENVOY__CONFIG__CORE__V3__HEALTH_STATUS__UNKNOWN", 0 },

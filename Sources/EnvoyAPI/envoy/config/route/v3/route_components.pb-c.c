@@ -262,6 +262,51 @@ void   envoy__config__route__v3__route_action__free_unpacked
   assert(message->base.descriptor == &envoy__config__route__v3__route_action__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   envoy__config__route__v3__retry_policy__init
+                     (Envoy__Config__Route__V3__RetryPolicy         *message)
+{
+  static const Envoy__Config__Route__V3__RetryPolicy init_value = ENVOY__CONFIG__ROUTE__V3__RETRY_POLICY__INIT;
+  *message = init_value;
+}
+size_t envoy__config__route__v3__retry_policy__get_packed_size
+                     (const Envoy__Config__Route__V3__RetryPolicy *message)
+{
+  assert(message->base.descriptor == &envoy__config__route__v3__retry_policy__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t envoy__config__route__v3__retry_policy__pack
+                     (const Envoy__Config__Route__V3__RetryPolicy *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &envoy__config__route__v3__retry_policy__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t envoy__config__route__v3__retry_policy__pack_to_buffer
+                     (const Envoy__Config__Route__V3__RetryPolicy *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &envoy__config__route__v3__retry_policy__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Envoy__Config__Route__V3__RetryPolicy *
+       envoy__config__route__v3__retry_policy__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Envoy__Config__Route__V3__RetryPolicy *)
+     protobuf_c_message_unpack (&envoy__config__route__v3__retry_policy__descriptor,
+                                allocator, len, data);
+}
+void   envoy__config__route__v3__retry_policy__free_unpacked
+                     (Envoy__Config__Route__V3__RetryPolicy *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &envoy__config__route__v3__retry_policy__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   envoy__config__route__v3__redirect_action__init
                      (Envoy__Config__Route__V3__RedirectAction         *message)
 {
@@ -395,6 +440,51 @@ void   envoy__config__route__v3__header_matcher__free_unpacked
   if(!message)
     return;
   assert(message->base.descriptor == &envoy__config__route__v3__header_matcher__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   envoy__config__route__v3__query_parameter_matcher__init
+                     (Envoy__Config__Route__V3__QueryParameterMatcher         *message)
+{
+  static const Envoy__Config__Route__V3__QueryParameterMatcher init_value = ENVOY__CONFIG__ROUTE__V3__QUERY_PARAMETER_MATCHER__INIT;
+  *message = init_value;
+}
+size_t envoy__config__route__v3__query_parameter_matcher__get_packed_size
+                     (const Envoy__Config__Route__V3__QueryParameterMatcher *message)
+{
+  assert(message->base.descriptor == &envoy__config__route__v3__query_parameter_matcher__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t envoy__config__route__v3__query_parameter_matcher__pack
+                     (const Envoy__Config__Route__V3__QueryParameterMatcher *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &envoy__config__route__v3__query_parameter_matcher__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t envoy__config__route__v3__query_parameter_matcher__pack_to_buffer
+                     (const Envoy__Config__Route__V3__QueryParameterMatcher *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &envoy__config__route__v3__query_parameter_matcher__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Envoy__Config__Route__V3__QueryParameterMatcher *
+       envoy__config__route__v3__query_parameter_matcher__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Envoy__Config__Route__V3__QueryParameterMatcher *)
+     protobuf_c_message_unpack (&envoy__config__route__v3__query_parameter_matcher__descriptor,
+                                allocator, len, data);
+}
+void   envoy__config__route__v3__query_parameter_matcher__free_unpacked
+                     (Envoy__Config__Route__V3__QueryParameterMatcher *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &envoy__config__route__v3__query_parameter_matcher__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
 static const ProtobufCFieldDescriptor envoy__config__route__v3__virtual_host__typed_per_filter_config_entry__field_descriptors[2] =
@@ -948,7 +1038,7 @@ const ProtobufCMessageDescriptor envoy__config__route__v3__weighted_cluster__des
   (ProtobufCMessageInit) envoy__config__route__v3__weighted_cluster__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor envoy__config__route__v3__route_match__field_descriptors[6] =
+static const ProtobufCFieldDescriptor envoy__config__route__v3__route_match__field_descriptors[8] =
 {
   {
     "prefix",
@@ -999,6 +1089,18 @@ static const ProtobufCFieldDescriptor envoy__config__route__v3__route_match__fie
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "query_parameters",
+    7,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Envoy__Config__Route__V3__RouteMatch, n_query_parameters),
+    offsetof(Envoy__Config__Route__V3__RouteMatch, query_parameters),
+    &envoy__config__route__v3__query_parameter_matcher__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "safe_regex",
     10,
     PROTOBUF_C_LABEL_NONE,
@@ -1022,23 +1124,37 @@ static const ProtobufCFieldDescriptor envoy__config__route__v3__route_match__fie
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "path_match_policy",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Envoy__Config__Route__V3__RouteMatch, path_specifier_case),
+    offsetof(Envoy__Config__Route__V3__RouteMatch, path_match_policy),
+    &envoy__config__core__v3__typed_extension_config__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned envoy__config__route__v3__route_match__field_indices_by_name[] = {
   2,   /* field[2] = case_sensitive */
   3,   /* field[3] = headers */
   1,   /* field[1] = path */
-  5,   /* field[5] = path_separated_prefix */
+  7,   /* field[7] = path_match_policy */
+  6,   /* field[6] = path_separated_prefix */
   0,   /* field[0] = prefix */
-  4,   /* field[4] = safe_regex */
+  4,   /* field[4] = query_parameters */
+  5,   /* field[5] = safe_regex */
 };
 static const ProtobufCIntRange envoy__config__route__v3__route_match__number_ranges[5 + 1] =
 {
   { 1, 0 },
   { 4, 2 },
   { 6, 3 },
-  { 10, 4 },
-  { 14, 5 },
-  { 0, 6 }
+  { 10, 5 },
+  { 14, 6 },
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor envoy__config__route__v3__route_match__descriptor =
 {
@@ -1048,7 +1164,7 @@ const ProtobufCMessageDescriptor envoy__config__route__v3__route_match__descript
   "Envoy__Config__Route__V3__RouteMatch",
   "envoy.config.route.v3",
   sizeof(Envoy__Config__Route__V3__RouteMatch),
-  6,
+  8,
   envoy__config__route__v3__route_match__field_descriptors,
   envoy__config__route__v3__route_match__field_indices_by_name,
   5,  envoy__config__route__v3__route_match__number_ranges,
@@ -1170,7 +1286,7 @@ const ProtobufCMessageDescriptor envoy__config__route__v3__route_action__max_str
   (ProtobufCMessageInit) envoy__config__route__v3__route_action__max_stream_duration__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor envoy__config__route__v3__route_action__field_descriptors[10] =
+static const ProtobufCFieldDescriptor envoy__config__route__v3__route_action__field_descriptors[11] =
 {
   {
     "cluster",
@@ -1257,6 +1373,18 @@ static const ProtobufCFieldDescriptor envoy__config__route__v3__route_action__fi
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "retry_policy",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Envoy__Config__Route__V3__RouteAction, retry_policy),
+    &envoy__config__route__v3__retry_policy__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "idle_timeout",
     24,
     PROTOBUF_C_LABEL_NONE,
@@ -1298,20 +1426,21 @@ static const unsigned envoy__config__route__v3__route_action__field_indices_by_n
   0,   /* field[0] = cluster */
   1,   /* field[1] = cluster_header */
   4,   /* field[4] = host_rewrite_literal */
-  7,   /* field[7] = idle_timeout */
-  9,   /* field[9] = max_stream_duration */
+  8,   /* field[8] = idle_timeout */
+  10,   /* field[10] = max_stream_duration */
   3,   /* field[3] = prefix_rewrite */
+  7,   /* field[7] = retry_policy */
   6,   /* field[6] = timeout */
-  8,   /* field[8] = upgrade_configs */
+  9,   /* field[9] = upgrade_configs */
   2,   /* field[2] = weighted_clusters */
 };
 static const ProtobufCIntRange envoy__config__route__v3__route_action__number_ranges[4 + 1] =
 {
   { 1, 0 },
   { 5, 3 },
-  { 24, 7 },
-  { 36, 9 },
-  { 0, 10 }
+  { 24, 8 },
+  { 36, 10 },
+  { 0, 11 }
 };
 const ProtobufCMessageDescriptor envoy__config__route__v3__route_action__descriptor =
 {
@@ -1321,11 +1450,89 @@ const ProtobufCMessageDescriptor envoy__config__route__v3__route_action__descrip
   "Envoy__Config__Route__V3__RouteAction",
   "envoy.config.route.v3",
   sizeof(Envoy__Config__Route__V3__RouteAction),
-  10,
+  11,
   envoy__config__route__v3__route_action__field_descriptors,
   envoy__config__route__v3__route_action__field_indices_by_name,
   4,  envoy__config__route__v3__route_action__number_ranges,
   (ProtobufCMessageInit) envoy__config__route__v3__route_action__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor envoy__config__route__v3__retry_policy__field_descriptors[4] =
+{
+  {
+    "retry_on",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Envoy__Config__Route__V3__RetryPolicy, retry_on),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "num_retries",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Envoy__Config__Route__V3__RetryPolicy, num_retries),
+    &google__protobuf__uint32_value__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "per_try_timeout",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Envoy__Config__Route__V3__RetryPolicy, per_try_timeout),
+    &google__protobuf__duration__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "retriable_status_codes",
+    7,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Envoy__Config__Route__V3__RetryPolicy, n_retriable_status_codes),
+    offsetof(Envoy__Config__Route__V3__RetryPolicy, retriable_status_codes),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned envoy__config__route__v3__retry_policy__field_indices_by_name[] = {
+  1,   /* field[1] = num_retries */
+  2,   /* field[2] = per_try_timeout */
+  3,   /* field[3] = retriable_status_codes */
+  0,   /* field[0] = retry_on */
+};
+static const ProtobufCIntRange envoy__config__route__v3__retry_policy__number_ranges[2 + 1] =
+{
+  { 1, 0 },
+  { 7, 3 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor envoy__config__route__v3__retry_policy__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "envoy.config.route.v3.RetryPolicy",
+  "RetryPolicy",
+  "Envoy__Config__Route__V3__RetryPolicy",
+  "envoy.config.route.v3",
+  sizeof(Envoy__Config__Route__V3__RetryPolicy),
+  4,
+  envoy__config__route__v3__retry_policy__field_descriptors,
+  envoy__config__route__v3__retry_policy__field_indices_by_name,
+  2,  envoy__config__route__v3__retry_policy__number_ranges,
+  (ProtobufCMessageInit) envoy__config__route__v3__retry_policy__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCEnumValue envoy__config__route__v3__redirect_action__redirect_response_code__enum_values_by_number[5] =
@@ -1684,5 +1891,70 @@ const ProtobufCMessageDescriptor envoy__config__route__v3__header_matcher__descr
   envoy__config__route__v3__header_matcher__field_indices_by_name,
   3,  envoy__config__route__v3__header_matcher__number_ranges,
   (ProtobufCMessageInit) envoy__config__route__v3__header_matcher__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor envoy__config__route__v3__query_parameter_matcher__field_descriptors[3] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Envoy__Config__Route__V3__QueryParameterMatcher, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "string_match",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Envoy__Config__Route__V3__QueryParameterMatcher, query_parameter_match_specifier_case),
+    offsetof(Envoy__Config__Route__V3__QueryParameterMatcher, string_match),
+    &envoy__type__matcher__v3__string_matcher__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "present_match",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    offsetof(Envoy__Config__Route__V3__QueryParameterMatcher, query_parameter_match_specifier_case),
+    offsetof(Envoy__Config__Route__V3__QueryParameterMatcher, present_match),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned envoy__config__route__v3__query_parameter_matcher__field_indices_by_name[] = {
+  0,   /* field[0] = name */
+  2,   /* field[2] = present_match */
+  1,   /* field[1] = string_match */
+};
+static const ProtobufCIntRange envoy__config__route__v3__query_parameter_matcher__number_ranges[2 + 1] =
+{
+  { 1, 0 },
+  { 5, 1 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor envoy__config__route__v3__query_parameter_matcher__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "envoy.config.route.v3.QueryParameterMatcher",
+  "QueryParameterMatcher",
+  "Envoy__Config__Route__V3__QueryParameterMatcher",
+  "envoy.config.route.v3",
+  sizeof(Envoy__Config__Route__V3__QueryParameterMatcher),
+  3,
+  envoy__config__route__v3__query_parameter_matcher__field_descriptors,
+  envoy__config__route__v3__query_parameter_matcher__field_indices_by_name,
+  2,  envoy__config__route__v3__query_parameter_matcher__number_ranges,
+  (ProtobufCMessageInit) envoy__config__route__v3__query_parameter_matcher__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

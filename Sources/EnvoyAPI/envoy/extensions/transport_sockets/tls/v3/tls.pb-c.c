@@ -142,7 +142,7 @@ void   envoy__extensions__transport_sockets__tls__v3__common_tls_context__free_u
   assert(message->base.descriptor == &envoy__extensions__transport_sockets__tls__v3__common_tls_context__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor envoy__extensions__transport_sockets__tls__v3__upstream_tls_context__field_descriptors[2] =
+static const ProtobufCFieldDescriptor envoy__extensions__transport_sockets__tls__v3__upstream_tls_context__field_descriptors[3] =
 {
   {
     "common_tls_context",
@@ -168,15 +168,29 @@ static const ProtobufCFieldDescriptor envoy__extensions__transport_sockets__tls_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "auto_sni_san_validation",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Envoy__Extensions__TransportSockets__Tls__V3__UpstreamTlsContext, auto_sni_san_validation),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned envoy__extensions__transport_sockets__tls__v3__upstream_tls_context__field_indices_by_name[] = {
+  2,   /* field[2] = auto_sni_san_validation */
   0,   /* field[0] = common_tls_context */
   1,   /* field[1] = sni */
 };
-static const ProtobufCIntRange envoy__extensions__transport_sockets__tls__v3__upstream_tls_context__number_ranges[1 + 1] =
+static const ProtobufCIntRange envoy__extensions__transport_sockets__tls__v3__upstream_tls_context__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 7, 2 },
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor envoy__extensions__transport_sockets__tls__v3__upstream_tls_context__descriptor =
 {
@@ -186,10 +200,10 @@ const ProtobufCMessageDescriptor envoy__extensions__transport_sockets__tls__v3__
   "Envoy__Extensions__TransportSockets__Tls__V3__UpstreamTlsContext",
   "envoy.extensions.transport_sockets.tls.v3",
   sizeof(Envoy__Extensions__TransportSockets__Tls__V3__UpstreamTlsContext),
-  2,
+  3,
   envoy__extensions__transport_sockets__tls__v3__upstream_tls_context__field_descriptors,
   envoy__extensions__transport_sockets__tls__v3__upstream_tls_context__field_indices_by_name,
-  1,  envoy__extensions__transport_sockets__tls__v3__upstream_tls_context__number_ranges,
+  2,  envoy__extensions__transport_sockets__tls__v3__upstream_tls_context__number_ranges,
   (ProtobufCMessageInit) envoy__extensions__transport_sockets__tls__v3__upstream_tls_context__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

@@ -41,6 +41,11 @@ typedef enum _Envoy__Config__Core__V3__HeaderValueOption__HeaderAppendAction {
   ENVOY__CONFIG__CORE__V3__HEADER_VALUE_OPTION__HEADER_APPEND_ACTION__OVERWRITE_IF_EXISTS = 3
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(ENVOY__CONFIG__CORE__V3__HEADER_VALUE_OPTION__HEADER_APPEND_ACTION)
 } Envoy__Config__Core__V3__HeaderValueOption__HeaderAppendAction;
+typedef enum _Envoy__Config__Core__V3__RoutingPriority {
+  ENVOY__CONFIG__CORE__V3__ROUTING_PRIORITY__DEFAULT = 0,
+  ENVOY__CONFIG__CORE__V3__ROUTING_PRIORITY__HIGH = 1
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(ENVOY__CONFIG__CORE__V3__ROUTING_PRIORITY)
+} Envoy__Config__Core__V3__RoutingPriority;
 
 /* --- messages --- */
 
@@ -428,6 +433,7 @@ typedef void (*Envoy__Config__Core__V3__ControlPlane_Closure)
 
 /* --- descriptors --- */
 
+extern const ProtobufCEnumDescriptor    envoy__config__core__v3__routing_priority__descriptor;
 extern const ProtobufCMessageDescriptor envoy__config__core__v3__locality__descriptor;
 extern const ProtobufCMessageDescriptor envoy__config__core__v3__build_version__descriptor;
 extern const ProtobufCMessageDescriptor envoy__config__core__v3__node__descriptor;

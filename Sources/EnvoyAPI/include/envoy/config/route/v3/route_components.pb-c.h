@@ -15,6 +15,7 @@ PROTOBUF_C__BEGIN_DECLS
 #endif
 
 #include "envoy/config/core/v3/base.pb-c.h"
+#include "envoy/config/core/v3/extension.pb-c.h"
 #include "envoy/type/matcher/v3/regex.pb-c.h"
 #include "envoy/type/matcher/v3/string.pb-c.h"
 #include "google/protobuf/any.pb-c.h"
@@ -31,9 +32,11 @@ typedef struct Envoy__Config__Route__V3__RouteMatch Envoy__Config__Route__V3__Ro
 typedef struct Envoy__Config__Route__V3__RouteAction Envoy__Config__Route__V3__RouteAction;
 typedef struct Envoy__Config__Route__V3__RouteAction__UpgradeConfig Envoy__Config__Route__V3__RouteAction__UpgradeConfig;
 typedef struct Envoy__Config__Route__V3__RouteAction__MaxStreamDuration Envoy__Config__Route__V3__RouteAction__MaxStreamDuration;
+typedef struct Envoy__Config__Route__V3__RetryPolicy Envoy__Config__Route__V3__RetryPolicy;
 typedef struct Envoy__Config__Route__V3__RedirectAction Envoy__Config__Route__V3__RedirectAction;
 typedef struct Envoy__Config__Route__V3__DirectResponseAction Envoy__Config__Route__V3__DirectResponseAction;
 typedef struct Envoy__Config__Route__V3__HeaderMatcher Envoy__Config__Route__V3__HeaderMatcher;
+typedef struct Envoy__Config__Route__V3__QueryParameterMatcher Envoy__Config__Route__V3__QueryParameterMatcher;
 
 
 /* --- enums --- */
@@ -166,7 +169,8 @@ typedef enum {
   ENVOY__CONFIG__ROUTE__V3__ROUTE_MATCH__PATH_SPECIFIER_PREFIX = 1,
   ENVOY__CONFIG__ROUTE__V3__ROUTE_MATCH__PATH_SPECIFIER_PATH = 2,
   ENVOY__CONFIG__ROUTE__V3__ROUTE_MATCH__PATH_SPECIFIER_SAFE_REGEX = 10,
-  ENVOY__CONFIG__ROUTE__V3__ROUTE_MATCH__PATH_SPECIFIER_PATH_SEPARATED_PREFIX = 14
+  ENVOY__CONFIG__ROUTE__V3__ROUTE_MATCH__PATH_SPECIFIER_PATH_SEPARATED_PREFIX = 14,
+  ENVOY__CONFIG__ROUTE__V3__ROUTE_MATCH__PATH_SPECIFIER_PATH_MATCH_POLICY = 15
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(ENVOY__CONFIG__ROUTE__V3__ROUTE_MATCH__PATH_SPECIFIER__CASE)
 } Envoy__Config__Route__V3__RouteMatch__PathSpecifierCase;
 
@@ -176,17 +180,20 @@ struct  Envoy__Config__Route__V3__RouteMatch
   Google__Protobuf__BoolValue *case_sensitive;
   size_t n_headers;
   Envoy__Config__Route__V3__HeaderMatcher **headers;
+  size_t n_query_parameters;
+  Envoy__Config__Route__V3__QueryParameterMatcher **query_parameters;
   Envoy__Config__Route__V3__RouteMatch__PathSpecifierCase path_specifier_case;
   union {
     char *prefix;
     char *path;
     Envoy__Type__Matcher__V3__RegexMatcher *safe_regex;
     char *path_separated_prefix;
+    Envoy__Config__Core__V3__TypedExtensionConfig *path_match_policy;
   };
 };
 #define ENVOY__CONFIG__ROUTE__V3__ROUTE_MATCH__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&envoy__config__route__v3__route_match__descriptor) \
-    , NULL, 0,NULL, ENVOY__CONFIG__ROUTE__V3__ROUTE_MATCH__PATH_SPECIFIER__NOT_SET, {0} }
+    , NULL, 0,NULL, 0,NULL, ENVOY__CONFIG__ROUTE__V3__ROUTE_MATCH__PATH_SPECIFIER__NOT_SET, {0} }
 
 
 struct  Envoy__Config__Route__V3__RouteAction__UpgradeConfig
@@ -233,6 +240,7 @@ struct  Envoy__Config__Route__V3__RouteAction
   char *prefix_rewrite;
   Google__Protobuf__Duration *timeout;
   Google__Protobuf__Duration *idle_timeout;
+  Envoy__Config__Route__V3__RetryPolicy *retry_policy;
   size_t n_upgrade_configs;
   Envoy__Config__Route__V3__RouteAction__UpgradeConfig **upgrade_configs;
   Envoy__Config__Route__V3__RouteAction__MaxStreamDuration *max_stream_duration;
@@ -250,7 +258,21 @@ struct  Envoy__Config__Route__V3__RouteAction
 };
 #define ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&envoy__config__route__v3__route_action__descriptor) \
-    , (char *)protobuf_c_empty_string, NULL, NULL, 0,NULL, NULL, ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__CLUSTER_SPECIFIER__NOT_SET, {0}, ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__HOST_REWRITE_SPECIFIER__NOT_SET, {0} }
+    , (char *)protobuf_c_empty_string, NULL, NULL, NULL, 0,NULL, NULL, ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__CLUSTER_SPECIFIER__NOT_SET, {0}, ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__HOST_REWRITE_SPECIFIER__NOT_SET, {0} }
+
+
+struct  Envoy__Config__Route__V3__RetryPolicy
+{
+  ProtobufCMessage base;
+  char *retry_on;
+  Google__Protobuf__UInt32Value *num_retries;
+  Google__Protobuf__Duration *per_try_timeout;
+  size_t n_retriable_status_codes;
+  uint32_t *retriable_status_codes;
+};
+#define ENVOY__CONFIG__ROUTE__V3__RETRY_POLICY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&envoy__config__route__v3__retry_policy__descriptor) \
+    , (char *)protobuf_c_empty_string, NULL, NULL, 0,NULL }
 
 
 typedef enum {
@@ -332,6 +354,28 @@ struct  Envoy__Config__Route__V3__HeaderMatcher
 #define ENVOY__CONFIG__ROUTE__V3__HEADER_MATCHER__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&envoy__config__route__v3__header_matcher__descriptor) \
     , (char *)protobuf_c_empty_string, 0, ENVOY__CONFIG__ROUTE__V3__HEADER_MATCHER__HEADER_MATCH_SPECIFIER__NOT_SET, {0} }
+
+
+typedef enum {
+  ENVOY__CONFIG__ROUTE__V3__QUERY_PARAMETER_MATCHER__QUERY_PARAMETER_MATCH_SPECIFIER__NOT_SET = 0,
+  ENVOY__CONFIG__ROUTE__V3__QUERY_PARAMETER_MATCHER__QUERY_PARAMETER_MATCH_SPECIFIER_STRING_MATCH = 5,
+  ENVOY__CONFIG__ROUTE__V3__QUERY_PARAMETER_MATCHER__QUERY_PARAMETER_MATCH_SPECIFIER_PRESENT_MATCH = 6
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(ENVOY__CONFIG__ROUTE__V3__QUERY_PARAMETER_MATCHER__QUERY_PARAMETER_MATCH_SPECIFIER__CASE)
+} Envoy__Config__Route__V3__QueryParameterMatcher__QueryParameterMatchSpecifierCase;
+
+struct  Envoy__Config__Route__V3__QueryParameterMatcher
+{
+  ProtobufCMessage base;
+  char *name;
+  Envoy__Config__Route__V3__QueryParameterMatcher__QueryParameterMatchSpecifierCase query_parameter_match_specifier_case;
+  union {
+    Envoy__Type__Matcher__V3__StringMatcher *string_match;
+    protobuf_c_boolean present_match;
+  };
+};
+#define ENVOY__CONFIG__ROUTE__V3__QUERY_PARAMETER_MATCHER__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&envoy__config__route__v3__query_parameter_matcher__descriptor) \
+    , (char *)protobuf_c_empty_string, ENVOY__CONFIG__ROUTE__V3__QUERY_PARAMETER_MATCHER__QUERY_PARAMETER_MATCH_SPECIFIER__NOT_SET, {0} }
 
 
 /* Envoy__Config__Route__V3__VirtualHost__TypedPerFilterConfigEntry methods */
@@ -444,6 +488,25 @@ Envoy__Config__Route__V3__RouteAction *
 void   envoy__config__route__v3__route_action__free_unpacked
                      (Envoy__Config__Route__V3__RouteAction *message,
                       ProtobufCAllocator *allocator);
+/* Envoy__Config__Route__V3__RetryPolicy methods */
+void   envoy__config__route__v3__retry_policy__init
+                     (Envoy__Config__Route__V3__RetryPolicy         *message);
+size_t envoy__config__route__v3__retry_policy__get_packed_size
+                     (const Envoy__Config__Route__V3__RetryPolicy   *message);
+size_t envoy__config__route__v3__retry_policy__pack
+                     (const Envoy__Config__Route__V3__RetryPolicy   *message,
+                      uint8_t             *out);
+size_t envoy__config__route__v3__retry_policy__pack_to_buffer
+                     (const Envoy__Config__Route__V3__RetryPolicy   *message,
+                      ProtobufCBuffer     *buffer);
+Envoy__Config__Route__V3__RetryPolicy *
+       envoy__config__route__v3__retry_policy__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   envoy__config__route__v3__retry_policy__free_unpacked
+                     (Envoy__Config__Route__V3__RetryPolicy *message,
+                      ProtobufCAllocator *allocator);
 /* Envoy__Config__Route__V3__RedirectAction methods */
 void   envoy__config__route__v3__redirect_action__init
                      (Envoy__Config__Route__V3__RedirectAction         *message);
@@ -501,6 +564,25 @@ Envoy__Config__Route__V3__HeaderMatcher *
 void   envoy__config__route__v3__header_matcher__free_unpacked
                      (Envoy__Config__Route__V3__HeaderMatcher *message,
                       ProtobufCAllocator *allocator);
+/* Envoy__Config__Route__V3__QueryParameterMatcher methods */
+void   envoy__config__route__v3__query_parameter_matcher__init
+                     (Envoy__Config__Route__V3__QueryParameterMatcher         *message);
+size_t envoy__config__route__v3__query_parameter_matcher__get_packed_size
+                     (const Envoy__Config__Route__V3__QueryParameterMatcher   *message);
+size_t envoy__config__route__v3__query_parameter_matcher__pack
+                     (const Envoy__Config__Route__V3__QueryParameterMatcher   *message,
+                      uint8_t             *out);
+size_t envoy__config__route__v3__query_parameter_matcher__pack_to_buffer
+                     (const Envoy__Config__Route__V3__QueryParameterMatcher   *message,
+                      ProtobufCBuffer     *buffer);
+Envoy__Config__Route__V3__QueryParameterMatcher *
+       envoy__config__route__v3__query_parameter_matcher__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   envoy__config__route__v3__query_parameter_matcher__free_unpacked
+                     (Envoy__Config__Route__V3__QueryParameterMatcher *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Envoy__Config__Route__V3__VirtualHost__TypedPerFilterConfigEntry_Closure)
@@ -533,6 +615,9 @@ typedef void (*Envoy__Config__Route__V3__RouteAction__MaxStreamDuration_Closure)
 typedef void (*Envoy__Config__Route__V3__RouteAction_Closure)
                  (const Envoy__Config__Route__V3__RouteAction *message,
                   void *closure_data);
+typedef void (*Envoy__Config__Route__V3__RetryPolicy_Closure)
+                 (const Envoy__Config__Route__V3__RetryPolicy *message,
+                  void *closure_data);
 typedef void (*Envoy__Config__Route__V3__RedirectAction_Closure)
                  (const Envoy__Config__Route__V3__RedirectAction *message,
                   void *closure_data);
@@ -541,6 +626,9 @@ typedef void (*Envoy__Config__Route__V3__DirectResponseAction_Closure)
                   void *closure_data);
 typedef void (*Envoy__Config__Route__V3__HeaderMatcher_Closure)
                  (const Envoy__Config__Route__V3__HeaderMatcher *message,
+                  void *closure_data);
+typedef void (*Envoy__Config__Route__V3__QueryParameterMatcher_Closure)
+                 (const Envoy__Config__Route__V3__QueryParameterMatcher *message,
                   void *closure_data);
 
 /* --- services --- */
@@ -559,10 +647,12 @@ extern const ProtobufCMessageDescriptor envoy__config__route__v3__route_match__d
 extern const ProtobufCMessageDescriptor envoy__config__route__v3__route_action__descriptor;
 extern const ProtobufCMessageDescriptor envoy__config__route__v3__route_action__upgrade_config__descriptor;
 extern const ProtobufCMessageDescriptor envoy__config__route__v3__route_action__max_stream_duration__descriptor;
+extern const ProtobufCMessageDescriptor envoy__config__route__v3__retry_policy__descriptor;
 extern const ProtobufCMessageDescriptor envoy__config__route__v3__redirect_action__descriptor;
 extern const ProtobufCEnumDescriptor    envoy__config__route__v3__redirect_action__redirect_response_code__descriptor;
 extern const ProtobufCMessageDescriptor envoy__config__route__v3__direct_response_action__descriptor;
 extern const ProtobufCMessageDescriptor envoy__config__route__v3__header_matcher__descriptor;
+extern const ProtobufCMessageDescriptor envoy__config__route__v3__query_parameter_matcher__descriptor;
 
 PROTOBUF_C__END_DECLS
 

@@ -244,7 +244,7 @@ const ProtobufCEnumDescriptor envoy__extensions__filters__network__http_connecti
   envoy__extensions__filters__network__http_connection_manager__v3__http_connection_manager__codec_type__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCFieldDescriptor envoy__extensions__filters__network__http_connection_manager__v3__http_connection_manager__field_descriptors[24] =
+static const ProtobufCFieldDescriptor envoy__extensions__filters__network__http_connection_manager__v3__http_connection_manager__field_descriptors[25] =
 {
   {
     "codec_type",
@@ -362,6 +362,18 @@ static const ProtobufCFieldDescriptor envoy__extensions__filters__network__http_
     0,   /* quantifier_offset */
     offsetof(Envoy__Extensions__Filters__Network__HttpConnectionManager__V3__HttpConnectionManager, drain_timeout),
     &google__protobuf__duration__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "access_log",
+    13,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Envoy__Extensions__Filters__Network__HttpConnectionManager__V3__HttpConnectionManager, n_access_log),
+    offsetof(Envoy__Extensions__Filters__Network__HttpConnectionManager__V3__HttpConnectionManager, access_log),
+    &envoy__config__accesslog__v3__access_log__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -536,44 +548,44 @@ static const ProtobufCFieldDescriptor envoy__extensions__filters__network__http_
   },
 };
 static const unsigned envoy__extensions__filters__network__http_connection_manager__v3__http_connection_manager__field_indices_by_name[] = {
+  10,   /* field[10] = access_log */
   5,   /* field[5] = add_user_agent */
   0,   /* field[0] = codec_type */
-  21,   /* field[21] = common_http_protocol_options */
+  22,   /* field[22] = common_http_protocol_options */
   9,   /* field[9] = drain_timeout */
-  11,   /* field[11] = generate_request_id */
+  12,   /* field[12] = generate_request_id */
   7,   /* field[7] = http2_protocol_options */
   4,   /* field[4] = http_filters */
   6,   /* field[6] = http_protocol_options */
-  18,   /* field[18] = max_request_headers_kb */
-  20,   /* field[20] = merge_slashes */
-  19,   /* field[19] = normalize_path */
+  19,   /* field[19] = max_request_headers_kb */
+  21,   /* field[21] = merge_slashes */
+  20,   /* field[20] = normalize_path */
   2,   /* field[2] = rds */
-  22,   /* field[22] = request_headers_timeout */
-  17,   /* field[17] = request_timeout */
+  23,   /* field[23] = request_headers_timeout */
+  18,   /* field[18] = request_timeout */
   3,   /* field[3] = route_config */
   8,   /* field[8] = server_name */
-  13,   /* field[13] = skip_xff_append */
+  14,   /* field[14] = skip_xff_append */
   1,   /* field[1] = stat_prefix */
-  16,   /* field[16] = stream_idle_timeout */
-  23,   /* field[23] = strip_any_host_port */
-  15,   /* field[15] = upgrade_configs */
-  10,   /* field[10] = use_remote_address */
-  14,   /* field[14] = via */
-  12,   /* field[12] = xff_num_trusted_hops */
+  17,   /* field[17] = stream_idle_timeout */
+  24,   /* field[24] = strip_any_host_port */
+  16,   /* field[16] = upgrade_configs */
+  11,   /* field[11] = use_remote_address */
+  15,   /* field[15] = via */
+  13,   /* field[13] = xff_num_trusted_hops */
 };
-static const ProtobufCIntRange envoy__extensions__filters__network__http_connection_manager__v3__http_connection_manager__number_ranges[10 + 1] =
+static const ProtobufCIntRange envoy__extensions__filters__network__http_connection_manager__v3__http_connection_manager__number_ranges[9 + 1] =
 {
   { 1, 0 },
   { 8, 6 },
   { 12, 9 },
-  { 14, 10 },
-  { 19, 12 },
-  { 21, 13 },
-  { 28, 17 },
-  { 33, 20 },
-  { 35, 21 },
-  { 41, 22 },
-  { 0, 24 }
+  { 19, 13 },
+  { 21, 14 },
+  { 28, 18 },
+  { 33, 21 },
+  { 35, 22 },
+  { 41, 23 },
+  { 0, 25 }
 };
 const ProtobufCMessageDescriptor envoy__extensions__filters__network__http_connection_manager__v3__http_connection_manager__descriptor =
 {
@@ -583,10 +595,10 @@ const ProtobufCMessageDescriptor envoy__extensions__filters__network__http_conne
   "Envoy__Extensions__Filters__Network__HttpConnectionManager__V3__HttpConnectionManager",
   "envoy.extensions.filters.network.http_connection_manager.v3",
   sizeof(Envoy__Extensions__Filters__Network__HttpConnectionManager__V3__HttpConnectionManager),
-  24,
+  25,
   envoy__extensions__filters__network__http_connection_manager__v3__http_connection_manager__field_descriptors,
   envoy__extensions__filters__network__http_connection_manager__v3__http_connection_manager__field_indices_by_name,
-  10,  envoy__extensions__filters__network__http_connection_manager__v3__http_connection_manager__number_ranges,
+  9,  envoy__extensions__filters__network__http_connection_manager__v3__http_connection_manager__number_ranges,
   (ProtobufCMessageInit) envoy__extensions__filters__network__http_connection_manager__v3__http_connection_manager__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

@@ -52,7 +52,7 @@ void   envoy__extensions__filters__network__tcp_proxy__v3__tcp_proxy__free_unpac
   assert(message->base.descriptor == &envoy__extensions__filters__network__tcp_proxy__v3__tcp_proxy__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor envoy__extensions__filters__network__tcp_proxy__v3__tcp_proxy__field_descriptors[7] =
+static const ProtobufCFieldDescriptor envoy__extensions__filters__network__tcp_proxy__v3__tcp_proxy__field_descriptors[8] =
 {
   {
     "stat_prefix",
@@ -103,6 +103,18 @@ static const ProtobufCFieldDescriptor envoy__extensions__filters__network__tcp_p
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "access_log",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Envoy__Extensions__Filters__Network__TcpProxy__V3__TcpProxy, n_access_log),
+    offsetof(Envoy__Extensions__Filters__Network__TcpProxy__V3__TcpProxy, access_log),
+    &envoy__config__accesslog__v3__access_log__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "max_connect_attempts",
     7,
     PROTOBUF_C_LABEL_NONE,
@@ -140,20 +152,21 @@ static const ProtobufCFieldDescriptor envoy__extensions__filters__network__tcp_p
   },
 };
 static const unsigned envoy__extensions__filters__network__tcp_proxy__v3__tcp_proxy__field_indices_by_name[] = {
+  4,   /* field[4] = access_log */
   1,   /* field[1] = cluster */
   2,   /* field[2] = downstream_idle_timeout */
-  5,   /* field[5] = idle_timeout */
-  4,   /* field[4] = max_connect_attempts */
-  6,   /* field[6] = max_downstream_connection_duration */
+  6,   /* field[6] = idle_timeout */
+  5,   /* field[5] = max_connect_attempts */
+  7,   /* field[7] = max_downstream_connection_duration */
   0,   /* field[0] = stat_prefix */
   3,   /* field[3] = upstream_idle_timeout */
 };
 static const ProtobufCIntRange envoy__extensions__filters__network__tcp_proxy__v3__tcp_proxy__number_ranges[3 + 1] =
 {
   { 1, 0 },
-  { 7, 4 },
-  { 13, 6 },
-  { 0, 7 }
+  { 7, 5 },
+  { 13, 7 },
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor envoy__extensions__filters__network__tcp_proxy__v3__tcp_proxy__descriptor =
 {
@@ -163,7 +176,7 @@ const ProtobufCMessageDescriptor envoy__extensions__filters__network__tcp_proxy_
   "Envoy__Extensions__Filters__Network__TcpProxy__V3__TcpProxy",
   "envoy.extensions.filters.network.tcp_proxy.v3",
   sizeof(Envoy__Extensions__Filters__Network__TcpProxy__V3__TcpProxy),
-  7,
+  8,
   envoy__extensions__filters__network__tcp_proxy__v3__tcp_proxy__field_descriptors,
   envoy__extensions__filters__network__tcp_proxy__v3__tcp_proxy__field_indices_by_name,
   3,  envoy__extensions__filters__network__tcp_proxy__v3__tcp_proxy__number_ranges,

@@ -34,10 +34,11 @@ struct  Envoy__Extensions__TransportSockets__Tls__V3__UpstreamTlsContext
   ProtobufCMessage base;
   Envoy__Extensions__TransportSockets__Tls__V3__CommonTlsContext *common_tls_context;
   char *sni;
+  protobuf_c_boolean auto_sni_san_validation;
 };
 #define ENVOY__EXTENSIONS__TRANSPORT_SOCKETS__TLS__V3__UPSTREAM_TLS_CONTEXT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&envoy__extensions__transport_sockets__tls__v3__upstream_tls_context__descriptor) \
-    , NULL, (char *)protobuf_c_empty_string }
+    , NULL, (char *)protobuf_c_empty_string, 0 }
 
 
 struct  Envoy__Extensions__TransportSockets__Tls__V3__DownstreamTlsContext

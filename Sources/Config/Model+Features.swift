@@ -1,0 +1,191 @@
+/// The parts of the model that a self-hosted site needs beyond plain routing: logs, HSTS, matching on headers and
+/// query parameters, canaries, header edits, retries, and the health and safety settings of clusters.
+
+/// Where a listener writes its access log. The format is fixed JSON (one object per line, keys in README).
+public enum AccessLog: Hashable, Sendable {
+    case off
+    case stdout
+    /// An absolute file path, opened by Envoy.
+    case file(String)
+}
+
+/// Strict-Transport-Security, sent by TLS listeners. The defaults (one year, no subdomains, no preload) are what
+/// a site can turn on without knowing its neighbours: `includeSubDomains` and `preload` bind every name below the
+/// domain, so they are asked for explicitly.
+public struct HSTS: Hashable, Sendable {
+    /// Seconds browsers remember to use https.
+    public var maxAge: Int64
+    public var includeSubdomains: Bool
+    public var preload: Bool
+
+    public init(maxAge: Int64 = 31_536_000, includeSubdomains: Bool = false, preload: Bool = false) {
+        self.maxAge = maxAge
+        self.includeSubdomains = includeSubdomains
+        self.preload = preload
+    }
+
+    /// The header value, e.g. `max-age=31536000; includeSubDomains`.
+    public var headerValue: String {
+        var value = "max-age=\(maxAge)"
+        if includeSubdomains { value += "; includeSubDomains" }
+        if preload { value += "; preload" }
+        return value
+    }
+}
+
+/// How a header or query parameter value is compared.
+public enum ValueMatch: Hashable, Sendable {
+    case exact(String)
+    case prefix(String)
+    /// RE2, matched against the whole value.
+    case regex(String)
+    /// True: the name must be present (any value); false: it must be absent.
+    case present(Bool)
+}
+
+/// A condition on one request header.
+public struct HeaderMatch: Hashable, Sendable {
+    public var name: String
+    public var match: ValueMatch
+    /// Match when the condition is not met.
+    public var invert: Bool
+
+    public init(name: String, match: ValueMatch, invert: Bool = false) {
+        self.name = name
+        self.match = match
+        self.invert = invert
+    }
+}
+
+/// A condition on one query parameter.
+public struct QueryMatch: Hashable, Sendable {
+    public var name: String
+    public var match: ValueMatch
+
+    public init(name: String, match: ValueMatch) {
+        self.name = name
+        self.match = match
+    }
+}
+
+/// Header changes: `add` appends a value, `set` replaces any value, `remove` drops the header. Values are literal
+/// text (a `%` is sent as `%`, not read as an Envoy command).
+public struct HeaderEdits: Hashable, Sendable {
+    public var requestAdd: [HeaderPair] = []
+    public var requestSet: [HeaderPair] = []
+    public var requestRemove: [String] = []
+    public var responseAdd: [HeaderPair] = []
+    public var responseSet: [HeaderPair] = []
+    public var responseRemove: [String] = []
+
+    public init() {}
+
+    public var isEmpty: Bool { self == HeaderEdits() }
+}
+
+public struct HeaderPair: Hashable, Sendable {
+    public var name: String
+    public var value: String
+    public init(name: String, value: String) {
+        self.name = name
+        self.value = value
+    }
+}
+
+/// One cluster of a weighted (canary) route; weights are percentages that add up to 100.
+public struct WeightedCluster: Hashable, Sendable {
+    public var name: String
+    public var weight: Int
+    public init(name: String, weight: Int) {
+        self.name = name
+        self.weight = weight
+    }
+}
+
+/// When Envoy tries a request again, how often, and how long each try may take.
+public struct RetryPolicy: Hashable, Sendable {
+    /// Envoy's retry conditions (`x-envoy-retry-on` / `x-envoy-retry-grpc-on` names), in file order.
+    public var on: [String]
+    public var count: Int
+    public var perTryTimeout: Duration?
+
+    public init(on: [String], count: Int = 1, perTryTimeout: Duration? = nil) {
+        self.on = on
+        self.count = count
+        self.perTryTimeout = perTryTimeout
+    }
+}
+
+/// Cluster load-balancing policies, by routes-file name.
+public enum LBPolicy: String, Hashable, Sendable, CaseIterable {
+    case roundRobin = "round_robin", leastRequest = "least_request", random, ringHash = "ring_hash", maglev
+}
+
+/// Active health checking of a cluster's endpoints.
+public struct HealthCheck: Hashable, Sendable {
+    public enum Kind: Hashable, Sendable {
+        /// GET `path`; a status in `statuses` (half-open ranges) is healthy.
+        case http(path: String, host: String?, statuses: [Range<Int>])
+        /// A TCP connect succeeds.
+        case tcp
+    }
+    public var kind: Kind
+    public var interval: Duration
+    public var timeout: Duration
+    public var healthyThreshold: Int
+    public var unhealthyThreshold: Int
+
+    public init(
+        kind: Kind, interval: Duration = .seconds(10), timeout: Duration = .seconds(2),
+        healthyThreshold: Int = 2, unhealthyThreshold: Int = 3
+    ) {
+        self.kind = kind
+        self.interval = interval
+        self.timeout = timeout
+        self.healthyThreshold = healthyThreshold
+        self.unhealthyThreshold = unhealthyThreshold
+    }
+}
+
+/// Passive health: endpoints that keep failing are ejected for a while. nil fields keep Envoy's defaults.
+public struct OutlierDetection: Hashable, Sendable {
+    public var consecutive5xx: Int?
+    public var interval: Duration?
+    public var baseEjectionTime: Duration?
+    public var maxEjectionPercent: Int?
+    public init() {}
+}
+
+/// Limits on what Envoy sends to one cluster at once. nil fields keep Envoy's defaults (1024 each, 3 retries).
+public struct CircuitBreakers: Hashable, Sendable {
+    public var maxConnections: Int?
+    public var maxPendingRequests: Int?
+    public var maxRequests: Int?
+    public var maxRetries: Int?
+    public init() {}
+}
+
+/// TLS to a cluster's endpoints, with certificates from the certificate directory.
+public struct UpstreamTLS: Hashable, Sendable {
+    /// The server name sent (SNI); nil sends none.
+    public var sni: String?
+    /// The folder whose `ca.crt` signs the upstream's certificate.
+    public var ca: String
+    /// A folder whose `tls.crt`/`tls.key` is presented as a client certificate.
+    public var certificate: String?
+    public var position: SourcePosition
+    public var caPosition: SourcePosition
+    public var certificatePosition: SourcePosition?
+
+    public init(
+        sni: String?, ca: String, certificate: String?, position: SourcePosition, caPosition: SourcePosition,
+        certificatePosition: SourcePosition?
+    ) {
+        self.sni = sni
+        self.ca = ca
+        self.certificate = certificate
+        self.position = position
+        self.caPosition = caPosition
+        self.certificatePosition = certificatePosition
+    }
+}
