@@ -27,7 +27,9 @@ enum PEM {
                 return .failure(.unterminated(label: "?"))
             }
             var label = String(afterBegin[..<labelEnd.lowerBound])
-            guard let end = afterBegin.range(of: "-----END ") else {
+            // Searched after the label's own "-----": in "-----BEGIN -----END X-----" they overlap, and slicing
+            // between them would trap (found by FuzzCertificates).
+            guard let end = afterBegin[labelEnd.upperBound...].range(of: "-----END ") else {
                 return .failure(.unterminated(label: label))
             }
             let endLabelStart = end.upperBound

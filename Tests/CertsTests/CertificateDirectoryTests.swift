@@ -181,3 +181,19 @@ final class TemporaryDirectory {
     }
     deinit { try? FileManager.default.removeItem(atPath: path) }
 }
+
+/// PEM markers that overlap ("-----BEGIN -----END X-----") once made the block scanner slice a backwards range and
+/// trap (found by FuzzCertificates); they are an unterminated block, like any other malformed marker.
+@Suite("PEM markers")
+struct PEMMarkerTests {
+    @Test(arguments: [
+        "-----BEGIN -----END -----", "-----BEGIN -----END X-----", "x-----BEGIN -----END CERTIFICATE-----\n",
+        "-----BEGIN CERTIFICATE-----END CERTIFICATE-----",
+    ])
+    func overlappingMarkersAreAnErrorNotATrap(_ text: String) {
+        guard case .failure = PEM.blocks(in: text) else {
+            Issue.record("\(text.debugDescription) parsed as PEM")
+            return
+        }
+    }
+}
