@@ -12,6 +12,8 @@ public struct SotWStream: Sendable {
         public var version: String
         public var nonce: String
         public var resources: [EncodedResource]
+        /// Which part of a response split to stay under the message size limit (0 when whole).
+        public var part = 0
     }
 
     public typealias Action = XDSAction<Response>
@@ -174,11 +176,12 @@ public struct SotWStream: Sendable {
         // acknowledges them all. LDS and CDS must arrive whole (rule 18).
         let parts = type.requiresFullStateInSotW ? [resources] : Self.split(resources, under: maxResponseBytes)
         var actions: [Action] = []
-        for part in parts {
+        for (index, part) in parts.enumerated() {
             nonceCounter += 1
             let nonce = String(nonceCounter)  // rule 4: unique within the stream
             state.lastNonce = nonce
-            actions.append(.send(Response(type: type, version: version, nonce: nonce, resources: part)))
+            actions.append(
+                .send(Response(type: type, version: version, nonce: nonce, resources: part, part: index)))
         }
         state.lastVersion = version
         state.sent = sent

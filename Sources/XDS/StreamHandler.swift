@@ -36,7 +36,7 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
         guard !finished else { return }
         let request: Machine.Request
         do {
-            request = try Machine.decode(message)
+            request = try Machine.decode(message, node: machine.snapshot == nil)
         } catch {
             return finish(GRPCStatus(code: .invalidArgument, message: "malformed \(Machine.requestName): \(error)"))
         }
@@ -151,7 +151,9 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
         for action in actions {
             switch action {
             case .send(let response):
-                stream.send(Machine.encode(response, controlPlane: server.controlPlane))
+                let (head, body) = Machine.encode(
+                    response, controlPlane: server.controlPlane, cache: server.responses)
+                stream.send(head: head, body: body)
             case .acked(let type, _):
                 acked.append(type)
             case .nacked(let type, let version, let message):

@@ -41,6 +41,8 @@ public final class XDSServer: GRPCService {
     let defaultGroup: String?
     let logger: Logger
     let controlPlane: [UInt8]
+    /// Response bodies shared by every stream that sends the same content.
+    let responses = ResponseCache()
     public let limits: XDSLimits
     /// One line per interval for streams ended over a limit, however many a flood ends.
     let limitLog = RateLimitedLog()
