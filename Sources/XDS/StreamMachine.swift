@@ -56,6 +56,8 @@ protocol StreamMachine: Sendable {
     associatedtype Response: Hashable & Sendable
 
     init(fixedType: ResourceType?)
+    /// The per-type service's type; nil on ADS.
+    var fixedType: ResourceType? { get }
     var snapshot: GroupSnapshot? { get }
     associatedtype TypeState: AdminVisibleTypeState
     var types: [ResourceType: TypeState] { get }
@@ -71,6 +73,8 @@ protocol StreamMachine: Sendable {
     /// `node: false` skips the node's bytes: only a stream's first request needs it.
     static func decode(_ bytes: [UInt8], node: Bool) throws -> Request
     static func node(of request: Request) -> NodeInfo?
+    static func typeURL(of request: Request) -> String
+    static func type(of response: Response) -> ResourceType
     /// The response as a per-stream head (its nonce) and a body shared through `cache` with every stream that sends
     /// the same content.
     static func encode(_ response: Response, controlPlane: [UInt8], cache: ResponseCache) -> (
@@ -84,6 +88,8 @@ extension SotWStream: StreamMachine {
         try DiscoveryRequest(decoding: bytes, node: node)
     }
     static func node(of request: DiscoveryRequest) -> NodeInfo? { request.node }
+    static func typeURL(of request: DiscoveryRequest) -> String { request.typeURL }
+    static func type(of response: Response) -> ResourceType { response.type }
     static func encode(_ response: Response, controlPlane: [UInt8], cache: ResponseCache) -> (
         head: [UInt8], body: ByteBuffer
     ) {
@@ -99,6 +105,8 @@ extension DeltaStream: StreamMachine {
         try DeltaDiscoveryRequest(decoding: bytes, node: node)
     }
     static func node(of request: DeltaDiscoveryRequest) -> NodeInfo? { request.node }
+    static func typeURL(of request: DeltaDiscoveryRequest) -> String { request.typeURL }
+    static func type(of response: Response) -> ResourceType { response.type }
     static func encode(_ response: Response, controlPlane: [UInt8], cache: ResponseCache) -> (
         head: [UInt8], body: ByteBuffer
     ) {

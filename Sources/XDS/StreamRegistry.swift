@@ -68,10 +68,8 @@ public final class StreamRegistry: Sendable {
 
     public func update(_ id: UInt64, _ change: (inout StreamInfo) -> Void) {
         streams.withLock { streams in
-            if var info = streams[id] {
-                change(&info)
-                streams[id] = info
-            }
+            // In place: copying the entry out and back would copy its per-type table on every ACK.
+            if streams[id] != nil { change(&streams[id]!) }
         }
         changes.add(1, ordering: .relaxed)
     }
