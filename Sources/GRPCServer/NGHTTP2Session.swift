@@ -104,6 +104,8 @@ package final class NGHTTP2Session {
         // Our own header blocks are a handful of short fields per stream: a 4 KiB HPACK table per connection would
         // cost more memory across thousands of idle proxies than it saves in bytes.
         nghttp2_option_set_max_deflate_dynamic_table_size(options, Self.deflateTableBytes)
+        // Closed streams are kept only for the priority tree, which gRPC does not use.
+        nghttp2_option_set_no_closed_streams(options, 1)
 
         let userData = Unmanaged.passUnretained(self).toOpaque()
         let rc: Int32

@@ -42,7 +42,8 @@ public final class GRPCServerStream: @unchecked Sendable {
     private(set) var deframer: GRPCMessageDeframer
     /// What this stream last counted towards its connection's inbound budget.
     var countedInboundBytes = 0
-    private(set) var outbound = CircularBuffer<ByteBuffer>()
+    /// Queued message parts; room for a response (prefix, body) or two before it grows.
+    private(set) var outbound = CircularBuffer<ByteBuffer>(initialCapacity: 4)
     var deadline: Scheduled<Void>?
 
     init(
