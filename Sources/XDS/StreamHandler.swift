@@ -16,6 +16,8 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler, SnapshotFo
     var chargedBytes = 0
     /// The whole snapshot this stream's group snapshot came from, for the group guard.
     private var served: Snapshot = .empty
+    /// The version of `served` this stream last reported to the group guard as fully accepted.
+    private var acceptedVersion: String?
     /// Whether this stream is registered with the server's snapshot fan-out.
     private var following = false
     /// The newest snapshot not pushed yet because the proxy is not reading, and the timer that retries it.
@@ -188,19 +190,26 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler, SnapshotFo
         if let group = machine.snapshot?.group {
             if !nacked.isEmpty {
                 server.groupGuard.reject(served, group: group)
-            } else if !acked.isEmpty,
+                acceptedVersion = nil
+            } else if !acked.isEmpty, served.version != acceptedVersion,
                 machine.types.values.allSatisfy({ $0.nacked == nil && $0.acked != nil && $0.acked == $0.lastVersion })
             {
                 // Only an ACK accepts: a publish that touched none of this stream's types says nothing about it.
                 server.groupGuard.accept(served, group: group)
+                acceptedVersion = served.version
             }
+        }
+        // Only the types this request or push changed (an ACK of endpoints leaves the other four as they were),
+        // built before taking the registry's lock, which every stream of every loop shares.
+        var fresh: [(ResourceType, StreamInfo.TypeInfo)] = []
+        for type in touched where !fresh.contains(where: { $0.0 == type }) {
+            if let state = machine.types[type] { fresh.append((type, StreamInfo.TypeInfo(state, keeping: nil))) }
         }
         let now = Date()
         server.registry.update(id) { info in
-            // Only the types this request or push changed: an ACK of endpoints leaves the other four as they were.
-            for type in Set(touched) {
-                guard let state = machine.types[type] else { continue }
-                info.types[type] = StreamInfo.TypeInfo(state, keeping: info.types[type])
+            for (type, var typeInfo) in fresh {
+                typeInfo.keepNack(of: info.types[type])
+                info.types[type] = typeInfo
             }
             for nack in nacked {
                 info.types[nack.type]?.recordNack(version: nack.version, message: nack.message, at: now)

@@ -32,6 +32,14 @@ public struct StreamInfo: Hashable, Sendable {
             nackAt = previous?.nackAt
         }
 
+        /// Carries the last NACK of `previous` over (the machine forgets it at the next ACK; the admin does not).
+        mutating func keepNack(of previous: TypeInfo?) {
+            guard let previous else { return }
+            nackedVersion = previous.nackedVersion
+            nackMessage = previous.nackMessage
+            nackAt = previous.nackAt
+        }
+
         mutating func recordNack(version: String, message: String, at time: Date) {
             nackedVersion = version
             nackMessage = message
