@@ -39,6 +39,8 @@ public struct SotWStream: Sendable {
         var coversAllNames: String?
         /// The proxy unsubscribed a name it was sent, so it no longer holds the last response (rule 13).
         var forgotSent = false
+        /// The `namesVersion` of the type when the last response held all of it (nil when it held a subset).
+        var sentAllOfNames: String?
     }
 
     /// nil on ADS; the single type of a per-type service otherwise.
@@ -164,6 +166,9 @@ public struct SotWStream: Sendable {
     /// Names of clusters last sent that the new snapshot drops, while other types still have to follow.
     private func clustersBeingRemoved() -> [EncodedResource]? {
         guard let state = types[.cluster] else { return nil }
+        // The last response held every cluster and the snapshot still has the same names: none is leaving (the
+        // common case, checked without a pass over the names on every push).
+        if let sentAll = state.sentAllOfNames, sentAll == snapshot?[.cluster].namesVersion { return nil }
         let now = Set(selected(.cluster, state).map(\.name))
         let leaving = state.sentResources.filter { !now.contains($0.name) }
         let othersFollow = [ResourceType.listener, .route].contains { types[$0] != nil }
@@ -209,6 +214,7 @@ public struct SotWStream: Sendable {
         state.lastVersion = version
         state.sentResources = resources
         state.forgotSent = false
+        state.sentAllOfNames = extra.isEmpty && resources.count == all.resources.count ? all.namesVersion : nil
         state.resendPending = false
         types[type] = state
         if type == .cluster, types[.endpoint] != nil {
