@@ -207,7 +207,9 @@ struct GRPCServerErrorTests {
             let client = try await GRPCClient.connect(host: "127.0.0.1", port: port, group: testGroup)
             let start = ContinuousClock.now
             let stream = try await client.openStream(path: TestPath.hold, extraHeaders: [("grpc-timeout", "200m")])
-            try await stream.send([1])
+            // On a loaded machine the deadline can pass before this message is written; the stream then ends all
+            // the same, which is what is checked below.
+            try? await stream.send([1])
             let events = try await drain(stream, timeout: .seconds(20))
             let elapsed = ContinuousClock.now - start
             let deadlineHit =

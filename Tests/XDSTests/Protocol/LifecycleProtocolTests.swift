@@ -11,7 +11,7 @@ struct LifecycleProtocolTests {
     @Test func grpcTimeoutEndsAnXDSStreamAndFreesIt() async throws {
         try await withXDSServer { h in
             // Long enough that a stalled test machine still subscribes before the deadline.
-            let s = try await h.open(extraHeaders: [("grpc-timeout", "4S")])
+            let s = try await h.open(extraHeaders: [("grpc-timeout", "10S")])
             _ = try await s.subscribe(.cluster, node: .default)
             #expect(h.xds.registry.count == 1)
             let end = try await s.end(timeout: .seconds(20))
