@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""Plots the load tool's JSON: endpoint-change latency (p50, p99) and server RSS per proxy against proxy count.
+
+    .venv/bin/python benchmarks/plot.py results.json [more.json ...] --out docs/benchmarks.png
+
+Needs matplotlib (an optional extra: `.venv/bin/pip install matplotlib`). Several JSON files (e.g. one run per proxy
+count) are merged; one line per server and stream kind.
+"""
+
+import argparse
+import json
+from collections import defaultdict
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def load(paths):
+    runs = []
+    for path in paths:
+        with open(path, encoding="utf-8") as handle:
+            runs += [run for run in json.load(handle)["runs"] if not run.get("error")]
+    return runs
+
+
+def series(runs, value):
+    lines = defaultdict(dict)
+    for run in runs:
+        label = run["server"] if run["server"] == "raw" else f'{run["server"]} ({run["mode"]})'
+        figure = value(run)
+        if figure is not None:
+            lines[label][run["proxies"]] = figure
+    return {label: sorted(points.items()) for label, points in sorted(lines.items())}
+
+
+def scenario(run, name):
+    return next((s for s in run["scenarios"] if s["name"] == name), None)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("json", nargs="+")
+    parser.add_argument("--out", default="benchmarks.png")
+    args = parser.parse_args()
+    runs = load(args.json)
+
+    figure, (latency, memory) = plt.subplots(1, 2, figsize=(13, 5))
+    for percentile, style in (("p50Ms", "--"), ("p99Ms", "-")):
+        def pick(run, key=percentile):
+            found = scenario(run, "endpoint-change")
+            return found[key] if found else None
+
+        for label, points in series(runs, pick).items():
+            xs, ys = zip(*points)
+            latency.plot(xs, ys, style, marker="o", label=f"{label} {percentile[:3]}")
+    latency.set_title("Endpoint change: save → ACKed by every proxy")
+    latency.set_xlabel("proxies")
+    latency.set_ylabel("ms")
+    latency.set_yscale("log")
+    latency.grid(True, which="both", alpha=0.3)
+    latency.legend(fontsize=7)
+
+    for label, points in series(runs, lambda run: run["rssPerProxyKiB"]).items():
+        xs, ys = zip(*points)
+        memory.plot(xs, ys, marker="o", label=label)
+    memory.axhline(16, color="grey", linestyle=":", label="target 16 KiB")
+    memory.set_title("Server RSS per connected idle proxy")
+    memory.set_xlabel("proxies")
+    memory.set_ylabel("KiB")
+    memory.grid(True, alpha=0.3)
+    memory.legend(fontsize=7)
+
+    figure.tight_layout()
+    figure.savefig(args.out, dpi=110)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
