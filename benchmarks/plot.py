@@ -4,17 +4,13 @@
     .venv/bin/python benchmarks/plot.py results.json [more.json ...] --out docs/benchmarks.png
 
 Needs matplotlib (an optional extra: `.venv/bin/pip install matplotlib`). Several JSON files (e.g. one run per proxy
-count) are merged; one line per server and stream kind.
+count) are merged; one line per server and stream kind. `--table` prints the Markdown table of docs/BENCHMARKS.md
+instead (no matplotlib needed).
 """
 
 import argparse
 import json
 from collections import defaultdict
-
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 
 def load(paths):
@@ -39,12 +35,65 @@ def scenario(run, name):
     return next((s for s in run["scenarios"] if s["name"] == name), None)
 
 
+def ratio(value, base):
+    return f"{value / base:.2f}" if base else "-"
+
+
+def table(runs):
+    """One row per proxy count, stream kind and scenario; Chancery, reference and raw side by side."""
+    index = {(r["server"], r["mode"], r["proxies"]): r for r in runs}
+    print(
+        "| proxies | mode | scenario | Chancery p50 / p99 ms | reference p50 / p99 ms | raw p50 / p99 ms "
+        "| Chancery CPU µs/proxy | reference | raw | CPU ×ref | CPU ×raw | p99 ×raw |"
+    )
+    print("|" + "---|" * 12)
+    for (server, mode, proxies), run in sorted(index.items(), key=lambda item: (item[0][2], item[0][1])):
+        if server != "chancery":
+            continue
+        reference = index.get(("reference", mode, proxies))
+        raw = index.get(("raw", "raw", proxies))
+        for own in run["scenarios"]:
+            ref = scenario(reference, own["name"]) if reference else None
+            base = scenario(raw, own["name"]) if raw else None
+
+            def cell(found):
+                return f'{found["p50Ms"]:.0f} / {found["p99Ms"]:.0f}' if found else "-"
+
+            def cpu(found):
+                return f'{found["cpuMicrosPerProxy"]:.1f}' if found else "-"
+
+            print(
+                f'| {proxies} | {mode} | {own["name"]} | {cell(own)} | {cell(ref)} | {cell(base)} | {cpu(own)} '
+                f"| {cpu(ref)} | {cpu(base)} "
+                f'| {ratio(own["cpuSeconds"], ref["cpuSeconds"]) if ref else "-"} '
+                f'| {ratio(own["cpuSeconds"], base["cpuSeconds"]) if base else "-"} '
+                f'| {ratio(own["p99Ms"], base["p99Ms"]) if base else "-"} |'
+            )
+    print()
+    print("| proxies | server | mode | RSS before KiB | RSS connected KiB | RSS KiB/proxy | connect total ms |")
+    print("|---|---|---|---|---|---|---|")
+    for run in sorted(runs, key=lambda r: (r["proxies"], r["server"], r["mode"])):
+        print(
+            f'| {run["proxies"]} | {run["server"]} | {run["mode"]} | {run["rssBeforeKiB"]} | {run["rssConnectedKiB"]} '
+            f'| {run["rssPerProxyKiB"]:.1f} | {run["connectTotalMs"]:.0f} |'
+        )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("json", nargs="+")
     parser.add_argument("--out", default="benchmarks.png")
+    parser.add_argument("--table", action="store_true", help="print the Markdown tables instead of plotting")
     args = parser.parse_args()
     runs = load(args.json)
+    if args.table:
+        table(runs)
+        return
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
 
     figure, (latency, memory) = plt.subplots(1, 2, figsize=(13, 5))
     for percentile, style in (("p50Ms", "--"), ("p99Ms", "-")):

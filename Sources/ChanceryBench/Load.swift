@@ -19,7 +19,7 @@ struct LoadCommand: AsyncParsableCommand {
     var clusters = 10
     @Flag(help: "Also run the whole-snapshot scenarios (1,000 clusters, 10,000 routes).") var snapshot = false
     @Option(help: "Skip the whole-snapshot scenarios above this many proxies.") var snapshotMaxProxies = 2000
-    @Option(help: "First port used; each server takes two.") var port = 18_700
+    @Option(help: "First port used; each server takes two (0: free ports chosen by the system).") var port = 18_700
     @Option(help: "The chancery binary (release build).") var chancery = ".build/release/chancery"
     @Option(help: "Seconds a scenario may take before it counts as failed.") var timeout = 180.0
     @Option(help: "Write the results as JSON to this file.") var json: String?
@@ -52,7 +52,8 @@ struct LoadCommand: AsyncParsableCommand {
                 for mode in kind == .raw ? ["raw"] : modes.split(separator: ",").map(String.init) {
                     var run = RunResult(server: kind.rawValue, mode: mode, proxies: count)
                     let runner = Runner(
-                        options: self, kind: kind, delta: mode == "delta", count: count, port: nextPort,
+                        options: self, kind: kind, delta: mode == "delta", count: count,
+                        ports: port == 0 ? (try freePort(), try freePort()) : (nextPort, nextPort + 1),
                         root: root, group: group, rawSizes: rawSizes)
                     nextPort += 2
                     say("== \(kind.rawValue) \(mode) \(count) proxies")
@@ -73,6 +74,8 @@ struct LoadCommand: AsyncParsableCommand {
         say(report.table())
         if let json { try write(report, to: json) }
         try await group.shutdownGracefully()
+        let failed = report.runs.filter { $0.error != nil }.count
+        if failed > 0 { throw BenchError("\(failed) of \(report.runs.count) runs failed") }
     }
 
     private func write(_ report: Report, to path: String) throws {

@@ -8,6 +8,7 @@ final class Runner {
     let delta: Bool
     let count: Int
     let port: Int
+    let adminPort: Int
     let root: String
     let group: any EventLoopGroup
     let rawSizes: [String: (Int, Int)]
@@ -17,14 +18,14 @@ final class Runner {
     private var scenarioNumber = 0
 
     init(
-        options: LoadCommand, kind: ServerKind, delta: Bool, count: Int, port: Int, root: String,
+        options: LoadCommand, kind: ServerKind, delta: Bool, count: Int, ports: (Int, Int), root: String,
         group: any EventLoopGroup, rawSizes: [String: (Int, Int)]
     ) {
         self.options = options
         self.kind = kind
         self.delta = delta
         self.count = count
-        self.port = port
+        (port, adminPort) = ports
         self.root = root
         self.group = group
         self.rawSizes = rawSizes
@@ -35,7 +36,7 @@ final class Runner {
     func run(into result: inout RunResult) async throws {
         if kind == .raw, rawSizes.isEmpty { throw BenchError("raw needs a protocol server earlier in --servers") }
         let target = try Target(
-            kind: kind, port: port, routes: small, chancery: options.chancery, root: root,
+            kind: kind, port: port, adminPort: adminPort, routes: small, chancery: options.chancery, root: root,
             rawBytes: rawSizes["connect"] ?? (0, 0))
         self.target = target
         try await target.waitReady(group: group)

@@ -34,3 +34,21 @@ func raiseDescriptorLimit() -> Int {
     setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     return Int(limit.rlim_cur)
 }
+
+/// A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read it back, close).
+func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw BenchError("socket failed: errno \(errno)") }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+            bind(fd, raw, length) == 0 && getsockname(fd, raw, &length) == 0
+        }
+    }
+    guard bound else { throw BenchError("bind to a free port failed: errno \(errno)") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}

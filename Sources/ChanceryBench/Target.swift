@@ -24,7 +24,7 @@ final class Target {
     /// Writes `routes` (and, for the reference server, its rendering) and starts the server on `port`.
     /// `rawBytes`: for the raw server, the bytes and ACK bytes one proxy moves when it connects.
     init(
-        kind: ServerKind, port: Int, routes: String, chancery: String, root: String,
+        kind: ServerKind, port: Int, adminPort: Int, routes: String, chancery: String, root: String,
         rawBytes: (Int, Int) = (0, 0)
     ) throws {
         self.kind = kind
@@ -46,7 +46,7 @@ final class Target {
             process.executableURL = URL(fileURLWithPath: chancery)
             process.arguments = [
                 "serve", "--config", routesPath, "--certs", certsPath, "--xds", "127.0.0.1:\(port)",
-                "--admin", "127.0.0.1:\(port + 1)", "--log-level", "error",
+                "--admin", "127.0.0.1:\(adminPort)", "--log-level", "error",
             ]
             control = nil
         case .reference:
