@@ -31,12 +31,25 @@ def series(runs, value):
     return {label: sorted(points.items()) for label, points in sorted(lines.items())}
 
 
+COLOURS = {}
+
+
+def colour(label):
+    """One colour per server and stream kind, the same in both panels (p50 dashed, p99 solid)."""
+    return COLOURS.setdefault(label, f"C{len(COLOURS)}")
+
+
 def scenario(run, name):
     return next((s for s in run["scenarios"] if s["name"] == name), None)
 
 
 def ratio(value, base):
     return f"{value / base:.2f}" if base else "-"
+
+
+def idle_cpu(run):
+    value = run.get("idleCpuSecondsPerSecond")
+    return "-" if value is None else f"{value:.3f}"
 
 
 def table(runs):
@@ -70,12 +83,16 @@ def table(runs):
                 f'| {ratio(own["p99Ms"], base["p99Ms"]) if base else "-"} |'
             )
     print()
-    print("| proxies | server | mode | RSS before KiB | RSS connected KiB | RSS KiB/proxy | connect total ms |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "| proxies | server | mode | RSS before KiB | RSS connected KiB | RSS KiB/proxy | connect total ms "
+        "| idle CPU s/s |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     for run in sorted(runs, key=lambda r: (r["proxies"], r["server"], r["mode"])):
         print(
             f'| {run["proxies"]} | {run["server"]} | {run["mode"]} | {run["rssBeforeKiB"]} | {run["rssConnectedKiB"]} '
-            f'| {run["rssPerProxyKiB"]:.1f} | {run["connectTotalMs"]:.0f} |'
+            f'| {run["rssPerProxyKiB"]:.1f} | {run["connectTotalMs"]:.0f} '
+            f'| {idle_cpu(run)} |'
         )
 
 
@@ -103,7 +120,7 @@ def main():
 
         for label, points in series(runs, pick).items():
             xs, ys = zip(*points)
-            latency.plot(xs, ys, style, marker="o", label=f"{label} {percentile[:3]}")
+            latency.plot(xs, ys, style, marker="o", color=colour(label), label=f"{label} {percentile[:3]}")
     latency.set_title("Endpoint change: save → ACKed by every proxy")
     latency.set_xlabel("proxies")
     latency.set_ylabel("ms")
@@ -113,7 +130,7 @@ def main():
 
     for label, points in series(runs, lambda run: run["rssPerProxyKiB"]).items():
         xs, ys = zip(*points)
-        memory.plot(xs, ys, marker="o", label=label)
+        memory.plot(xs, ys, marker="o", color=colour(label), label=label)
     memory.axhline(16, color="grey", linestyle=":", label="target 16 KiB")
     memory.set_title("Server RSS per connected idle proxy")
     memory.set_xlabel("proxies")

@@ -40,6 +40,8 @@ struct RunResult: Codable {
     var rssConnectedKiB: Int = 0
     var rssPerProxyKiB: Double = 0
     var connectTotalMs: Double = 0
+    /// Server CPU seconds per second while every proxy is connected and nothing changes.
+    var idleCpuSecondsPerSecond: Double = 0
     var scenarios: [ScenarioResult] = []
     var error: String?
 }

@@ -60,9 +60,12 @@ final class Runner {
                 name: "connect", latenciesMs: latencies, rounds: 1,
                 cpuSeconds: connected.cpuSeconds - before.cpuSeconds,
                 proxies: count, bytes: (bytesIn, bytesOut)))
-        // Idle RSS: after the connect burst has settled.
+        // Idle RSS: after the connect burst has settled; idle CPU over the next 2 s (timers, keep-alives).
+        try await Task.sleep(for: .seconds(2))
+        let settled = try stats()
         try await Task.sleep(for: .seconds(2))
         let idle = try stats()
+        result.idleCpuSecondsPerSecond = (idle.cpuSeconds - settled.cpuSeconds) / 2
         result.rssConnectedKiB = idle.rssKiB
         result.rssPerProxyKiB = Double(idle.rssKiB - before.rssKiB) / Double(count)
         say(
