@@ -164,6 +164,12 @@ public final class GRPCServer: Sendable {
                 }
             }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // Each connection keeps its receive buffers between reads; a proxy sends a few hundred bytes per ACK, so
+            // start small (NIO's default is 2 KiB, twice over) and let a burst grow it.
+            .childChannelOption(
+                .recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 256, initial: 512, maximum: 64 << 10)
+            )
+            .childChannelOption(.maxMessagesPerRead, value: 2)
             .childChannelInitializer { channel in
                 if reserve.takeShed() {
                     // Accepted with the reserve descriptor while the process is out of them: close, then retake it.

@@ -47,6 +47,17 @@ package protocol NGHTTP2DataSource: AnyObject {
     func readOutbound(streamID: Int32, maxLength: Int, write: (ByteBuffer) -> Void) -> NGHTTP2OutboundRead
 }
 
+/// Supplies outbound DATA without copying it: nghttp2 learns only how long the next frame is, and the bytes (often
+/// slices of one response body shared by every stream that sends it) go from the queue straight to the channel
+/// behind nghttp2's 9-byte frame header (`NGHTTP2_DATA_FLAG_NO_COPY` with a send-data callback).
+package protocol NGHTTP2SharedDataSource: AnyObject {
+    /// The payload length of the stream's next DATA frame (at most `maxLength`, 0 when nothing is queued) and what
+    /// follows it; the bytes stay queued until `takeOutbound`.
+    func nextOutbound(streamID: Int32, maxLength: Int) -> (length: Int, then: NGHTTP2OutboundRead)
+    /// Removes exactly `length` queued bytes, handing them to `write` as one or more slices.
+    func takeOutbound(streamID: Int32, length: Int, write: (ByteBuffer) -> Void)
+}
+
 /// One nghttp2 session: owns the `nghttp2_session*` and frees it in deinit. Not thread-safe: event-loop confined.
 package final class NGHTTP2Session {
     package enum Role { case server, client }
@@ -59,8 +70,18 @@ package final class NGHTTP2Session {
     /// HPACK lets a 1-byte reference decode to a 4 KB field, so without this bound a 16 KB frame could cost the
     /// server tens of megabytes; past it nghttp2 resets that stream alone.
     package static let maxHeaderListBytes = 16 << 10
+    /// The HPACK table we keep for headers we send (nghttp2's default is 4096).
+    package static let deflateTableBytes = 256
     private let allocator: ByteBufferAllocator
     package weak var dataSource: (any NGHTTP2DataSource)?
+    /// When set, DATA is sent without copying (preferred over `dataSource`).
+    package weak var sharedDataSource: (any NGHTTP2SharedDataSource)?
+    /// Where output goes while `pump` runs: nghttp2's serialized frames and zero-copy DATA slices, in order.
+    private var output = OutputChunks()
+    /// The round's byte budget: nghttp2 sends zero-copy DATA frames inside one `mem_send` call without returning, so
+    /// the send-data callback itself stops the round once it is spent (or a reader that never reads would have
+    /// every queued byte moved into the channel at once).
+    private var outputLimit = Int.max
 
     package init(role: Role, allocator: ByteBufferAllocator) throws(NGHTTP2Error) {
         self.allocator = allocator
@@ -73,12 +94,18 @@ package final class NGHTTP2Session {
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, onDataChunkRecv)
         nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, onStreamClose)
         nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, onFrameSend)
+        nghttp2_session_callbacks_set_send_data_callback(callbacks, onSendData)
 
         var options: OpaquePointer?
         try check(nghttp2_option_new(&options), "nghttp2_option_new")
         defer { nghttp2_option_del(options) }
         // Lets a client open many streams before the server's SETTINGS arrive; the server still enforces its limit.
         nghttp2_option_set_peer_max_concurrent_streams(options, 1 << 16)
+        // Our own header blocks are a handful of short fields per stream: a 4 KiB HPACK table per connection would
+        // cost more memory across thousands of idle proxies than it saves in bytes.
+        nghttp2_option_set_max_deflate_dynamic_table_size(options, Self.deflateTableBytes)
+        // Closed streams are kept only for the priority tree, which gRPC does not use.
+        nghttp2_option_set_no_closed_streams(options, 1)
 
         let userData = Unmanaged.passUnretained(self).toOpaque()
         let rc: Int32
@@ -108,32 +135,43 @@ package final class NGHTTP2Session {
     }
 
     /// Appends serialized frames to `buffer` until it holds at least `limit` bytes or nghttp2 has nothing more.
+    /// Zero-copy DATA, if a shared data source is set, is copied into `buffer` here (tests and tools only).
     package func produce(into buffer: inout ByteBuffer, limit: Int) throws(NGHTTP2Error) {
-        while buffer.readableBytes < limit {
+        output.reset(allocator: allocator)
+        try serialize(limit: limit - buffer.readableBytes)
+        for var chunk in output.take() { buffer.writeBuffer(&chunk) }
+    }
+
+    /// Runs nghttp2's serializer into `output` until it holds `limit` bytes or nghttp2 has nothing more.
+    private func serialize(limit: Int) throws(NGHTTP2Error) {
+        outputLimit = limit
+        while output.byteCount < limit {
             var data: UnsafePointer<UInt8>?
             let count = nghttp2_session_mem_send(session, &data)
             if count < 0 {
                 throw NGHTTP2Error(code: Int32(truncatingIfNeeded: count), operation: "nghttp2_session_mem_send")
             }
             guard count > 0, let data else { return }
-            buffer.writeBytes(UnsafeRawBufferPointer(start: data, count: count))
+            output.append(UnsafeRawBufferPointer(start: data, count: count))
         }
     }
 
-    /// Serializes queued frames in chunks of up to 64 KiB while `canWrite()` holds, handing each chunk to `write` and
-    /// the events its output produced (frame-sent, stream-closed) to `process`. Returns whether anything was written.
+    /// Serializes queued frames in chunks of up to 64 KiB while `canWrite()` holds, handing each chunk's buffers to
+    /// `write` in order and the events its output produced (frame-sent, stream-closed) to `process`. Returns
+    /// whether anything was written.
     package func pump(
         allocator: ByteBufferAllocator, canWrite: () -> Bool, process: ([NGHTTP2Event]) -> Void,
         write: (ByteBuffer) -> Void
     ) throws(NGHTTP2Error) -> Bool {
         var wrote = false
         while canWrite() {
-            var buffer = allocator.buffer(capacity: 16 * 1024)
-            try produce(into: &buffer, limit: 64 * 1024)
+            output.reset(allocator: allocator)
+            try serialize(limit: 64 * 1024)
             let events = takeEvents()
             process(events)
-            if buffer.readableBytes > 0 {
-                write(buffer)
+            let chunks = output.take()
+            for chunk in chunks { write(chunk) }
+            if !chunks.isEmpty {
                 wrote = true
             } else if events.isEmpty {
                 break
@@ -277,19 +315,27 @@ package final class NGHTTP2Session {
         }
     }
 
-    /// Fills nghttp2's DATA buffer; returns the byte count or a negative nghttp2 error.
+    /// Fills nghttp2's DATA buffer, or with a shared data source only says how long the frame is; returns the byte
+    /// count or a negative nghttp2 error.
     fileprivate func readData(
         streamID: Int32, into buf: UnsafeMutablePointer<UInt8>, length: Int,
         flags: UnsafeMutablePointer<UInt32>
     ) throws(NGHTTP2Error) -> Int {
-        guard let dataSource else { return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue) }
         var written = 0
-        let result = dataSource.readOutbound(streamID: streamID, maxLength: length) { slice in
-            let count = min(slice.readableBytes, length - written)
-            slice.withUnsafeReadableBytes { raw in
-                UnsafeMutableRawPointer(buf + written).copyMemory(from: raw.baseAddress!, byteCount: count)
+        let result: NGHTTP2OutboundRead
+        if let sharedDataSource {
+            (written, result) = sharedDataSource.nextOutbound(streamID: streamID, maxLength: length)
+            if written > 0 { flags.pointee |= NGHTTP2_DATA_FLAG_NO_COPY.rawValue }
+        } else if let dataSource {
+            result = dataSource.readOutbound(streamID: streamID, maxLength: length) { slice in
+                let count = min(slice.readableBytes, length - written)
+                slice.withUnsafeReadableBytes { raw in
+                    UnsafeMutableRawPointer(buf + written).copyMemory(from: raw.baseAddress!, byteCount: count)
+                }
+                written += count
             }
-            written += count
+        } else {
+            return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
         }
         switch result {
         case .deferred:
@@ -306,6 +352,21 @@ package final class NGHTTP2Session {
             return written
         }
     }
+
+    /// A zero-copy DATA frame is due: its 9-byte header, then exactly `length` bytes from the shared data source.
+    fileprivate func sendData(streamID: Int32, frameHeader: UnsafeRawBufferPointer, length: Int) -> SendDataResult {
+        guard output.byteCount < outputLimit else { return .later }
+        guard let sharedDataSource else { return .failed }
+        output.append(frameHeader)
+        var taken = 0
+        sharedDataSource.takeOutbound(streamID: streamID, length: length) { slice in
+            taken += slice.readableBytes
+            output.append(slice)
+        }
+        return taken == length ? .sent : .failed
+    }
+
+    fileprivate enum SendDataResult { case sent, later, failed }
 
     /// Builds a temporary `nghttp2_nv` array; nghttp2 copies the fields, so the storage is scoped to `body`.
     private func withNVArray<R>(_ fields: [HeaderField], _ body: (UnsafePointer<nghttp2_nv>?, Int) -> R) -> R {
@@ -405,6 +466,24 @@ private func onFrameSend(_: OpaquePointer?, frame: UnsafePointer<nghttp2_frame>?
     return 0
 }
 
+private func onSendData(
+    _: OpaquePointer?, frame: UnsafeMutablePointer<nghttp2_frame>?, frameHeader: UnsafePointer<UInt8>?, length: Int,
+    source: UnsafeMutablePointer<nghttp2_data_source>?, userData: UnsafeMutableRawPointer?
+) -> Int32 {
+    guard let frame, let frameHeader else { return NGHTTP2_ERR_CALLBACK_FAILURE.rawValue }
+    // No padding is ever requested (no select-padding callback), so the frame is exactly header + payload.
+    guard frame.pointee.data.padlen == 0 else { return NGHTTP2_ERR_CALLBACK_FAILURE.rawValue }
+    let header = UnsafeRawBufferPointer(start: frameHeader, count: 9)
+    switch owner(userData).sendData(streamID: frame.pointee.hd.stream_id, frameHeader: header, length: length) {
+    case .sent: return 0
+    // WOULDBLOCK: nghttp2 keeps the frame and calls again with the same arguments in the next round.
+    case .later: return NGHTTP2_ERR_WOULDBLOCK.rawValue
+    // A source that cannot produce the bytes it announced leaves the connection unrecoverable (a frame header is
+    // already out): CALLBACK_FAILURE ends the session.
+    case .failed: return NGHTTP2_ERR_CALLBACK_FAILURE.rawValue
+    }
+}
+
 private func onDataRead(
     _: OpaquePointer?, streamID: Int32, buf: UnsafeMutablePointer<UInt8>?, length: Int,
     dataFlags: UnsafeMutablePointer<UInt32>?, source: UnsafeMutablePointer<nghttp2_data_source>?,
@@ -416,5 +495,47 @@ private func onDataRead(
     } catch {
         // A Swift throw becomes CALLBACK_FAILURE, which nghttp2 treats as fatal for the session.
         return Int(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue)
+    }
+}
+
+/// Output gathered during one `pump` round: nghttp2's serialized bytes are copied into a small growing buffer, and a
+/// zero-copy DATA payload is kept as the slices it came in, so the channel writes them without copying.
+private struct OutputChunks {
+    private var chunks: [ByteBuffer] = []
+    private var current: ByteBuffer?
+    private var allocator = ByteBufferAllocator()
+    private(set) var byteCount = 0
+
+    mutating func reset(allocator: ByteBufferAllocator) {
+        self.allocator = allocator
+        chunks.removeAll(keepingCapacity: true)
+        current = nil
+        byteCount = 0
+    }
+
+    mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        if current == nil { current = allocator.buffer(capacity: max(bytes.count, 512)) }
+        current!.writeBytes(bytes)
+        byteCount += bytes.count
+    }
+
+    mutating func append(_ slice: ByteBuffer) {
+        if let pending = current {
+            chunks.append(pending)
+            current = nil
+        }
+        chunks.append(slice)
+        byteCount += slice.readableBytes
+    }
+
+    /// Everything gathered, in order; the gatherer is empty afterwards.
+    mutating func take() -> [ByteBuffer] {
+        if let pending = current {
+            chunks.append(pending)
+            current = nil
+        }
+        let all = chunks
+        chunks = []
+        return all
     }
 }

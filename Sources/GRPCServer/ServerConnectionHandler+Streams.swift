@@ -119,8 +119,12 @@ extension ServerConnectionHandler {
         scheduleFlush()
     }
 
-    func readOutbound(streamID: Int32, maxLength: Int, write: (ByteBuffer) -> Void) -> NGHTTP2OutboundRead {
-        guard let stream = streams[streamID] else { return .deferred }
-        return stream.readOutbound(maxLength: maxLength, write: write)
+    func nextOutbound(streamID: Int32, maxLength: Int) -> (length: Int, then: NGHTTP2OutboundRead) {
+        guard let stream = streams[streamID] else { return (0, .deferred) }
+        return stream.nextOutbound(maxLength: maxLength)
+    }
+
+    func takeOutbound(streamID: Int32, length: Int, write: (ByteBuffer) -> Void) {
+        streams[streamID]?.takeOutbound(length: length, write: write)
     }
 }

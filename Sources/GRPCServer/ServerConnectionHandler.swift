@@ -15,8 +15,9 @@ enum ServerShutdownEvent {
 /// decided by its `ConnectionStateMachine`; this handler feeds it the channel's, nghttp2's and the timers' events and
 /// carries out the actions it returns. Reads are held while the channel is not writable, so a peer that does not read
 /// cannot make us buffer without bound; DATA is pulled lazily by nghttp2's data provider, so unsent messages stay in
-/// the stream queues (visible as `pendingOutboundBytes`) instead of in socket buffers.
-final class ServerConnectionHandler: ChannelDuplexHandler, NGHTTP2DataSource {
+/// the stream queues (visible as `pendingOutboundBytes`) instead of in socket buffers, and goes from those queues to the
+/// channel without being copied (`NGHTTP2SharedDataSource`).
+final class ServerConnectionHandler: ChannelDuplexHandler, NGHTTP2SharedDataSource {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -64,7 +65,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, NGHTTP2DataSource {
         }
         do {
             let session = try NGHTTP2Session(role: .server, allocator: context.channel.allocator)
-            session.dataSource = self
+            session.sharedDataSource = self
             try session.submitSettings(
                 maxConcurrentStreams: configuration.maxConcurrentStreams,
                 initialWindowSize: configuration.initialWindowBytes)

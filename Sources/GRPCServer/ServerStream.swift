@@ -42,7 +42,8 @@ public final class GRPCServerStream: @unchecked Sendable {
     private(set) var deframer: GRPCMessageDeframer
     /// What this stream last counted towards its connection's inbound budget.
     var countedInboundBytes = 0
-    private(set) var outbound = CircularBuffer<ByteBuffer>()
+    /// Queued message parts; room for a response (prefix, body) or two before it grows.
+    private(set) var outbound = CircularBuffer<ByteBuffer>(initialCapacity: 4)
     var deadline: Scheduled<Void>?
 
     init(
@@ -88,7 +89,52 @@ public final class GRPCServerStream: @unchecked Sendable {
         }
     }
 
+    /// Queues one message made of a per-stream `head` and a `body` that many streams may share: the 5-byte prefix
+    /// and `head` go into one small buffer, and `body` is queued as it is and later written as slices of the same
+    /// storage, never copied. Protobuf fields may come in any order, so an xDS response is its nonce (the head)
+    /// followed by bytes every proxy of a group receives alike.
+    public func send(head: [UInt8], body: ByteBuffer) {
+        let length = head.count + body.readableBytes
+        var buffer = ByteBufferAllocator().buffer(capacity: GRPCFraming.prefixLength + head.count)
+        buffer.writeInteger(UInt8(0))
+        buffer.writeInteger(UInt32(truncatingIfNeeded: length), endianness: .big)
+        buffer.writeBytes(head)
+        let prefix = buffer
+        pending.withLock { $0 += prefix.readableBytes + body.readableBytes }
+        if eventLoop.inEventLoop {
+            enqueue(prefix, body)
+        } else {
+            eventLoop.execute { self.enqueue(prefix, body) }
+        }
+    }
+
     // MARK: Events from the service (event loop)
+
+    private func enqueue(_ prefix: ByteBuffer, _ body: ByteBuffer) {
+        eventLoop.preconditionInEventLoop()
+        guard connection != nil, !machine.isClosed else {
+            return releasePending(prefix.readableBytes + body.readableBytes)
+        }
+        // Both parts must be queued before nghttp2 may pull either, or a frame could end between them mid-message.
+        if body.readableBytes > 0 {
+            switch machine.sendQueued() {
+            case .submitHeaders:
+                outbound.append(prefix)
+                outbound.append(body)
+                connection?.submitResponse(
+                    streamID: streamID,
+                    headers: [(":status", "200"), ("content-type", "application/grpc")], hasBody: true)
+            case .resumeData:
+                outbound.append(prefix)
+                outbound.append(body)
+                connection?.resumeData(streamID: streamID)
+            case .drop:
+                releasePending(prefix.readableBytes + body.readableBytes)
+            }
+        } else {
+            enqueue(prefix)
+        }
+    }
 
     private func enqueue(_ framed: ByteBuffer) {
         eventLoop.preconditionInEventLoop()
@@ -196,9 +242,22 @@ public final class GRPCServerStream: @unchecked Sendable {
         }
     }
 
-    /// nghttp2's data provider pulls up to `maxLength` queued bytes; trailers go out once the queue is empty.
-    func readOutbound(maxLength: Int, write: (ByteBuffer) -> Void) -> NGHTTP2OutboundRead {
-        var remaining = maxLength
+    /// nghttp2's data provider asks how long the next DATA frame is; trailers go out once the queue is empty.
+    func nextOutbound(maxLength: Int) -> (length: Int, then: NGHTTP2OutboundRead) {
+        var queued = 0
+        for buffer in outbound {
+            queued += buffer.readableBytes
+            if queued >= maxLength { return (maxLength, .more) }
+        }
+        if let trailers = machine.outboundDrained() {
+            return (queued, .trailers(trailers))
+        }
+        return (queued, queued > 0 ? .more : .deferred)
+    }
+
+    /// The DATA frame announced by `nextOutbound` is being written: hand over exactly `length` queued bytes.
+    func takeOutbound(length: Int, write: (ByteBuffer) -> Void) {
+        var remaining = length
         while remaining > 0, var head = outbound.first {
             if head.readableBytes <= remaining {
                 outbound.removeFirst()
@@ -211,12 +270,7 @@ public final class GRPCServerStream: @unchecked Sendable {
                 write(slice)
             }
         }
-        let sent = maxLength - remaining
-        releasePending(sent)
-        if outbound.isEmpty, let trailers = machine.outboundDrained() {
-            return .trailers(trailers)
-        }
-        return sent > 0 ? .more : .deferred
+        releasePending(length - remaining)
     }
 
     /// The stream is gone: release everything and tell the handler, once.

@@ -10,12 +10,16 @@ public struct TypeSnapshot: Hashable, Sendable {
 
     /// Every resource, sorted by name once here rather than by each stream on each push.
     public let sorted: [EncodedResource]
+    /// Hash of the names alone: changes only when a resource is added or removed, so a stream that once found its
+    /// subscription covers every name need not check again until this changes.
+    public let namesVersion: String
 
     public init(type: ResourceType, resources: [String: EncodedResource]) {
         self.type = type
         self.resources = resources
         self.sorted = resources.values.sorted { $0.name < $1.name }
         self.version = ContentHash.of(versions: sorted.map { ($0.name, $0.version) })
+        self.namesVersion = ContentHash.of(versions: sorted.map { ($0.name, "") })
     }
 
     public var sortedNames: [String] { sorted.map(\.name) }

@@ -29,6 +29,8 @@ public final class GroupGuard: Sendable {
     public func accept(_ snapshot: Snapshot, group: String) {
         let key = Self.key(snapshot, group: group)
         entries.withLock { entries in
+            // Every proxy of a group ACKs the same version after a push: after the first, nothing changes.
+            if let latest = entries[group]?.accepted.last, Self.key(latest, group: group) == key { return }
             var entry = entries[group, default: Entry()]
             guard entry.rejected != key else { return }
             entry.accepted.removeAll { Self.key($0, group: group) == key }

@@ -12,6 +12,8 @@ public struct SotWStream: Sendable {
         public var version: String
         public var nonce: String
         public var resources: [EncodedResource]
+        /// Which part of a response split to stay under the message size limit (0 when whole).
+        public var part = 0
     }
 
     public typealias Action = XDSAction<Response>
@@ -24,13 +26,19 @@ public struct SotWStream: Sendable {
         public var everNamed = false
         public var lastNonce: String?
         public var lastVersion: String?
-        public var sent: [String: String] = [:]
         public var acked: String?
         public var nacked: String?
         public var nackMessage: String?
         /// Endpoints are re-sent after every Cluster push so updated clusters finish warming (rule 31).
         var resendPending = false
+        /// What the last response held. When it was the whole type this is the snapshot's own array (shared storage,
+        /// not a copy per stream); its version names its content, so nothing else about it is kept.
         var sentResources: [EncodedResource] = []
+        /// The `namesVersion` of the type for which the subscription was found to name every resource (nil: not
+        /// known, or it does not).
+        var coversAllNames: String?
+        /// The proxy unsubscribed a name it was sent, so it no longer holds the last response (rule 13).
+        var forgotSent = false
     }
 
     /// nil on ADS; the single type of a per-type service otherwise.
@@ -114,6 +122,7 @@ public struct SotWStream: Sendable {
     // MARK: - Subscriptions
 
     private mutating func subscribe(_ state: inout TypeState, type: ResourceType, names: [String]) {
+        let previous = state.names, wasWildcard = state.wildcard
         if names.isEmpty {
             // Legacy wildcard lasts only while every request for the type was empty (rule 11).
             state.wildcard = type.requiresFullStateInSotW && !state.everNamed
@@ -123,17 +132,33 @@ public struct SotWStream: Sendable {
             state.wildcard = names.contains("*")
             state.names = Set(names.filter { $0 != "*" })
         }
-        // The proxy forgets what it unsubscribed: a name asked for again later must be sent again (rule 13).
-        if !state.wildcard {
-            state.sent = state.sent.filter { state.names.contains($0.key) }
+        // The proxy forgets what it unsubscribed: a name asked for again later must be sent again (rule 13), even
+        // when the selection then equals the last one sent (as after unsubscribing everything, which is not
+        // answered). Only a changed subscription can drop a sent name, so an ACK repeating its names costs a compare.
+        if names.count != previous.count || state.names != previous || state.wildcard != wasWildcard {
+            state.coversAllNames = nil
+            if !state.wildcard && state.sentResources.contains(where: { !state.names.contains($0.name) }) {
+                state.forgotSent = true
+            }
         }
     }
 
     private func selected(_ type: ResourceType, _ state: TypeState) -> [EncodedResource] {
         guard let typeSnapshot = snapshot?[type] else { return [] }
-        if state.wildcard { return typeSnapshot.sorted }
+        if state.wildcard || state.coversAllNames == typeSnapshot.namesVersion { return typeSnapshot.sorted }
         // Only names that exist and were asked for, each once (rule 15).
         return state.names.sorted().compactMap { typeSnapshot.resources[$0] }
+    }
+
+    /// Whether the subscription names every resource of the type, remembered per set of names (a proxy that asks
+    /// for all its clusters' endpoints is then sent the snapshot's own array, with no per-push work per name).
+    private func noteCoverage(_ state: inout TypeState, _ type: ResourceType) {
+        guard !state.wildcard, let typeSnapshot = snapshot?[type],
+            state.coversAllNames != typeSnapshot.namesVersion, state.names.count >= typeSnapshot.resources.count
+        else { return }
+        if typeSnapshot.resources.keys.allSatisfy(state.names.contains) {
+            state.coversAllNames = typeSnapshot.namesVersion
+        }
     }
 
     /// Names of clusters last sent that the new snapshot drops, while other types still have to follow.
@@ -150,6 +175,7 @@ public struct SotWStream: Sendable {
     private mutating func respond(_ type: ResourceType, force: Bool, keeping extra: [EncodedResource] = []) -> [Action]
     {
         guard snapshot != nil, var state = types[type] else { return [] }
+        noteCoverage(&state, type)
         var resources = selected(type, state)
         if !extra.isEmpty {
             resources = (resources + extra).sorted { $0.name < $1.name }
@@ -157,7 +183,6 @@ public struct SotWStream: Sendable {
         if resources.isEmpty && !type.requiresFullStateInSotW {
             return []  // rule 19, 20: nothing to say about names that do not exist; the subscription is remembered
         }
-        let sent = Dictionary(resources.map { ($0.name, $0.version) }, uniquingKeysWith: { a, _ in a })
         // The type's version is by construction the hash of all its resources: reuse it whenever the response holds
         // exactly those (a wildcard, or every name subscribed), and hash only real subsets.
         let all = snapshot![type]
@@ -166,7 +191,7 @@ public struct SotWStream: Sendable {
             ? all.version
             : ContentHash.of(versions: resources.map { ($0.name, $0.version) })
         if !force && !state.resendPending {
-            if version == state.lastVersion && sent == state.sent { return [] }  // rule 9: only changes
+            if version == state.lastVersion && !state.forgotSent { return [] }  // rule 9: only changes
             if version == state.nacked { return [] }  // rule 7: never re-push what the proxy rejected
         }
         // Named types may be sent in parts (rule 19), so a large set is split to stay under gRPC's 4 MiB default
@@ -174,15 +199,16 @@ public struct SotWStream: Sendable {
         // acknowledges them all. LDS and CDS must arrive whole (rule 18).
         let parts = type.requiresFullStateInSotW ? [resources] : Self.split(resources, under: maxResponseBytes)
         var actions: [Action] = []
-        for part in parts {
+        for (index, part) in parts.enumerated() {
             nonceCounter += 1
             let nonce = String(nonceCounter)  // rule 4: unique within the stream
             state.lastNonce = nonce
-            actions.append(.send(Response(type: type, version: version, nonce: nonce, resources: part)))
+            actions.append(
+                .send(Response(type: type, version: version, nonce: nonce, resources: part, part: index)))
         }
         state.lastVersion = version
-        state.sent = sent
         state.sentResources = resources
+        state.forgotSent = false
         state.resendPending = false
         types[type] = state
         if type == .cluster, types[.endpoint] != nil {

@@ -5,7 +5,7 @@ import Snapshot
 import Vocabulary
 
 /// Binds one gRPC stream to a protocol state machine (state-of-the-world or delta). Lives on the stream's event loop.
-final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
+final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler, SnapshotFollower {
     let server: XDSServer
     let stream: GRPCServerStream
     private let kind: String
@@ -16,7 +16,10 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
     var chargedBytes = 0
     /// The whole snapshot this stream's group snapshot came from, for the group guard.
     private var served: Snapshot = .empty
-    private var observer: UInt64?
+    /// The version of `served` this stream last reported to the group guard as fully accepted.
+    private var acceptedVersion: String?
+    /// Whether this stream is registered with the server's snapshot fan-out.
+    private var following = false
     /// The newest snapshot not pushed yet because the proxy is not reading, and the timer that retries it.
     private var deferred: Snapshot?
     private var drainCheck: Scheduled<Void>?
@@ -36,7 +39,7 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
         guard !finished else { return }
         let request: Machine.Request
         do {
-            request = try Machine.decode(message)
+            request = try Machine.decode(message, node: machine.snapshot == nil)
         } catch {
             return finish(GRPCStatus(code: .invalidArgument, message: "malformed \(Machine.requestName): \(error)"))
         }
@@ -48,7 +51,9 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
         if let reason = limitExceeded(requestNames: nil) ?? chargeRetainedState() {
             return refuse(reason)
         }
-        perform(actions)
+        // The request's own type changed (its subscription at least), whatever the machine answers.
+        let type = machine.fixedType ?? ResourceType(typeURL: Machine.typeURL(of: request))
+        perform(actions, touching: type)
     }
 
     /// Ends the stream over a limit with RESOURCE_EXHAUSTED; logged at most once per interval, with the peer.
@@ -70,8 +75,8 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
         drainCheck?.cancel()
         drainCheck = nil
         deferred = nil
-        if let observer { server.store.stopObserving(observer) }
-        observer = nil
+        if following { server.fanOut.remove(id, on: stream.eventLoop) }
+        following = false
         releaseRetainedState()
         server.registry.remove(id)
     }
@@ -82,12 +87,9 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
             finish(GRPCStatus(code: .invalidArgument, message: "the first request on a stream must carry node"))
             return false
         }
-        // Observe before reading the current snapshot so that no publish falls in between.
-        let loopBound = NIOLoopBound(self, eventLoop: stream.eventLoop)
-        let eventLoop = stream.eventLoop
-        observer = server.store.observe { snapshot in
-            eventLoop.execute { loopBound.value.snapshotChanged(snapshot) }
-        }
+        // Follow before reading the current snapshot so that no publish falls in between.
+        server.fanOut.add(id, self, on: stream.eventLoop)
+        following = true
         switch server.snapshot(for: node, mode: mode) {
         case .failure(let status):
             finish(status)
@@ -114,7 +116,7 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
     /// that stops reading costs one pending snapshot, not one response per publish.
     static var backlogLimit: Int { 1 << 20 }
 
-    private func snapshotChanged(_ snapshot: Snapshot) {
+    func snapshotChanged(_ snapshot: Snapshot) {
         guard !finished, let current = machine.snapshot else { return }
         if stream.pendingOutboundBytes > Self.backlogLimit {
             deferred = snapshot
@@ -145,22 +147,28 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
     }
 
     /// Carries out the machine's actions, then records what the proxy said (if anything) and the machine's state.
-    private func perform(_ actions: [XDSAction<Machine.Response>]) {
+    private func perform(_ actions: [XDSAction<Machine.Response>], touching requested: ResourceType? = nil) {
+        var touched: [ResourceType] = requested.map { [$0] } ?? []
         var acked: [ResourceType] = []
         var nacked: [(type: ResourceType, version: String, message: String)] = []
         for action in actions {
             switch action {
             case .send(let response):
-                stream.send(Machine.encode(response, controlPlane: server.controlPlane))
+                touched.append(Machine.type(of: response))
+                let (head, body) = Machine.encode(
+                    response, controlPlane: server.controlPlane, cache: server.responses)
+                stream.send(head: head, body: body)
             case .acked(let type, _):
                 acked.append(type)
+                touched.append(type)
             case .nacked(let type, let version, let message):
                 nacked.append((type, version, message))
+                touched.append(type)
             case .fail(let status):
                 finish(status)
             }
         }
-        record(acked: acked, nacked: nacked)
+        record(acked: acked, nacked: nacked, touched: touched)
     }
 
     private func finish(_ status: GRPCStatus, quiet: Bool = false) {
@@ -174,21 +182,34 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
 
     /// Mirrors the machine's state into the registry (the one copy the admin endpoint reads), stamps NACKs with the
     /// time they arrived, and tells the group guard when this proxy rejected or fully accepted what it was served.
-    private func record(acked: [ResourceType], nacked: [(type: ResourceType, version: String, message: String)]) {
+    private func record(
+        acked: [ResourceType], nacked: [(type: ResourceType, version: String, message: String)],
+        touched: [ResourceType]
+    ) {
+        guard !touched.isEmpty else { return }
         if let group = machine.snapshot?.group {
             if !nacked.isEmpty {
                 server.groupGuard.reject(served, group: group)
-            } else if !acked.isEmpty,
+                acceptedVersion = nil
+            } else if !acked.isEmpty, served.version != acceptedVersion,
                 machine.types.values.allSatisfy({ $0.nacked == nil && $0.acked != nil && $0.acked == $0.lastVersion })
             {
                 // Only an ACK accepts: a publish that touched none of this stream's types says nothing about it.
                 server.groupGuard.accept(served, group: group)
+                acceptedVersion = served.version
             }
+        }
+        // Only the types this request or push changed (an ACK of endpoints leaves the other four as they were),
+        // built before taking the registry's lock, which every stream of every loop shares.
+        var fresh: [(ResourceType, StreamInfo.TypeInfo)] = []
+        for type in touched where !fresh.contains(where: { $0.0 == type }) {
+            if let state = machine.types[type] { fresh.append((type, StreamInfo.TypeInfo(state, keeping: nil))) }
         }
         let now = Date()
         server.registry.update(id) { info in
-            for (type, state) in machine.types {
-                info.types[type] = StreamInfo.TypeInfo(state, keeping: info.types[type])
+            for (type, var typeInfo) in fresh {
+                typeInfo.keepNack(of: info.types[type])
+                info.types[type] = typeInfo
             }
             for nack in nacked {
                 info.types[nack.type]?.recordNack(version: nack.version, message: nack.message, at: now)

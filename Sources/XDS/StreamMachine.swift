@@ -1,4 +1,5 @@
 import GRPCServer
+import NIOCore
 import Snapshot
 import Vocabulary
 
@@ -55,6 +56,8 @@ protocol StreamMachine: Sendable {
     associatedtype Response: Hashable & Sendable
 
     init(fixedType: ResourceType?)
+    /// The per-type service's type; nil on ADS.
+    var fixedType: ResourceType? { get }
     var snapshot: GroupSnapshot? { get }
     associatedtype TypeState: AdminVisibleTypeState
     var types: [ResourceType: TypeState] { get }
@@ -67,26 +70,52 @@ protocol StreamMachine: Sendable {
     static func nameCount(of request: Request) -> Int
 
     static var requestName: String { get }
-    static func decode(_ bytes: [UInt8]) throws -> Request
+    /// `node: false` skips the node's bytes: only a stream's first request needs it.
+    static func decode(_ bytes: [UInt8], node: Bool) throws -> Request
     static func node(of request: Request) -> NodeInfo?
-    static func encode(_ response: Response, controlPlane: [UInt8]) -> [UInt8]
+    static func typeURL(of request: Request) -> String
+    static func type(of response: Response) -> ResourceType
+    /// The response as a per-stream head (its nonce) and a body shared through `cache` with every stream that sends
+    /// the same content.
+    static func encode(_ response: Response, controlPlane: [UInt8], cache: ResponseCache) -> (
+        head: [UInt8], body: ByteBuffer
+    )
 }
 
 extension SotWStream: StreamMachine {
     static var requestName: String { "DiscoveryRequest" }
-    static func decode(_ bytes: [UInt8]) throws -> DiscoveryRequest { try DiscoveryRequest(decoding: bytes) }
+    static func decode(_ bytes: [UInt8], node: Bool) throws -> DiscoveryRequest {
+        try DiscoveryRequest(decoding: bytes, node: node)
+    }
     static func node(of request: DiscoveryRequest) -> NodeInfo? { request.node }
-    static func encode(_ response: Response, controlPlane: [UInt8]) -> [UInt8] {
-        ResponseEncoder.sotw(response, controlPlane: controlPlane)
+    static func typeURL(of request: DiscoveryRequest) -> String { request.typeURL }
+    static func type(of response: Response) -> ResourceType { response.type }
+    static func encode(_ response: Response, controlPlane: [UInt8], cache: ResponseCache) -> (
+        head: [UInt8], body: ByteBuffer
+    ) {
+        let key = ResponseCache.Key.sotw(response.type, version: response.version, part: response.part)
+        let body = cache.body(key) { ResponseEncoder.sotwBody(response, controlPlane: controlPlane) }
+        return (ResponseEncoder.head(nonce: response.nonce, field: 5), body)
     }
 }
 
 extension DeltaStream: StreamMachine {
     static var requestName: String { "DeltaDiscoveryRequest" }
-    static func decode(_ bytes: [UInt8]) throws -> DeltaDiscoveryRequest { try DeltaDiscoveryRequest(decoding: bytes) }
+    static func decode(_ bytes: [UInt8], node: Bool) throws -> DeltaDiscoveryRequest {
+        try DeltaDiscoveryRequest(decoding: bytes, node: node)
+    }
     static func node(of request: DeltaDiscoveryRequest) -> NodeInfo? { request.node }
-    static func encode(_ response: Response, controlPlane: [UInt8]) -> [UInt8] {
-        ResponseEncoder.delta(response, controlPlane: controlPlane)
+    static func typeURL(of request: DeltaDiscoveryRequest) -> String { request.typeURL }
+    static func type(of response: Response) -> ResourceType { response.type }
+    static func encode(_ response: Response, controlPlane: [UInt8], cache: ResponseCache) -> (
+        head: [UInt8], body: ByteBuffer
+    ) {
+        let key = ResponseCache.Key.delta(
+            .init(
+                type: response.type, systemVersion: response.systemVersion, resources: response.resources,
+                removed: response.removed))
+        let body = cache.body(key) { ResponseEncoder.deltaBody(response, controlPlane: controlPlane) }
+        return (ResponseEncoder.head(nonce: response.nonce, field: 5), body)
     }
 }
 

@@ -32,6 +32,14 @@ public struct StreamInfo: Hashable, Sendable {
             nackAt = previous?.nackAt
         }
 
+        /// Carries the last NACK of `previous` over (the machine forgets it at the next ACK; the admin does not).
+        mutating func keepNack(of previous: TypeInfo?) {
+            guard let previous else { return }
+            nackedVersion = previous.nackedVersion
+            nackMessage = previous.nackMessage
+            nackAt = previous.nackAt
+        }
+
         mutating func recordNack(version: String, message: String, at time: Date) {
             nackedVersion = version
             nackMessage = message
@@ -68,10 +76,8 @@ public final class StreamRegistry: Sendable {
 
     public func update(_ id: UInt64, _ change: (inout StreamInfo) -> Void) {
         streams.withLock { streams in
-            if var info = streams[id] {
-                change(&info)
-                streams[id] = info
-            }
+            // In place: copying the entry out and back would copy its per-type table on every ACK.
+            if streams[id] != nil { change(&streams[id]!) }
         }
         changes.add(1, ordering: .relaxed)
     }

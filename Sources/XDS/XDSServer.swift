@@ -41,6 +41,10 @@ public final class XDSServer: GRPCService {
     let defaultGroup: String?
     let logger: Logger
     let controlPlane: [UInt8]
+    /// Response bodies shared by every stream that sends the same content.
+    let responses = ResponseCache()
+    /// Publishes reach streams through one task per event loop.
+    let fanOut = SnapshotFanOut()
     public let limits: XDSLimits
     /// One line per interval for streams ended over a limit, however many a flood ends.
     let limitLog = RateLimitedLog()
@@ -59,6 +63,7 @@ public final class XDSServer: GRPCService {
         self.controlPlane = ResponseEncoder.controlPlane(identifier: identifier)
         // Registered before any stream's observer, so a rejection is lifted before streams see new content.
         _ = store.observe { [groupGuard] snapshot in groupGuard.published(snapshot) }
+        _ = store.observe { [fanOut] snapshot in fanOut.publish(snapshot) }
     }
 
     /// Method paths: ADS and the per-type services, state-of-the-world and delta (`docs/PROTOCOL.md` §1).
