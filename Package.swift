@@ -92,10 +92,10 @@ let package = Package(
         .executableTarget(
             name: "ChanceryBench",
             dependencies: [
-                "Vocabulary", "Snapshot", "Pipeline", "XDS", "GRPCServer", "GRPCClient", "Protobuf",
+                "Pipeline", "GRPCServer",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         .testTarget(name: "ProtobufTests", dependencies: ["Protobuf"]),
