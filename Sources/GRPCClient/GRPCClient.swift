@@ -45,10 +45,22 @@ public final class GRPCClient: Sendable {
     }
 
     public static func connect(host: String, port: Int, group: any EventLoopGroup) async throws -> GRPCClient {
+        try await connect(authority: "\(host):\(port)", group: group) { bootstrap in
+            bootstrap.channelOption(.socketOption(.tcp_nodelay), value: 1).connect(host: host, port: port)
+        }
+    }
+
+    /// Connects over a Unix domain socket (as an Envoy with a `pipe` address does).
+    public static func connect(unixSocket path: String, group: any EventLoopGroup) async throws -> GRPCClient {
+        try await connect(authority: "localhost", group: group) { $0.connect(unixDomainSocketPath: path) }
+    }
+
+    private static func connect(
+        authority: String, group: any EventLoopGroup,
+        _ open: (ClientBootstrap) -> EventLoopFuture<any Channel>
+    ) async throws -> GRPCClient {
         let shared = ClientShared()
-        let authority = "\(host):\(port)"
-        let channel = try await ClientBootstrap(group: group)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+        let bootstrap = ClientBootstrap(group: group)
             .connectTimeout(.seconds(5))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -56,8 +68,7 @@ public final class GRPCClient: Sendable {
                         ClientConnectionHandler(authority: authority, shared: shared))
                 }
             }
-            .connect(host: host, port: port)
-            .get()
+        let channel = try await open(bootstrap).get()
         let handler = try await channel.eventLoop.submit {
             NIOLoopBound(
                 try channel.pipeline.syncOperations.handler(type: ClientConnectionHandler.self),

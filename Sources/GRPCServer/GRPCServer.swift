@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// Server limits and timings.
@@ -120,15 +121,19 @@ public final class GRPCServer: Sendable {
     private let registry = ServerRegistry()
     private let limitLogs = LimitLogs()
     private let reserve = DescriptorReserve()
+    /// Mutual TLS for TCP connections (nil: cleartext); see `TransportSecurity.swift`.
+    private let tls: TLSServerContext?
+    private let handshakeLog = RateLimitedLog()
 
     public init(
         service: any GRPCService, configuration: GRPCServerConfiguration = .init(), group: any EventLoopGroup,
-        logger: Logger
+        logger: Logger, tls: TLSServerContext? = nil
     ) {
         self.service = service
         self.configuration = configuration
         self.group = group
         self.logger = logger
+        self.tls = tls
     }
 
     /// Streams not yet closed, across all connections (for leak checks).
@@ -139,13 +144,42 @@ public final class GRPCServer: Sendable {
 
     /// Binds and starts accepting; returns the bound port (port 0 picks an ephemeral one).
     public func start(host: String, port: Int) async throws -> Int {
+        let channel = try await bootstrap(transport: tls == nil ? .cleartext : .tls)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .bind(host: host, port: port).get()
+        registry.setServerChannel(channel)
+        let bound = channel.localAddress?.port ?? port
+        logger.info(
+            "gRPC server listening",
+            metadata: ["host": "\(host)", "port": "\(bound)", "tls": "\(tls == nil ? "off" : "mutual")"])
+        return bound
+    }
+
+    /// Binds a Unix domain socket at `path` (see `UnixSocket.swift` for the stale-file and mode rules).
+    public func start(unixSocket path: String, mode: UInt16) async throws {
+        try UnixSocket.removeStale(path)
+        let channel = try await bootstrap(transport: .unix).bind(unixDomainSocketPath: path).get()
+        registry.setServerChannel(channel)
+        do {
+            try UnixSocket.setMode(path, mode)
+        } catch {
+            try? await channel.close()
+            throw error
+        }
+        logger.info(
+            "gRPC server listening", metadata: ["socket": "\(path)", "mode": "\(String(mode, radix: 8))"])
+    }
+
+    private func bootstrap(transport: PeerIdentity.Transport) -> ServerBootstrap {
         let service = self.service
         let configuration = self.configuration
         let logger = self.logger
         let registry = self.registry
         let logs = self.limitLogs
         let reserve = self.reserve
-        let channel = try await ServerBootstrap(group: group)
+        let tls = transport == .tls ? self.tls : nil
+        let handshakeLog = self.handshakeLog
+        return ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelInitializer { channel in
@@ -163,7 +197,6 @@ public final class GRPCServer: Sendable {
                         })
                 }
             }
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 if reserve.takeShed() {
                     // Accepted with the reserve descriptor while the process is out of them: close, then retake it.
@@ -201,15 +234,16 @@ public final class GRPCServer: Sendable {
                     let handler = ServerConnectionHandler(
                         service: service, configuration: configuration,
                         logger: logger, registry: registry, connectionID: connectionID, logs: logs)
+                    handler.peer = ConnectionPeer(PeerIdentity(transport: transport))
+                    if let tls {
+                        // The context current now: a later rotation affects only connections accepted after it.
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.context))
+                        try channel.pipeline.syncOperations.addHandler(
+                            TLSPeerHandler(peer: handler.peer, logger: logger, log: handshakeLog))
+                    }
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }
-            .bind(host: host, port: port)
-            .get()
-        registry.setServerChannel(channel)
-        let bound = channel.localAddress?.port ?? port
-        logger.info("gRPC server listening", metadata: ["host": "\(host)", "port": "\(bound)"])
-        return bound
     }
 
     /// GOAWAY to every connection, stop accepting, let streams finish within the grace period, then close.

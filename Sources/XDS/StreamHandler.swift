@@ -22,6 +22,9 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
     private var drainCheck: Scheduled<Void>?
     private var finished = false
     private var nodeID = ""
+    private let fixedType: ResourceType?
+    /// Secret names asked for that the group does not hold, already logged.
+    private var secretRequests = SecretRequests()
 
     init(server: XDSServer, stream: GRPCServerStream, kind: String, fixedType: ResourceType?, mode: ConfigSourceMode) {
         self.server = server
@@ -29,6 +32,7 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
         self.kind = kind
         self.id = server.registry.makeID()
         self.mode = mode
+        self.fixedType = fixedType
         self.machine = Machine(fixedType: fixedType)
     }
 
@@ -44,11 +48,27 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
             return refuse(reason)
         }
         if machine.snapshot == nil, !start(with: request) { return }
+        noteSecretsNotHeld(request)
         let actions = machine.receive(request)
         if let reason = limitExceeded(requestNames: nil) ?? chargeRetainedState() {
             return refuse(reason)
         }
         perform(actions)
+    }
+
+    /// Logs (once per name, bounded) secrets the proxy names that its group does not hold; it is sent none of them.
+    private func noteSecretsNotHeld(_ request: Machine.Request) {
+        let asked = Machine.namesAsked(in: request)
+        let type = asked.typeURL.isEmpty ? fixedType : ResourceType(typeURL: asked.typeURL)
+        guard type == .secret, let group = machine.snapshot else { return }
+        for name in secretRequests.unknown(asked.names, secrets: group[.secret]) {
+            server.logger.notice(
+                "a proxy asked for a secret its group does not use; sending nothing",
+                metadata: [
+                    "peer": "\(stream.remoteAddress ?? "?")", "identity": "\(stream.peer)", "node": "\(nodeID)",
+                    "group": "\(group.group)", "secret": "\(name)",
+                ])
+        }
     }
 
     /// Ends the stream over a limit with RESOURCE_EXHAUSTED; logged at most once per interval, with the peer.
@@ -88,7 +108,7 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
         observer = server.store.observe { snapshot in
             eventLoop.execute { loopBound.value.snapshotChanged(snapshot) }
         }
-        switch server.snapshot(for: node, mode: mode) {
+        switch server.snapshot(for: node, mode: mode, peer: stream.peer, address: stream.remoteAddress) {
         case .failure(let status):
             finish(status)
             return false
@@ -124,6 +144,12 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler {
         guard let group = snapshot.group(current.group, mode: mode) else {
             return finish(
                 GRPCStatus(code: .unavailable, message: "group \"\(current.group)\" was removed from the routes file"))
+        }
+        // An edit of the group's identities can take the group away from this certificate: end, do not push.
+        if !Entitlement.allows(stream.peer, group: current.group, identities: snapshot.identities) {
+            return finish(
+                .permissionDenied(
+                    "the client certificate (\(stream.peer)) may no longer take group \"\(current.group)\""))
         }
         // A version some proxy of the group already rejected is not pushed to the others.
         if server.groupGuard.isRejected(snapshot, group: current.group) { return }

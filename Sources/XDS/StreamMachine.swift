@@ -69,6 +69,8 @@ protocol StreamMachine: Sendable {
     static var requestName: String { get }
     static func decode(_ bytes: [UInt8]) throws -> Request
     static func node(of request: Request) -> NodeInfo?
+    /// The type URL a request is about and the names it asks for (SotW: all of them; delta: new subscriptions).
+    static func namesAsked(in request: Request) -> (typeURL: String, names: [String])
     static func encode(_ response: Response, controlPlane: [UInt8]) -> [UInt8]
 }
 
@@ -76,6 +78,9 @@ extension SotWStream: StreamMachine {
     static var requestName: String { "DiscoveryRequest" }
     static func decode(_ bytes: [UInt8]) throws -> DiscoveryRequest { try DiscoveryRequest(decoding: bytes) }
     static func node(of request: DiscoveryRequest) -> NodeInfo? { request.node }
+    static func namesAsked(in request: DiscoveryRequest) -> (typeURL: String, names: [String]) {
+        (request.typeURL, request.resourceNames)
+    }
     static func encode(_ response: Response, controlPlane: [UInt8]) -> [UInt8] {
         ResponseEncoder.sotw(response, controlPlane: controlPlane)
     }
@@ -85,6 +90,9 @@ extension DeltaStream: StreamMachine {
     static var requestName: String { "DeltaDiscoveryRequest" }
     static func decode(_ bytes: [UInt8]) throws -> DeltaDiscoveryRequest { try DeltaDiscoveryRequest(decoding: bytes) }
     static func node(of request: DeltaDiscoveryRequest) -> NodeInfo? { request.node }
+    static func namesAsked(in request: DeltaDiscoveryRequest) -> (typeURL: String, names: [String]) {
+        (request.typeURL, request.subscribe)
+    }
     static func encode(_ response: Response, controlPlane: [UInt8]) -> [UInt8] {
         ResponseEncoder.delta(response, controlPlane: controlPlane)
     }
