@@ -408,3 +408,56 @@ def test_admin_beyond_loopback_needs_a_token(setup):
     assert status("wrong-token-wrong-token")[0] == 401
     code, body = status("e2e-admin-token-0123456789")
     assert code == 200 and "example.test" in body and "PRIVATE KEY" not in body
+
+
+GRPC_CLIENT = """
+import grpc
+channel = grpc.insecure_channel("xds:///greeter")
+say = channel.unary_unary("/chancery.test.Echo/Say")
+print(say(b"hello", timeout=20).decode())
+"""
+
+
+def test_proxyless_grpc_client_resolves_over_mtls(setup):
+    """`bootstrap --format grpc` with TLS flags: grpcio's xDS client reaches Chancery over mTLS with the files named
+    in `channel_creds` and takes a group whose identities match its certificate."""
+    import sys
+    from concurrent import futures
+
+    backend = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    backend.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("chancery.test.Echo", {
+        "Say": grpc.unary_unary_rpc_method_handler(lambda request, context: b"echo:" + request),
+    }),))
+    backend_port = backend.add_insecure_port("127.0.0.1:0")
+    backend.start()
+    try:
+        with open(setup.routes, "w") as f:
+            f.write(f"""
+groups: [{{name: grpc, identities: ["{EDGE_ID}"]}}]
+clusters:
+  - name: greeter
+    endpoints: [127.0.0.1:{backend_port}]
+    http2: true
+grpc_services:
+  - name: greeter
+    cluster: greeter
+""")
+        chancery = setup.mtls_chancery()
+        bootstrap = subprocess.run(
+            [chancery_bin(), "bootstrap", "--node", "grpc-1", "--group", "grpc", "--format", "grpc",
+             "--xds", f"127.0.0.1:{chancery.xds_port}", "--xds-ca", setup.pki.path("xds-ca.crt"),
+             "--tls-cert", setup.edge[0], "--tls-key", setup.edge[1]],
+            check=True, capture_output=True, text=True).stdout
+        assert json.loads(bootstrap)["xds_servers"][0]["channel_creds"][0]["type"] == "tls"
+        path = os.path.join(setup.work, "grpc-bootstrap.json")
+        with open(path, "w") as f:
+            f.write(bootstrap)
+        # A separate process: gRPC reads its xDS bootstrap once per process. Chancery serves only mTLS here.
+        env = {**os.environ, "GRPC_XDS_BOOTSTRAP": path}
+        result = subprocess.run([sys.executable, "-c", GRPC_CLIENT], env=env, capture_output=True, text=True,
+                                timeout=60)
+        assert result.returncode == 0, result.stderr[-3000:] + chancery.output()[-3000:]
+        assert result.stdout.strip() == "echo:hello"
+        assert "rejected" not in chancery.output().lower()
+    finally:
+        backend.stop(0)
