@@ -44,6 +44,7 @@ let package = Package(
                 "GRPCServer",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]),
         .target(name: "Config", dependencies: ["Vocabulary", .product(name: "Yams", package: "Yams")]),
         .target(
@@ -107,6 +108,9 @@ let package = Package(
             name: "GRPCServerTests",
             dependencies: [
                 "GRPCServer", "GRPCClient",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

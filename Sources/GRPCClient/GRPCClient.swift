@@ -1,6 +1,7 @@
 import GRPCServer
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// What a client stream observes, in order.
@@ -55,8 +56,18 @@ public final class GRPCClient: Sendable {
         try await connect(authority: "localhost", group: group) { $0.connect(unixDomainSocketPath: path) }
     }
 
+    /// Connects over TLS with `tls` (its client certificate and trust roots; ALPN is the caller's choice, so tests
+    /// can offer something other than h2), checking the server's certificate for `serverHostname`.
+    public static func connect(
+        host: String, port: Int, tls: NIOSSLContext, serverHostname: String?, group: any EventLoopGroup
+    ) async throws -> GRPCClient {
+        try await connect(authority: "\(host):\(port)", tls: (tls, serverHostname), group: group) { bootstrap in
+            bootstrap.channelOption(.socketOption(.tcp_nodelay), value: 1).connect(host: host, port: port)
+        }
+    }
+
     private static func connect(
-        authority: String, group: any EventLoopGroup,
+        authority: String, tls: (context: NIOSSLContext, hostname: String?)? = nil, group: any EventLoopGroup,
         _ open: (ClientBootstrap) -> EventLoopFuture<any Channel>
     ) async throws -> GRPCClient {
         let shared = ClientShared()
@@ -64,6 +75,10 @@ public final class GRPCClient: Sendable {
             .connectTimeout(.seconds(5))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOSSLClientHandler(context: tls.context, serverHostname: tls.hostname))
+                    }
                     try channel.pipeline.syncOperations.addHandler(
                         ClientConnectionHandler(authority: authority, shared: shared))
                 }
