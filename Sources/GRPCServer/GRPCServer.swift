@@ -157,6 +157,11 @@ public final class GRPCServer: Sendable {
 
     /// Binds a Unix domain socket at `path` (see `UnixSocket.swift` for the stale-file and mode rules).
     public func start(unixSocket path: String, mode: UInt16) async throws {
+        // A socket a running server still answers on is not stale: taking it would cut that server off.
+        if let live = try? await ClientBootstrap(group: group).connect(unixDomainSocketPath: path).get() {
+            try? await live.close()
+            throw UnixSocket.Failure(description: "another process is serving on \"\(path)\"; not taking its socket")
+        }
         try UnixSocket.removeStale(path)
         let channel = try await bootstrap(transport: .unix).bind(unixDomainSocketPath: path).get()
         registry.setServerChannel(channel)

@@ -145,6 +145,9 @@ final class TLSPeerHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let logger: Logger
     private let log: RateLimitedLog
     private var peerAddress = "?"
+    /// HTTP/2 bytes pass only once the peer's names are recorded, and never after a refusal (NIOSSL may already
+    /// have decrypted the client's first bytes while the connection closes).
+    private var verified = false
 
     init(peer: ConnectionPeer, logger: Logger, log: RateLimitedLog) {
         self.peer = peer
@@ -156,13 +159,23 @@ final class TLSPeerHandler: ChannelInboundHandler, RemovableChannelHandler {
         peerAddress = describePeer(context.channel.remoteAddress)
     }
 
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard verified else { return }
+        context.fireChannelRead(data)
+    }
+
+    private func refuse(_ context: ChannelHandlerContext) {
+        verified = false
+        context.close(promise: nil)
+    }
+
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let tlsEvent = event as? TLSUserEvent, case .handshakeCompleted(let negotiated) = tlsEvent {
             guard negotiated == "h2" else {
                 log.log(
                     logger, level: .notice, "refusing an xDS connection that did not negotiate ALPN h2",
                     metadata: ["peer": "\(peerAddress)", "alpn": "\(negotiated ?? "none")"])
-                context.close(promise: nil)
+                refuse(context)
                 return
             }
             do {
@@ -174,9 +187,10 @@ final class TLSPeerHandler: ChannelInboundHandler, RemovableChannelHandler {
                 log.log(
                     logger, level: .notice, "refusing an xDS connection whose client certificate cannot be read",
                     metadata: ["peer": "\(peerAddress)", "error": "\(error)"])
-                context.close(promise: nil)
+                refuse(context)
                 return
             }
+            verified = true
             logger.debug(
                 "TLS handshake completed", metadata: ["peer": "\(peerAddress)", "identity": "\(peer.identity)"])
         }

@@ -15,7 +15,7 @@ public enum UnixSocket {
     }
 
     /// Removes a socket file left at `path` by an earlier run; refuses to touch a regular file, a directory or a
-    /// link (a typo in `--xds` must not delete data).
+    /// link (a typo in `--xds` must not delete data). `GRPCServer` first checks that no live server answers on it.
     public static func removeStale(_ path: String) throws(Failure) {
         guard path.utf8.count < 104 else {
             throw Failure(description: "socket path \"\(path)\" is too long (at most 103 bytes)")

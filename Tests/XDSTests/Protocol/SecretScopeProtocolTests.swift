@@ -94,22 +94,33 @@ struct SecretScopeProtocolTests {
         #expect(UnixSocket.parseMode("1777") == nil)
     }
 
-    /// Leaves a socket file at `path` the way a killed server does (bound, never unlinked); true when one is there.
+    /// Leaves a socket file at `path` the way a killed server does (bound, never unlinked): a short-lived python
+    /// process binds it and exits. True when a socket file is there afterwards.
     private func bindAndClose(_ path: String) async throws -> Bool {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-            for (index, byte) in path.utf8.enumerated() { buffer[index] = byte }
-        }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            "python3", "-c", "import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])", path,
+        ]
+        try process.run()
+        process.waitUntilExit()
         var info = stat()
-        return bound == 0 && lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFSOCK
+        return process.terminationStatus == 0 && lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFSOCK
+    }
+
+    @Test func aLiveServersSocketIsNotTaken() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("chancery-live-\(getpid()).sock").path
+        var logger = Logger(label: "uds-live")
+        logger.logLevel = .critical
+        let first = GRPCServer(
+            service: XDSServer(store: SnapshotStore(), logger: logger), group: xdsTestGroup, logger: logger)
+        try await first.start(unixSocket: path, mode: 0o600)
+        let second = GRPCServer(
+            service: XDSServer(store: SnapshotStore(), logger: logger), group: xdsTestGroup, logger: logger)
+        await #expect(throws: UnixSocket.Failure.self) { try await second.start(unixSocket: path, mode: 0o600) }
+        // The first server still serves on its socket.
+        let client = try await GRPCClient.connect(unixSocket: path, group: xdsTestGroup)
+        await client.close()
+        await first.shutdown()
     }
 }
