@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // C libraries, wrapped by exactly one Swift module each.
@@ -33,6 +34,18 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        // Mutual TLS for the xDS port, on swift-nio-ssl: apart from GRPCServer so that only what serves TLS (the
+        // `chancery` binary and the tests) links a second SSL library; the fuzz targets do not.
+        .target(
+            name: "GRPCTLS",
+            dependencies: [
+                "GRPCServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         // A gRPC client over the same nghttp2 wrapper, for the protocol tests and the benchmark; not in `chancery`.
         .target(
             name: "GRPCClient",
@@ -40,8 +53,9 @@ let package = Package(
                 "GRPCServer",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]),
-        .target(name: "Config", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "Config", dependencies: ["Vocabulary", .product(name: "Yams", package: "Yams")]),
         .target(
             name: "Certs",
             dependencies: [
@@ -81,7 +95,7 @@ let package = Package(
         .executableTarget(
             name: "chancery",
             dependencies: [
-                "Vocabulary", "Certs", "Translate", "Snapshot", "Pipeline", "XDS", "Admin", "GRPCServer",
+                "Vocabulary", "Certs", "Translate", "Snapshot", "Pipeline", "XDS", "Admin", "GRPCServer", "GRPCTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -102,13 +116,16 @@ let package = Package(
         .testTarget(
             name: "GRPCServerTests",
             dependencies: [
-                "GRPCServer", "GRPCClient",
+                "GRPCServer", "GRPCClient", "GRPCTLS",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]),
-        .testTarget(name: "ConfigTests", dependencies: ["Config", "Certs", "TestSupport"]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "Certs", "Vocabulary", "TestSupport"]),
         .testTarget(
             name: "CertsTests",
             dependencies: [

@@ -113,9 +113,15 @@ final class AdminHandler: ChannelDuplexHandler {
             return
         }
         let page =
-            head.method == .GET || head.method == .HEAD
-            ? pages.page(for: head.uri)
-            : AdminPage(status: .methodNotAllowed, contentType: "text/plain", body: "only GET\n")
+            if let token = limits.token, !token.accepts(head.headers.first(name: "authorization")) {
+                AdminPage(
+                    status: .unauthorized, contentType: "text/plain", body: "a bearer token is required\n",
+                    headers: [("www-authenticate", "Bearer realm=\"chancery\"")])
+            } else if head.method == .GET || head.method == .HEAD {
+                pages.page(for: head.uri)
+            } else {
+                AdminPage(status: .methodNotAllowed, contentType: "text/plain", body: "only GET\n")
+            }
         write(
             context: context, page: page, version: head.version, keepAlive: head.isKeepAlive,
             headOnly: head.method == .HEAD)

@@ -27,6 +27,8 @@ public struct AdminLimits: Sendable {
     /// Up to this many streams the copy is cheap (well under a millisecond) and is retaken on every change, so
     /// small deployments and tests always see the registry as it is.
     public var summaryFreshUpTo = 1000
+    /// When set (an admin bound beyond loopback), every request must carry `Authorization: Bearer TOKEN`.
+    public var token: AdminToken?
 
     public init() {}
 }

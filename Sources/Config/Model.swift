@@ -1,3 +1,5 @@
+import Vocabulary
+
 /// The routes file after parsing and validation: plain values, no I/O.
 ///
 /// Every element remembers where it was written (`SourcePosition`) so that later checks
@@ -23,12 +25,15 @@ public struct RoutesConfig: Hashable, Sendable {
     public var clusters: [Cluster]
     /// Services that proxyless gRPC clients reach as `xds:///NAME`.
     public var grpcServices: [ProxylessService]
+    /// Who may take each group that lists `identities:` when proxies authenticate with client certificates.
+    public var identities: [String: [IdentityPattern]]
 
     public init(
         groups: [String] = ["default"], listeners: [Listener] = [], clusters: [Cluster] = [],
-        grpcServices: [ProxylessService] = []
+        grpcServices: [ProxylessService] = [], identities: [String: [IdentityPattern]] = [:]
     ) {
         self.groups = groups
+        self.identities = identities
         self.listeners = listeners
         self.clusters = clusters
         self.grpcServices = grpcServices

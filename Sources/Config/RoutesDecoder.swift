@@ -1,3 +1,4 @@
+import Vocabulary
 import Yams
 
 /// Turns the YAML tree into the model, one section at a time, noting every cross-reference for `Validation`.
@@ -9,6 +10,8 @@ final class RoutesDecoder {
     var references = References()
     /// Groups from the top-level `groups:`; listeners default to all of them.
     var declaredGroups: [String] = ["default"]
+    /// Groups that list `identities:`, with their patterns.
+    var groupIdentities: [String: [IdentityPattern]] = [:]
 
     init(reader: YAMLReader) { self.reader = reader }
 
@@ -54,16 +57,22 @@ final class RoutesDecoder {
             grpcServices = items.compactMap(decodeGRPCService)
         }
         return RoutesConfig(
-            groups: declaredGroups, listeners: listeners, clusters: clusters, grpcServices: grpcServices)
+            groups: declaredGroups, listeners: listeners, clusters: clusters, grpcServices: grpcServices,
+            identities: groupIdentities)
     }
 
     private func decodeGroups(_ value: Located) -> [String] {
-        guard let items = reader.stringList(value, emptyHint: "declare at least one node group, e.g. [default]") else {
+        guard let items = reader.list(value) else { return ["default"] }
+        if items.isEmpty {
+            reader.report(
+                .emptyList(at: value.position, key: value.path, hint: "declare at least one node group, e.g. [default]")
+            )
             return ["default"]
         }
         var seen: [String: SourcePosition] = [:]
         var groups: [String] = []
-        for (name, item) in items {
+        for item in items {
+            guard let (name, patterns) = decodeGroup(item) else { continue }
             if let first = seen[name] {
                 reader.report(
                     .duplicateName(at: item.position, key: item.path, kind: "group", name: name, first: first))
@@ -71,8 +80,36 @@ final class RoutesDecoder {
             }
             seen[name] = item.position
             groups.append(name)
+            if let patterns { groupIdentities[name] = patterns }
         }
         return groups.isEmpty ? ["default"] : groups
+    }
+
+    static let groupKeys = ["name", "identities"]
+
+    /// A group is its name, or `{name: edge, identities: [...]}` naming who may take it over mTLS.
+    private func decodeGroup(_ item: Located) -> (String, [IdentityPattern]?)? {
+        if item.node.mapping == nil { return reader.nonEmptyString(item).map { ($0, nil) } }
+        guard var map = reader.mapping(item, place: "group", allowed: Self.groupKeys) else { return nil }
+        let name = map.required("name", hint: "give the group the name proxies ask for").flatMap(reader.nonEmptyString)
+        if let name { map.place = "group \"\(name)\"" }
+        map.rejectUnknownKeys()
+        guard let name else { return nil }
+        guard let value = map.value("identities") else { return (name, nil) }
+        let hint = "list URI or DNS SAN patterns, e.g. [\"spiffe://example.org/edge\", \"edge-*.example.org\"]"
+        guard let entries = reader.stringList(value, emptyHint: hint) else { return (name, []) }
+        var patterns: [IdentityPattern] = []
+        for (text, entry) in entries {
+            switch IdentityPattern.parse(text) {
+            case .success(let pattern): patterns.append(pattern)
+            case .failure(let error):
+                reader.report(
+                    .invalidValue(
+                        at: entry.position, key: entry.path, message: "identity \"\(text)\": \(error)",
+                        hint: "see docs/ROUTES.md, \"groups\", for the pattern rules"))
+            }
+        }
+        return (name, patterns)
     }
 
     // MARK: Clusters

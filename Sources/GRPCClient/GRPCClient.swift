@@ -1,6 +1,7 @@
 import GRPCServer
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// What a client stream observes, in order.
@@ -45,19 +46,44 @@ public final class GRPCClient: Sendable {
     }
 
     public static func connect(host: String, port: Int, group: any EventLoopGroup) async throws -> GRPCClient {
+        try await connect(authority: "\(host):\(port)", group: group) { bootstrap in
+            bootstrap.channelOption(.socketOption(.tcp_nodelay), value: 1).connect(host: host, port: port)
+        }
+    }
+
+    /// Connects over a Unix domain socket (as an Envoy with a `pipe` address does).
+    public static func connect(unixSocket path: String, group: any EventLoopGroup) async throws -> GRPCClient {
+        try await connect(authority: "localhost", group: group) { $0.connect(unixDomainSocketPath: path) }
+    }
+
+    /// Connects over TLS with `tls` (its client certificate and trust roots; ALPN is the caller's choice, so tests
+    /// can offer something other than h2), checking the server's certificate for `serverHostname`.
+    public static func connect(
+        host: String, port: Int, tls: NIOSSLContext, serverHostname: String?, group: any EventLoopGroup
+    ) async throws -> GRPCClient {
+        try await connect(authority: "\(host):\(port)", tls: (tls, serverHostname), group: group) { bootstrap in
+            bootstrap.channelOption(.socketOption(.tcp_nodelay), value: 1).connect(host: host, port: port)
+        }
+    }
+
+    private static func connect(
+        authority: String, tls: (context: NIOSSLContext, hostname: String?)? = nil, group: any EventLoopGroup,
+        _ open: (ClientBootstrap) -> EventLoopFuture<any Channel>
+    ) async throws -> GRPCClient {
         let shared = ClientShared()
-        let authority = "\(host):\(port)"
-        let channel = try await ClientBootstrap(group: group)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+        let bootstrap = ClientBootstrap(group: group)
             .connectTimeout(.seconds(5))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOSSLClientHandler(context: tls.context, serverHostname: tls.hostname))
+                    }
                     try channel.pipeline.syncOperations.addHandler(
                         ClientConnectionHandler(authority: authority, shared: shared))
                 }
             }
-            .connect(host: host, port: port)
-            .get()
+        let channel = try await open(bootstrap).get()
         let handler = try await channel.eventLoop.submit {
             NIOLoopBound(
                 try channel.pipeline.syncOperations.handler(type: ClientConnectionHandler.self),

@@ -120,15 +120,18 @@ public final class GRPCServer: Sendable {
     private let registry = ServerRegistry()
     private let limitLogs = LimitLogs()
     private let reserve = DescriptorReserve()
+    /// Mutual TLS for TCP connections (nil: cleartext); see `TransportSecurity.swift`.
+    private let tls: (any ConnectionSecurity)?
 
     public init(
         service: any GRPCService, configuration: GRPCServerConfiguration = .init(), group: any EventLoopGroup,
-        logger: Logger
+        logger: Logger, tls: (any ConnectionSecurity)? = nil
     ) {
         self.service = service
         self.configuration = configuration
         self.group = group
         self.logger = logger
+        self.tls = tls
     }
 
     /// Streams not yet closed, across all connections (for leak checks).
@@ -139,13 +142,46 @@ public final class GRPCServer: Sendable {
 
     /// Binds and starts accepting; returns the bound port (port 0 picks an ephemeral one).
     public func start(host: String, port: Int) async throws -> Int {
+        let channel = try await bootstrap(transport: tls == nil ? .cleartext : .tls)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .bind(host: host, port: port).get()
+        registry.setServerChannel(channel)
+        let bound = channel.localAddress?.port ?? port
+        logger.info(
+            "gRPC server listening",
+            metadata: ["host": "\(host)", "port": "\(bound)", "tls": "\(tls == nil ? "off" : "mutual")"])
+        return bound
+    }
+
+    /// Binds a Unix domain socket at `path` (see `UnixSocket.swift` for the stale-file and mode rules).
+    public func start(unixSocket path: String, mode: UInt16) async throws {
+        // A socket a running server still answers on is not stale: taking it would cut that server off.
+        if let live = try? await ClientBootstrap(group: group).connect(unixDomainSocketPath: path).get() {
+            try? await live.close()
+            throw UnixSocket.Failure(description: "another process is serving on \"\(path)\"; not taking its socket")
+        }
+        try UnixSocket.removeStale(path)
+        let channel = try await bootstrap(transport: .unix).bind(unixDomainSocketPath: path).get()
+        registry.setServerChannel(channel)
+        do {
+            try UnixSocket.setMode(path, mode)
+        } catch {
+            try? await channel.close()
+            throw error
+        }
+        logger.info(
+            "gRPC server listening", metadata: ["socket": "\(path)", "mode": "\(String(mode, radix: 8))"])
+    }
+
+    private func bootstrap(transport: PeerIdentity.Transport) -> ServerBootstrap {
         let service = self.service
         let configuration = self.configuration
         let logger = self.logger
         let registry = self.registry
         let logs = self.limitLogs
         let reserve = self.reserve
-        let channel = try await ServerBootstrap(group: group)
+        let tls = transport == .tls ? self.tls : nil
+        return ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelInitializer { channel in
@@ -163,7 +199,6 @@ public final class GRPCServer: Sendable {
                         })
                 }
             }
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             // Each connection keeps its receive buffers between reads; a proxy sends a few hundred bytes per ACK, so
             // start small (NIO's default is 2 KiB, twice over) and let a burst grow it.
             .childChannelOption(
@@ -207,15 +242,13 @@ public final class GRPCServer: Sendable {
                     let handler = ServerConnectionHandler(
                         service: service, configuration: configuration,
                         logger: logger, registry: registry, connectionID: connectionID, logs: logs)
+                    handler.peer = ConnectionPeer(PeerIdentity(transport: transport))
+                    if let tls {
+                        try tls.secure(channel.pipeline.syncOperations, peer: handler.peer, logger: logger)
+                    }
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }
-            .bind(host: host, port: port)
-            .get()
-        registry.setServerChannel(channel)
-        let bound = channel.localAddress?.port ?? port
-        logger.info("gRPC server listening", metadata: ["host": "\(host)", "port": "\(bound)"])
-        return bound
     }
 
     /// GOAWAY to every connection, stop accepting, let streams finish within the grace period, then close.

@@ -46,7 +46,7 @@ extension ServerConnectionHandler {
         guard let context else { return }
         let path = fields.first { $0.name == ":path" }?.value ?? ""
         let stream = GRPCServerStream(
-            streamID: streamID, path: path, headers: fields, remoteAddress: remoteAddress,
+            streamID: streamID, path: path, headers: fields, remoteAddress: remoteAddress, peer: peer.identity,
             connectionID: connectionID, eventLoop: context.eventLoop, connection: self,
             maxMessageBytes: configuration.maxReceiveMessageBytes, memoryBudget: configuration.memoryBudget)
         streamOpening()

@@ -36,6 +36,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, NGHTTP2SharedDataSour
     /// Sum of the streams' unfinished inbound messages (see `countInbound`).
     var bufferedInboundBytes = 0
     var remoteAddress: String?
+    /// How the peer connected and who its client certificate names (set by `GRPCServer` before the handler is added).
+    var peer = ConnectionPeer(.cleartext)
     /// Closes the connection unless its first request arrives in time (`handshakeTimeout`).
     var handshakeTimer: Scheduled<Void>?
     /// Sends GOAWAY after `idleTimeout` without an open stream.

@@ -87,7 +87,7 @@ public final class RateLimitedLog: Sendable {
 }
 
 /// "ip:port" (IPv6 in brackets), as the connection handler prints peers.
-func describePeer(_ address: SocketAddress?) -> String {
+package func describePeer(_ address: SocketAddress?) -> String {
     guard let address, let ip = address.ipAddress, let port = address.port else { return "?" }
     return address.protocol == .inet6 ? "[\(ip)]:\(port)" : "\(ip):\(port)"
 }

@@ -27,6 +27,8 @@ public final class GRPCServerStream: @unchecked Sendable {
     public let headers: [(name: String, value: String)]
     /// "ip:port" of the peer, when known.
     public let remoteAddress: String?
+    /// The transport and the verified client certificate's names (fixed before the first request byte is read).
+    public let peer: PeerIdentity
     public let connectionID: UInt64
     public let eventLoop: any EventLoop
     /// The server-wide budget: a service charges the request state it keeps for this stream here (and releases it).
@@ -47,7 +49,8 @@ public final class GRPCServerStream: @unchecked Sendable {
     var deadline: Scheduled<Void>?
 
     init(
-        streamID: Int32, path: String, headers: [HeaderField], remoteAddress: String?, connectionID: UInt64,
+        streamID: Int32, path: String, headers: [HeaderField], remoteAddress: String?,
+        peer: PeerIdentity = .cleartext, connectionID: UInt64,
         eventLoop: any EventLoop, connection: ServerConnectionHandler, maxMessageBytes: Int, memoryBudget: MemoryBudget
     ) {
         self.memoryBudget = memoryBudget
@@ -55,6 +58,7 @@ public final class GRPCServerStream: @unchecked Sendable {
         self.path = path
         self.headers = headers
         self.remoteAddress = remoteAddress
+        self.peer = peer
         self.connectionID = connectionID
         self.eventLoop = eventLoop
         self.connection = connection

@@ -71,7 +71,7 @@ public enum Loader {
         now: Date = Date()
     ) throws(LoadError) -> Result {
         let validated = try validate(inputs, lastGood: lastGood, now: now)
-        let snapshot = try snapshot(translate(validated))
+        let snapshot = try snapshot(translate(validated)).with(identities: validated.config.identities)
         let scan = validated.certificates
         return Result(
             snapshot: snapshot, warnings: validated.warnings, certificates: scan.bundles,

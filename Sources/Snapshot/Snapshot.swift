@@ -51,13 +51,24 @@ public struct GroupSnapshot: Hashable, Sendable {
 /// An immutable, consistent set of encoded resources for every node group and mode.
 public struct Snapshot: Hashable, Sendable {
     public let groups: [GroupKey: GroupSnapshot]
+    /// Who may take each group that lists `identities:` in the routes file, when proxies authenticate with client
+    /// certificates (the XDS server checks it when a stream starts). Not sent to any proxy.
+    public let identities: [String: [IdentityPattern]]
     /// Hash over every group: the same input gives the same version on every restart and replica.
     public let version: String
 
-    public init(groups: [GroupKey: GroupSnapshot]) {
+    public init(groups: [GroupKey: GroupSnapshot], identities: [String: [IdentityPattern]] = [:]) {
         self.groups = groups
+        self.identities = identities
+        // Identities count only when declared, so files without them keep the versions they always had.
+        let entitlement = identities.map { ("identities/\($0.key)", $0.value.map(\.text).joined(separator: "\n")) }
         self.version = ContentHash.of(
-            versions: groups.map { ("\($0.key.group)/\($0.key.mode.rawValue)", $0.value.version) })
+            versions: groups.map { ("\($0.key.group)/\($0.key.mode.rawValue)", $0.value.version) } + entitlement)
+    }
+
+    /// The same resources with the routes file's group identities attached.
+    public func with(identities: [String: [IdentityPattern]]) -> Snapshot {
+        Snapshot(groups: groups, identities: identities)
     }
 
     public static let empty = Snapshot(groups: [:])

@@ -25,6 +25,9 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler, SnapshotFo
     private var drainCheck: Scheduled<Void>?
     private var finished = false
     private var nodeID = ""
+    private let fixedType: ResourceType?
+    /// Secret names asked for that the group does not hold, already logged.
+    private var secretRequests = SecretRequests()
 
     init(server: XDSServer, stream: GRPCServerStream, kind: String, fixedType: ResourceType?, mode: ConfigSourceMode) {
         self.server = server
@@ -32,6 +35,7 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler, SnapshotFo
         self.kind = kind
         self.id = server.registry.makeID()
         self.mode = mode
+        self.fixedType = fixedType
         self.machine = Machine(fixedType: fixedType)
     }
 
@@ -47,6 +51,7 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler, SnapshotFo
             return refuse(reason)
         }
         if machine.snapshot == nil, !start(with: request) { return }
+        noteSecretsNotHeld(request)
         let actions = machine.receive(request)
         if let reason = limitExceeded(requestNames: nil) ?? chargeRetainedState() {
             return refuse(reason)
@@ -54,6 +59,21 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler, SnapshotFo
         // The request's own type changed (its subscription at least), whatever the machine answers.
         let type = machine.fixedType ?? ResourceType(typeURL: Machine.typeURL(of: request))
         perform(actions, touching: type)
+    }
+
+    /// Logs (once per name, bounded) secrets the proxy names that its group does not hold; it is sent none of them.
+    private func noteSecretsNotHeld(_ request: Machine.Request) {
+        let asked = Machine.namesAsked(in: request)
+        let type = asked.typeURL.isEmpty ? fixedType : ResourceType(typeURL: asked.typeURL)
+        guard type == .secret, let group = machine.snapshot else { return }
+        for name in secretRequests.unknown(asked.names, secrets: group[.secret]) {
+            server.logger.notice(
+                "a proxy asked for a secret its group does not use; sending nothing",
+                metadata: [
+                    "peer": "\(stream.remoteAddress ?? "?")", "identity": "\(stream.peer)", "node": "\(nodeID)",
+                    "group": "\(group.group)", "secret": "\(name)",
+                ])
+        }
     }
 
     /// Ends the stream over a limit with RESOURCE_EXHAUSTED; logged at most once per interval, with the peer.
@@ -90,7 +110,7 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler, SnapshotFo
         // Follow before reading the current snapshot so that no publish falls in between.
         server.fanOut.add(id, self, on: stream.eventLoop)
         following = true
-        switch server.snapshot(for: node, mode: mode) {
+        switch server.snapshot(for: node, mode: mode, peer: stream.peer, address: stream.remoteAddress) {
         case .failure(let status):
             finish(status)
             return false
@@ -126,6 +146,12 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler, SnapshotFo
         guard let group = snapshot.group(current.group, mode: mode) else {
             return finish(
                 GRPCStatus(code: .unavailable, message: "group \"\(current.group)\" was removed from the routes file"))
+        }
+        // An edit of the group's identities can take the group away from this certificate: end, do not push.
+        if !Entitlement.allows(stream.peer, group: current.group, identities: snapshot.identities) {
+            return finish(
+                .permissionDenied(
+                    "the client certificate (\(stream.peer)) may no longer take group \"\(current.group)\""))
         }
         // A version some proxy of the group already rejected is not pushed to the others.
         if server.groupGuard.isRejected(snapshot, group: current.group) { return }

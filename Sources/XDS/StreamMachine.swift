@@ -73,6 +73,8 @@ protocol StreamMachine: Sendable {
     /// `node: false` skips the node's bytes: only a stream's first request needs it.
     static func decode(_ bytes: [UInt8], node: Bool) throws -> Request
     static func node(of request: Request) -> NodeInfo?
+    /// The type URL a request is about and the names it asks for (SotW: all of them; delta: new subscriptions).
+    static func namesAsked(in request: Request) -> (typeURL: String, names: [String])
     static func typeURL(of request: Request) -> String
     static func type(of response: Response) -> ResourceType
     /// The response as a per-stream head (its nonce) and a body shared through `cache` with every stream that sends
@@ -88,6 +90,9 @@ extension SotWStream: StreamMachine {
         try DiscoveryRequest(decoding: bytes, node: node)
     }
     static func node(of request: DiscoveryRequest) -> NodeInfo? { request.node }
+    static func namesAsked(in request: DiscoveryRequest) -> (typeURL: String, names: [String]) {
+        (request.typeURL, request.resourceNames)
+    }
     static func typeURL(of request: DiscoveryRequest) -> String { request.typeURL }
     static func type(of response: Response) -> ResourceType { response.type }
     static func encode(_ response: Response, controlPlane: [UInt8], cache: ResponseCache) -> (
@@ -105,6 +110,9 @@ extension DeltaStream: StreamMachine {
         try DeltaDiscoveryRequest(decoding: bytes, node: node)
     }
     static func node(of request: DeltaDiscoveryRequest) -> NodeInfo? { request.node }
+    static func namesAsked(in request: DeltaDiscoveryRequest) -> (typeURL: String, names: [String]) {
+        (request.typeURL, request.subscribe)
+    }
     static func typeURL(of request: DeltaDiscoveryRequest) -> String { request.typeURL }
     static func type(of response: Response) -> ResourceType { response.type }
     static func encode(_ response: Response, controlPlane: [UInt8], cache: ResponseCache) -> (

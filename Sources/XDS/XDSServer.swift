@@ -101,9 +101,27 @@ public final class XDSServer: GRPCService {
     /// The snapshot a new stream of `node` gets, or the gRPC error that explains why there is none.
     ///
     /// A version that a proxy of the group rejected is not handed to new streams while an accepted one exists.
-    func snapshot(for node: NodeInfo, mode: ConfigSourceMode) -> Result<(GroupSnapshot, Snapshot), GRPCStatus> {
+    /// Over mutual TLS the client certificate must be entitled to the group (`Entitlement`); otherwise the stream
+    /// ends with PERMISSION_DENIED, logged with the peer address and the certificate's names.
+    func snapshot(for node: NodeInfo, mode: ConfigSourceMode, peer: PeerIdentity = .cleartext, address: String? = nil)
+        -> Result<(GroupSnapshot, Snapshot), GRPCStatus>
+    {
         let current = store.current
         let group = GroupSelector.resolve(selector.group(of: node), known: current.groupNames, fallback: defaultGroup)
+        if !current.groupNames.isEmpty, !Entitlement.allows(peer, group: group, identities: current.identities) {
+            let entitled = Entitlement.entitledGroups(peer, known: current.groupNames, identities: current.identities)
+            logger.warning(
+                "refusing a group the client certificate is not entitled to",
+                metadata: [
+                    "peer": "\(address ?? "?")", "identity": "\(peer)", "node": "\(node.id)", "group": "\(group)",
+                ])
+            return .failure(
+                .permissionDenied(
+                    "the client certificate (\(peer)) may not take group \"\(group)\""
+                        + (entitled.isEmpty
+                            ? "; it matches no group's identities"
+                            : "; it may take: \(entitled.joined(separator: ", "))")))
+        }
         let served = groupGuard.snapshot(for: group, current: current)
         if let snapshot = served.group(group, mode: mode) { return .success((snapshot, served)) }
         let known = current.groupNames

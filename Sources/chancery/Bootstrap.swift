@@ -32,8 +32,13 @@ struct Bootstrap: ParsableCommand {
         help: "envoy (an Envoy bootstrap) or grpc (a gRPC xDS bootstrap for proxyless clients: GRPC_XDS_BOOTSTRAP).")
     var format: String = "envoy"
 
+    @OptionGroup(title: "Security") var security: BootstrapSecurity
+
     func run() throws {
-        guard let (host, port) = splitHostPort(xds) else { throw ValidationError("--xds must be host:port") }
+        let listen = try XDSListenAddress(xds)
+        if case .unix = listen, security.enabled {
+            throw ValidationError("--xds-ca/--tls-cert/--tls-key apply to TCP; a Unix socket is guarded by its mode")
+        }
         switch format {
         case "envoy": break
         case "grpc": return try printJSON(grpcBootstrap())
@@ -71,9 +76,9 @@ struct Bootstrap: ParsableCommand {
         default:
             throw ValidationError("--ads must be sotw, delta, none or none-delta")
         }
-        let controlPlane: [String: Any] = [
+        var controlPlane: [String: Any] = [
             "name": ConfigSourceMode.controlPlaneCluster,
-            "type": isIP(host) ? "STATIC" : "STRICT_DNS",
+            "type": isStatic(listen) ? "STATIC" : "STRICT_DNS",
             "connect_timeout": "1s",
             "typed_extension_protocol_options": [
                 "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": [
@@ -83,9 +88,12 @@ struct Bootstrap: ParsableCommand {
             ],
             "load_assignment": [
                 "cluster_name": ConfigSourceMode.controlPlaneCluster,
-                "endpoints": [["lb_endpoints": [["endpoint": ["address": address(host, port)]]]]],
+                "endpoints": [["lb_endpoints": [["endpoint": ["address": address(listen)]]]]],
             ] as [String: Any],
         ]
+        if case .tcp(let host, _) = listen, let tls = security.upstreamTLS(host: host, hostIsIP: isIP(host)) {
+            controlPlane["transport_socket"] = tls
+        }
         let bootstrap: [String: Any] = [
             "node": ["id": node, "cluster": group],
             "admin": ["address": address(adminHost, adminPort)],
@@ -108,14 +116,14 @@ struct Bootstrap: ParsableCommand {
         try printJSON(bootstrap)
     }
 
-    /// gRPC's xDS bootstrap: gRPC speaks only ADS state-of-the-world, over plaintext here (Chancery listens on
-    /// loopback or a private interface).
+    /// gRPC's xDS bootstrap: gRPC speaks only ADS state-of-the-world; plaintext, or mutual TLS with the same files
+    /// as an Envoy's bootstrap.
     private func grpcBootstrap() -> [String: Any] {
         [
             "xds_servers": [
                 [
                     "server_uri": xds,
-                    "channel_creds": [["type": "insecure"]],
+                    "channel_creds": security.grpcChannelCreds,
                     "server_features": ["xds_v3"],
                 ] as [String: Any]
             ],
@@ -130,6 +138,20 @@ struct Bootstrap: ParsableCommand {
 
     private func address(_ host: String, _ port: Int) -> [String: Any] {
         ["socket_address": ["address": host, "port_value": port] as [String: Any]]
+    }
+
+    private func address(_ listen: XDSListenAddress) -> [String: Any] {
+        switch listen {
+        case .tcp(let host, let port): return address(host, port)
+        case .unix(let path): return ["pipe": ["path": path]]
+        }
+    }
+
+    private func isStatic(_ listen: XDSListenAddress) -> Bool {
+        switch listen {
+        case .tcp(let host, _): return isIP(host)
+        case .unix: return true
+        }
     }
 
     private func isIP(_ host: String) -> Bool {

@@ -3,6 +3,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import GRPCServer
+import GRPCTLS
 import Logging
 import NIOCore
 import NIOPosix
@@ -41,14 +42,30 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup(title: "Limits") var limits: ServeLimits
     @OptionGroup var adminOptions: AdminOptions
     @OptionGroup var envoyCheck: EnvoyCheckOptions
+    @OptionGroup(title: "Security") var security: SecurityOptions
 
     func run() async throws {
         var logger = Logger(label: "chancery")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        guard let (xdsHost, xdsPort) = splitHostPort(xds) else { throw ValidationError("--xds must be host:port") }
+        let listen = try XDSListenAddress(xds)
         guard let (adminHost, adminPort) = splitHostPort(admin) else {
             throw ValidationError("--admin must be host:port")
         }
+
+        var adminLimits = adminOptions.limits
+        adminLimits.token = try security.adminToken(host: adminHost)
+        if case .unix = listen, security.tlsFiles != nil {
+            throw ValidationError(
+                "--xds-tls-* apply to TCP; a Unix socket is guarded by its file mode (--xds-socket-mode)")
+        }
+        let tls: TLSServerContext?
+        do {
+            tls = try security.tlsFiles?.makeContext()
+        } catch {
+            printError("cannot serve xDS over TLS: \(error)")
+            throw ExitCode(1)
+        }
+        let tlsWatcher = try tls.flatMap { try security.tlsFiles?.watch($0, logger: logger) }
 
         let store = SnapshotStore()
         let reloader = Reloader(
@@ -75,15 +92,16 @@ struct Serve: AsyncParsableCommand {
         // xDS streams never end on their own: after GOAWAY, give in-flight responses a moment, then end the streams
         // with UNAVAILABLE so proxies reconnect (to another replica) at once.
         configuration.shutdownGracePeriod = .seconds(1)
-        let grpc = GRPCServer(service: xdsServer, configuration: configuration, group: group, logger: logger)
+        let grpc = GRPCServer(
+            service: xdsServer, configuration: configuration, group: group, logger: logger, tls: tls)
         // No group passed: the admin makes its own one-thread group, so admin clients never run on the xDS loops.
         let adminServer = AdminServer(
             store: store, registry: xdsServer.registry, groupGuard: xdsServer.groupGuard,
-            limits: adminOptions.limits, logger: logger)
-        let boundXDS: Int
+            limits: adminLimits, logger: logger)
+        let boundXDS: String
         let boundAdmin: Int
         do {
-            boundXDS = try await grpc.start(host: xdsHost, port: xdsPort)
+            boundXDS = try await startXDS(grpc, tls: tls != nil, logger: logger)
         } catch {
             printError("cannot listen for xDS on \(xds): \(error)")
             throw ExitCode(1)
@@ -98,13 +116,14 @@ struct Serve: AsyncParsableCommand {
         logger.info(
             "serving",
             metadata: [
-                "xds": "\(xdsHost):\(boundXDS)", "admin": "\(adminHost):\(boundAdmin)",
+                "xds": "\(boundXDS)", "admin": "\(adminHost):\(boundAdmin)",
                 "snapshot": "\(store.current.version)",
             ])
 
         let signal = await waitForTermination()
         logger.info("shutting down", metadata: ["signal": "\(signal)"])
         watcher.stop()
+        tlsWatcher?.stop()
         rescan?.cancel()
         await grpc.shutdown()
         await adminServer.shutdown()

@@ -82,7 +82,19 @@ class Generator:
             if self.chance(0.35):
                 grpc_group = "grpc"
                 declared.append(grpc_group)
-            self.out.line(0, f"groups: {flow(declared)}")
+            if self.chance(0.3):
+                # The mapping form: identities matter only over mTLS, so Envoy never sees them.
+                self.out.line(0, "groups:")
+                patterns = ["*", "spiffe://example.org/edge", "spiffe://example.org/ns/*", "edge-*.example.org",
+                            "proxy.example.org"]
+                for group in declared:
+                    if self.chance(0.5):
+                        chosen = r.sample(patterns, r.randint(1, 2))
+                        self.out.line(1, f"- {{name: {scalar(group)}, identities: {flow(chosen)}}}")
+                    else:
+                        self.out.line(1, f"- {scalar(group)}")
+            else:
+                self.out.line(0, f"groups: {flow(declared)}")
         proxy_groups = [g for g in (declared or ["default"]) if g != grpc_group]
 
         self.clusters = [f"c{i}" for i in range(r.randint(1, 6))]
