@@ -46,7 +46,7 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        // A gRPC client over the same nghttp2 wrapper, for the protocol tests and the benchmark; not in `chancery`.
+        // A gRPC client over the same nghttp2 wrapper, for the protocol tests; not in `chancery`.
         .target(
             name: "GRPCClient",
             dependencies: [
