@@ -25,20 +25,61 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     let delta = try? DeltaDiscoveryRequest(decoding: bytes)
     _ = try? DeltaDiscoveryRequest(decoding: bytes, node: false)
     if let message = try? ProtoCodec.decode("envoy.service.discovery.v3.DiscoveryRequest", from: bytes) {
-        guard let sotw else { fatalError("the codec accepts a DiscoveryRequest the wire reader refuses") }
-        let names = message["resource_names"]?.listValue?.compactMap(\.stringValue) ?? []
-        precondition(sotw.resourceNames == names, "resource_names differ")
-        precondition(sotw.typeURL == message["type_url"]?.stringValue ?? "", "type_url differs")
-        precondition(sotw.versionInfo == message["version_info"]?.stringValue ?? "", "version_info differs")
-        precondition(sotw.responseNonce == message["response_nonce"]?.stringValue ?? "", "response_nonce differs")
-        precondition((sotw.errorDetail != nil) == (message["error_detail"] != nil), "error_detail differs")
+        if let sotw {
+            checkAgreement(sotw, message)
+        } else {
+            precondition(hasNULQuirk(bytes), "the codec accepts a DiscoveryRequest the wire reader refuses")
+        }
     }
     if let message = try? ProtoCodec.decode("envoy.service.discovery.v3.DeltaDiscoveryRequest", from: bytes) {
-        guard let delta else { fatalError("the codec accepts a DeltaDiscoveryRequest the wire reader refuses") }
-        let subscribe = message["resource_names_subscribe"]?.listValue?.compactMap(\.stringValue) ?? []
-        precondition(delta.subscribe == subscribe, "resource_names_subscribe differ")
-        precondition(delta.responseNonce == message["response_nonce"]?.stringValue ?? "", "response_nonce differs")
-        precondition((delta.errorDetail != nil) == (message["error_detail"] != nil), "error_detail differs")
+        if let delta {
+            checkAgreement(delta, message)
+        } else {
+            precondition(hasNULQuirk(bytes), "the codec accepts a DeltaDiscoveryRequest the wire reader refuses")
+        }
     }
     return 0
+}
+
+func checkAgreement(_ sotw: DiscoveryRequest, _ message: ProtoMessage) {
+    let names = message["resource_names"]?.listValue?.compactMap(\.stringValue) ?? []
+    precondition(sotw.resourceNames.map(cString) == names, "resource_names differ")
+    precondition(cString(sotw.typeURL) == message["type_url"]?.stringValue ?? "", "type_url differs")
+    precondition(cString(sotw.versionInfo) == message["version_info"]?.stringValue ?? "", "version_info differs")
+    precondition(
+        cString(sotw.responseNonce) == message["response_nonce"]?.stringValue ?? "", "response_nonce differs")
+    precondition((sotw.errorDetail != nil) == (message["error_detail"] != nil), "error_detail differs")
+}
+
+func checkAgreement(_ delta: DeltaDiscoveryRequest, _ message: ProtoMessage) {
+    let subscribe = message["resource_names_subscribe"]?.listValue?.compactMap(\.stringValue) ?? []
+    precondition(delta.subscribe.map(cString) == subscribe, "resource_names_subscribe differ")
+    precondition(
+        cString(delta.responseNonce) == message["response_nonce"]?.stringValue ?? "", "response_nonce differs")
+    precondition((delta.errorDetail != nil) == (message["error_detail"] != nil), "error_detail differs")
+}
+
+/// protobuf-c keeps strings as C strings, so the codec reads a string field only up to its first NUL byte; the wire
+/// reader reads (and validates) all of it. The two agree on the part before the NUL.
+func cString(_ text: String) -> String {
+    String(text.unicodeScalars.prefix { $0 != "\0" })
+}
+
+/// Whether some length-delimited field (at the top level, or one level down) is invalid UTF-8 only after
+/// a NUL byte: text the codec accepts (it stops at the NUL) and the wire reader refuses (it checks every byte).
+func hasNULQuirk(_ bytes: [UInt8], depth: Int = 0) -> Bool {
+    var reader = ProtoWireReader(bytes)
+    while true {
+        guard let field = try? reader.next() else { return false }
+        guard let (_, value) = field else { return false }
+        guard let range = value.range else { continue }
+        let payload = bytes[range]
+        if let nul = payload.firstIndex(of: 0), String(validating: payload, as: UTF8.self) == nil,
+            String(validating: payload[..<nul], as: UTF8.self) != nil
+        {
+            return true
+        }
+        // One level down: the key and value of a map entry (initial_resource_versions).
+        if depth == 0, hasNULQuirk(Array(payload), depth: 1) { return true }
+    }
 }

@@ -68,4 +68,19 @@ import Testing
         #expect(throws: (any Error).self) { try DiscoveryRequest(decoding: wire) }
         #expect(throws: (any Error).self) { try DeltaDiscoveryRequest(decoding: [0x32, 0x01]) }
     }
+
+    /// Found by FuzzDiscoveryRequest's cross-check: protobuf-c keeps strings as C strings, so the codec reads
+    /// version_info `00 D0` as "" (it stops at the NUL); the wire reader checks every byte and refuses the invalid
+    /// UTF-8 after it. Refusing is the stricter answer, and the stream then ends with INVALID_ARGUMENT.
+    @Test func aNULFollowedByInvalidUTF8IsRefused() throws {
+        let bytes: [UInt8] = [0x0a, 0x02, 0x00, 0xd0]
+        #expect(throws: Never.self) {
+            try ProtoCodec.decode("envoy.service.discovery.v3.DiscoveryRequest", from: bytes)
+        }
+        #expect(throws: (any Error).self) { try DiscoveryRequest(decoding: bytes) }
+        // A NUL inside otherwise valid text is kept whole.
+        var wire: [UInt8] = []
+        ProtoWire.appendLengthDelimited(field: 5, [0x61, 0x00, 0x62], to: &wire)
+        #expect(try DiscoveryRequest(decoding: wire).responseNonce == "a\u{0}b")
+    }
 }
