@@ -70,8 +70,8 @@ func cString(_ text: String) -> String {
 func hasNULQuirk(_ bytes: [UInt8], depth: Int = 0) -> Bool {
     var reader = ProtoWireReader(bytes)
     while true {
-        guard let field = try? reader.next() else { return false }
-        guard let (_, value) = field else { return false }
+        // An error or the end of the message: either way, nothing more to look at.
+        guard let (_, value) = try? reader.next() else { return false }
         guard let range = value.range else { continue }
         let payload = bytes[range]
         if let nul = payload.firstIndex(of: 0), String(validating: payload, as: UTF8.self) == nil,
