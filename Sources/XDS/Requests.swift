@@ -22,9 +22,9 @@ public struct NodeInfo: Hashable, Sendable {
         self.metadata = metadata
     }
 
-    /// Decodes the node's bytes (a range of a request) through the codec: it is read once per stream.
-    init(decoding bytes: [UInt8], range: Range<Int>) throws {
-        self.init(try ProtoCodec.decode("envoy.config.core.v3.Node", from: Array(bytes[range])))
+    /// Decodes the node's bytes (all its parts in a request, merged) through the codec: it is read once per stream.
+    init(decoding bytes: [UInt8]) throws {
+        self.init(try ProtoCodec.decode("envoy.config.core.v3.Node", from: bytes))
     }
 
     init(_ message: ProtoMessage) {
@@ -62,8 +62,8 @@ public struct ErrorDetail: Hashable, Sendable {
 
     /// Decodes a `google.rpc.Status` through the codec, with its checks (nesting depth of `details` included): a
     /// NACK is rare, and its detail is the one part of an ACK-path request worth validating whole.
-    init(decoding bytes: [UInt8], range: Range<Int>) throws {
-        let status = try ProtoCodec.decode("google.rpc.Status", from: Array(bytes[range]))
+    init(decoding bytes: [UInt8]) throws {
+        let status = try ProtoCodec.decode("google.rpc.Status", from: bytes)
         code = Int(status["code"]?.intValue ?? 0)
         message = status["message"]?.stringValue ?? ""
     }
@@ -98,18 +98,23 @@ public struct DiscoveryRequest: Hashable, Sendable {
     /// response_nonce 5, error_detail 6.
     public init(decoding bytes: [UInt8], node decodeNode: Bool = true) throws {
         self.init()
+        // A message field sent more than once is one message, merged (protobuf's rule): its parts are concatenated.
+        var nodeBytes: [UInt8]?
+        var detailBytes: [UInt8]?
         var reader = ProtoWireReader(bytes)
         while let (field, value) = try reader.next() {
             switch field {
             case 1: versionInfo = try reader.string(try text(value, field))
-            case 2: if decodeNode { node = try NodeInfo(decoding: bytes, range: try text(value, field)) }
+            case 2: if decodeNode { nodeBytes = (nodeBytes ?? []) + bytes[try text(value, field)] }
             case 3: resourceNames.append(try reader.string(try text(value, field)))
             case 4: typeURL = try reader.string(try text(value, field))
             case 5: responseNonce = try reader.string(try text(value, field))
-            case 6: errorDetail = try ErrorDetail(decoding: bytes, range: try text(value, field))
+            case 6: detailBytes = (detailBytes ?? []) + bytes[try text(value, field)]
             default: break
             }
         }
+        node = try nodeBytes.map(NodeInfo.init(decoding:))
+        errorDetail = try detailBytes.map(ErrorDetail.init(decoding:))
     }
 }
 
@@ -142,10 +147,12 @@ public struct DeltaDiscoveryRequest: Hashable, Sendable {
     /// entries: key 1, value 2), response_nonce 6, error_detail 7.
     public init(decoding bytes: [UInt8], node decodeNode: Bool = true) throws {
         self.init()
+        var nodeBytes: [UInt8]?
+        var detailBytes: [UInt8]?
         var reader = ProtoWireReader(bytes)
         while let (field, value) = try reader.next() {
             switch field {
-            case 1: if decodeNode { node = try NodeInfo(decoding: bytes, range: try text(value, field)) }
+            case 1: if decodeNode { nodeBytes = (nodeBytes ?? []) + bytes[try text(value, field)] }
             case 2: typeURL = try reader.string(try text(value, field))
             case 3: subscribe.append(try reader.string(try text(value, field)))
             case 4: unsubscribe.append(try reader.string(try text(value, field)))
@@ -158,10 +165,12 @@ public struct DeltaDiscoveryRequest: Hashable, Sendable {
                 }
                 initialResourceVersions[key] = version
             case 6: responseNonce = try reader.string(try text(value, field))
-            case 7: errorDetail = try ErrorDetail(decoding: bytes, range: try text(value, field))
+            case 7: detailBytes = (detailBytes ?? []) + bytes[try text(value, field)]
             default: break
             }
         }
+        node = try nodeBytes.map(NodeInfo.init(decoding:))
+        errorDetail = try detailBytes.map(ErrorDetail.init(decoding:))
     }
 }
 
