@@ -101,18 +101,23 @@ public struct DiscoveryRequest: Hashable, Sendable {
         // A message field sent more than once is one message, merged (protobuf's rule): its parts are concatenated.
         var nodeBytes: [UInt8]?
         var detailBytes: [UInt8]?
+        // A singular field sent more than once keeps its last value; only that one is read as text.
+        var versionRange: Range<Int>?, typeRange: Range<Int>?, nonceRange: Range<Int>?
         var reader = ProtoWireReader(bytes)
         while let (field, value) = try reader.next() {
             switch field {
-            case 1: versionInfo = try reader.string(try text(value, field))
+            case 1: versionRange = try text(value, field)
             case 2: if decodeNode { nodeBytes = (nodeBytes ?? []) + bytes[try text(value, field)] }
             case 3: resourceNames.append(try reader.string(try text(value, field)))
-            case 4: typeURL = try reader.string(try text(value, field))
-            case 5: responseNonce = try reader.string(try text(value, field))
+            case 4: typeRange = try text(value, field)
+            case 5: nonceRange = try text(value, field)
             case 6: detailBytes = (detailBytes ?? []) + bytes[try text(value, field)]
             default: break
             }
         }
+        versionInfo = try versionRange.map(reader.string) ?? ""
+        typeURL = try typeRange.map(reader.string) ?? ""
+        responseNonce = try nonceRange.map(reader.string) ?? ""
         node = try nodeBytes.map(NodeInfo.init(decoding:))
         errorDetail = try detailBytes.map(ErrorDetail.init(decoding:))
     }
@@ -149,11 +154,12 @@ public struct DeltaDiscoveryRequest: Hashable, Sendable {
         self.init()
         var nodeBytes: [UInt8]?
         var detailBytes: [UInt8]?
+        var typeRange: Range<Int>?, nonceRange: Range<Int>?
         var reader = ProtoWireReader(bytes)
         while let (field, value) = try reader.next() {
             switch field {
             case 1: if decodeNode { nodeBytes = (nodeBytes ?? []) + bytes[try text(value, field)] }
-            case 2: typeURL = try reader.string(try text(value, field))
+            case 2: typeRange = try text(value, field)
             case 3: subscribe.append(try reader.string(try text(value, field)))
             case 4: unsubscribe.append(try reader.string(try text(value, field)))
             case 5:
@@ -164,11 +170,13 @@ public struct DeltaDiscoveryRequest: Hashable, Sendable {
                     if field == 2 { version = try entry.string(try text(value, field)) }
                 }
                 initialResourceVersions[key] = version
-            case 6: responseNonce = try reader.string(try text(value, field))
+            case 6: nonceRange = try text(value, field)
             case 7: detailBytes = (detailBytes ?? []) + bytes[try text(value, field)]
             default: break
             }
         }
+        typeURL = try typeRange.map(reader.string) ?? ""
+        responseNonce = try nonceRange.map(reader.string) ?? ""
         node = try nodeBytes.map(NodeInfo.init(decoding:))
         errorDetail = try detailBytes.map(ErrorDetail.init(decoding:))
     }
