@@ -35,9 +35,11 @@ public struct ProtoWireReader {
     /// The next field, or nil at the end of the message.
     public mutating func next() throws(ProtoError) -> (field: Int, value: Value)? {
         guard offset < end else { return nil }
-        let key = try varint()
+        // A key is a 32-bit varint; longer ones keep their low 32 bits, as protobuf-c reads them (so both readers
+        // agree on which field a byte sequence is).
+        let key = UInt64(UInt32(truncatingIfNeeded: try varint()))
         let field = key >> 3
-        guard field > 0, field < 1 << 29 else { throw ProtoError.malformedWire("invalid field number \(field)") }
+        guard field > 0 else { throw ProtoError.malformedWire("invalid field number \(field)") }
         switch key & 7 {
         case 0:
             return (Int(field), .varint(try varint()))
