@@ -53,7 +53,9 @@ struct LoadCommand: AsyncParsableCommand {
                     var run = RunResult(server: kind.rawValue, mode: mode, proxies: count)
                     let runner = Runner(
                         options: self, kind: kind, delta: mode == "delta", count: count,
-                        ports: port == 0 ? (try freePort(), try freePort()) : (nextPort, nextPort + 1),
+                        ports: port == 0
+                            ? (try await freePort(group: group), try await freePort(group: group))
+                            : (nextPort, nextPort + 1),
                         root: root, group: group, rawSizes: rawSizes)
                     nextPort += 2
                     say("== \(kind.rawValue) \(mode) \(count) proxies")

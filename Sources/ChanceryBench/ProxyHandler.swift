@@ -184,19 +184,7 @@ final class ProxyHandler: ChannelDuplexHandler, NGHTTP2DataSource {
     }
 
     func readOutbound(streamID: Int32, maxLength: Int, write: (ByteBuffer) -> Void) -> NGHTTP2OutboundRead {
-        var remaining = maxLength
-        while remaining > 0, var head = outbound.first {
-            if head.readableBytes <= remaining {
-                outbound.removeFirst()
-                remaining -= head.readableBytes
-                write(head)
-            } else {
-                write(head.readSlice(length: remaining)!)
-                outbound[outbound.startIndex] = head
-                remaining = 0
-            }
-        }
-        return remaining < maxLength ? .more : .deferred
+        outbound.take(upTo: maxLength, write) > 0 ? .more : .deferred
     }
 
     private func scheduleFlush() {

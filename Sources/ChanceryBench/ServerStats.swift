@@ -1,4 +1,6 @@
 import Foundation
+import NIOCore
+import NIOPosix
 
 #if canImport(Glibc)
     import Glibc
@@ -36,19 +38,10 @@ func raiseDescriptorLimit() -> Int {
 }
 
 /// A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read it back, close).
-func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw BenchError("socket failed: errno \(errno)") }
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
-            bind(fd, raw, length) == 0 && getsockname(fd, raw, &length) == 0
-        }
-    }
-    guard bound else { throw BenchError("bind to a free port failed: errno \(errno)") }
-    return Int(UInt16(bigEndian: address.sin_port))
+func freePort(group: any EventLoopGroup) async throws -> Int {
+    let channel = try await ServerBootstrap(group: group).bind(host: "127.0.0.1", port: 0).get()
+    let port = channel.localAddress?.port
+    try await channel.close()
+    guard let port else { throw BenchError("bound a port but cannot read it back") }
+    return port
 }

@@ -140,23 +140,12 @@ final class ClientConnectionHandler: ChannelDuplexHandler, NGHTTP2DataSource {
 
     func readOutbound(streamID: Int32, maxLength: Int, write: (ByteBuffer) -> Void) -> NGHTTP2OutboundRead {
         guard let state = streams[streamID] else { return .deferred }
-        var remaining = maxLength
-        while remaining > 0, var head = state.outbound.first {
-            if head.readableBytes <= remaining {
-                state.outbound.removeFirst()
-                remaining -= head.readableBytes
-                write(head)
-            } else {
-                write(head.readSlice(length: remaining)!)
-                state.outbound[state.outbound.startIndex] = head
-                remaining = 0
-            }
-        }
+        let taken = state.outbound.take(upTo: maxLength, write)
         if state.outbound.isEmpty && state.endRequested {
             state.endSent = true
             return .endStream
         }
-        return remaining < maxLength ? .more : .deferred
+        return taken > 0 ? .more : .deferred
     }
 
     // MARK: nghttp2 events

@@ -106,3 +106,24 @@ package struct GRPCMessageDeframer {
         return buffer.readBytes(length: Int(length))
     }
 }
+
+extension CircularBuffer where Element == ByteBuffer {
+    /// Removes up to `limit` bytes from the front of a queue of buffers, handing them to `write` as whole buffers or
+    /// slices of the same storage (never copies); returns how many bytes were taken.
+    package mutating func take(upTo limit: Int, _ write: (ByteBuffer) -> Void) -> Int {
+        var remaining = limit
+        while remaining > 0, var head = first {
+            if head.readableBytes <= remaining {
+                removeFirst()
+                remaining -= head.readableBytes
+                write(head)
+            } else {
+                let slice = head.readSlice(length: remaining)!
+                self[startIndex] = head
+                remaining = 0
+                write(slice)
+            }
+        }
+        return limit - remaining
+    }
+}

@@ -75,13 +75,7 @@ public final class GRPCServerStream: @unchecked Sendable {
 
     /// Queues one message (the 5-byte prefix is added here). Dropped after `finish` or once the stream closed.
     public func send(_ message: [UInt8]) {
-        let framed = GRPCFraming.frame(message, allocator: ByteBufferAllocator())
-        pending.withLock { $0 += framed.readableBytes }
-        if eventLoop.inEventLoop {
-            enqueue(framed)
-        } else {
-            eventLoop.execute { self.enqueue(framed) }
-        }
+        queue(GRPCFraming.frame(message, allocator: ByteBufferAllocator()), body: nil)
     }
 
     /// Ends the RPC with trailers (`grpc-status`, percent-encoded `grpc-message`) after queued messages. Idempotent.
@@ -98,63 +92,46 @@ public final class GRPCServerStream: @unchecked Sendable {
     /// storage, never copied. Protobuf fields may come in any order, so an xDS response is its nonce (the head)
     /// followed by bytes every proxy of a group receives alike.
     public func send(head: [UInt8], body: ByteBuffer) {
-        let length = head.count + body.readableBytes
-        var buffer = ByteBufferAllocator().buffer(capacity: GRPCFraming.prefixLength + head.count)
-        buffer.writeInteger(UInt8(0))
-        buffer.writeInteger(UInt32(truncatingIfNeeded: length), endianness: .big)
-        buffer.writeBytes(head)
-        let prefix = buffer
-        pending.withLock { $0 += prefix.readableBytes + body.readableBytes }
+        var prefix = ByteBufferAllocator().buffer(capacity: GRPCFraming.prefixLength + head.count)
+        prefix.writeInteger(UInt8(0))
+        prefix.writeInteger(UInt32(truncatingIfNeeded: head.count + body.readableBytes), endianness: .big)
+        prefix.writeBytes(head)
+        queue(prefix, body: body.readableBytes > 0 ? body : nil)
+    }
+
+    /// Counts the bytes as pending at once (callers coalesce on it), then queues them on the event loop.
+    private func queue(_ first: ByteBuffer, body: ByteBuffer?) {
+        pending.withLock { $0 += first.readableBytes + (body?.readableBytes ?? 0) }
         if eventLoop.inEventLoop {
-            enqueue(prefix, body)
+            enqueue(first, body)
         } else {
-            eventLoop.execute { self.enqueue(prefix, body) }
+            eventLoop.execute { self.enqueue(first, body) }
         }
     }
 
     // MARK: Events from the service (event loop)
 
-    private func enqueue(_ prefix: ByteBuffer, _ body: ByteBuffer) {
+    private func enqueue(_ first: ByteBuffer, _ body: ByteBuffer?) {
         eventLoop.preconditionInEventLoop()
-        guard connection != nil, !machine.isClosed else {
-            return releasePending(prefix.readableBytes + body.readableBytes)
-        }
-        // Both parts must be queued before nghttp2 may pull either, or a frame could end between them mid-message.
-        if body.readableBytes > 0 {
-            switch machine.sendQueued() {
-            case .submitHeaders:
-                outbound.append(prefix)
-                outbound.append(body)
-                connection?.submitResponse(
-                    streamID: streamID,
-                    headers: [(":status", "200"), ("content-type", "application/grpc")], hasBody: true)
-            case .resumeData:
-                outbound.append(prefix)
-                outbound.append(body)
-                connection?.resumeData(streamID: streamID)
-            case .drop:
-                releasePending(prefix.readableBytes + body.readableBytes)
-            }
-        } else {
-            enqueue(prefix)
+        let bytes = first.readableBytes + (body?.readableBytes ?? 0)
+        guard let connection else { return releasePending(bytes) }
+        switch machine.sendQueued() {
+        case .submitHeaders:
+            append(first, body)
+            connection.submitResponse(
+                streamID: streamID, headers: [(":status", "200"), ("content-type", "application/grpc")], hasBody: true)
+        case .resumeData:
+            append(first, body)
+            connection.resumeData(streamID: streamID)
+        case .drop:
+            releasePending(bytes)
         }
     }
 
-    private func enqueue(_ framed: ByteBuffer) {
-        eventLoop.preconditionInEventLoop()
-        guard let connection else { return releasePending(framed.readableBytes) }
-        switch machine.sendQueued() {
-        case .submitHeaders:
-            outbound.append(framed)
-            connection.submitResponse(
-                streamID: streamID,
-                headers: [(":status", "200"), ("content-type", "application/grpc")], hasBody: true)
-        case .resumeData:
-            outbound.append(framed)
-            connection.resumeData(streamID: streamID)
-        case .drop:
-            releasePending(framed.readableBytes)
-        }
+    /// Both parts are queued before nghttp2 may pull either, so no DATA frame ends between them mid-message.
+    private func append(_ first: ByteBuffer, _ body: ByteBuffer?) {
+        outbound.append(first)
+        if let body { outbound.append(body) }
     }
 
     func finish(_ status: GRPCStatus, httpStatus: String, extraFields: [HeaderField]) {
@@ -261,20 +238,7 @@ public final class GRPCServerStream: @unchecked Sendable {
 
     /// The DATA frame announced by `nextOutbound` is being written: hand over exactly `length` queued bytes.
     func takeOutbound(length: Int, write: (ByteBuffer) -> Void) {
-        var remaining = length
-        while remaining > 0, var head = outbound.first {
-            if head.readableBytes <= remaining {
-                outbound.removeFirst()
-                remaining -= head.readableBytes
-                write(head)
-            } else {
-                let slice = head.readSlice(length: remaining)!
-                outbound[outbound.startIndex] = head
-                remaining = 0
-                write(slice)
-            }
-        }
-        releasePending(length - remaining)
+        releasePending(outbound.take(upTo: length, write))
     }
 
     /// The stream is gone: release everything and tell the handler, once.

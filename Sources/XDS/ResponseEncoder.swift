@@ -57,11 +57,6 @@ enum ResponseEncoder {
         return out
     }
 
-    /// The whole encoded message, head then body (tests, and anything that wants one contiguous copy).
-    static func whole(head: [UInt8], body: ByteBuffer) -> [UInt8] {
-        head + body.readableBytesView
-    }
-
     /// `core.v3.ControlPlane{identifier=1}`, encoded once per server.
     static func controlPlane(identifier: String) -> [UInt8] {
         var out: [UInt8] = []

@@ -57,7 +57,7 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler, SnapshotFo
             return refuse(reason)
         }
         // The request's own type changed (its subscription at least), whatever the machine answers.
-        let type = machine.fixedType ?? ResourceType(typeURL: Machine.typeURL(of: request))
+        let type = machine.fixedType ?? ResourceType(typeURL: Machine.namesAsked(in: request).typeURL)
         perform(actions, touching: type)
     }
 

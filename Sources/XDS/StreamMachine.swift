@@ -75,7 +75,6 @@ protocol StreamMachine: Sendable {
     static func node(of request: Request) -> NodeInfo?
     /// The type URL a request is about and the names it asks for (SotW: all of them; delta: new subscriptions).
     static func namesAsked(in request: Request) -> (typeURL: String, names: [String])
-    static func typeURL(of request: Request) -> String
     static func type(of response: Response) -> ResourceType
     /// The response as a per-stream head (its nonce) and a body shared through `cache` with every stream that sends
     /// the same content.
@@ -93,7 +92,6 @@ extension SotWStream: StreamMachine {
     static func namesAsked(in request: DiscoveryRequest) -> (typeURL: String, names: [String]) {
         (request.typeURL, request.resourceNames)
     }
-    static func typeURL(of request: DiscoveryRequest) -> String { request.typeURL }
     static func type(of response: Response) -> ResourceType { response.type }
     static func encode(_ response: Response, controlPlane: [UInt8], cache: ResponseCache) -> (
         head: [UInt8], body: ByteBuffer
@@ -113,7 +111,6 @@ extension DeltaStream: StreamMachine {
     static func namesAsked(in request: DeltaDiscoveryRequest) -> (typeURL: String, names: [String]) {
         (request.typeURL, request.subscribe)
     }
-    static func typeURL(of request: DeltaDiscoveryRequest) -> String { request.typeURL }
     static func type(of response: Response) -> ResourceType { response.type }
     static func encode(_ response: Response, controlPlane: [UInt8], cache: ResponseCache) -> (
         head: [UInt8], body: ByteBuffer

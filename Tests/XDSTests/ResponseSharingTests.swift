@@ -13,6 +13,11 @@ import Vocabulary
     static let site = SotWStreamTests.site
     let controlPlane = ResponseEncoder.controlPlane(identifier: "chancery-test")
 
+    /// The message a proxy receives: head then body.
+    func whole(head: [UInt8], body: ByteBuffer) -> [UInt8] {
+        head + body.readableBytesView
+    }
+
     /// The storage a buffer's readable bytes live in.
     func address(_ buffer: ByteBuffer) -> UnsafeRawPointer? {
         buffer.withUnsafeReadableBytes { UnsafeRawPointer($0.baseAddress) }
@@ -40,7 +45,7 @@ import Vocabulary
         #expect(encoded[0].head == ResponseEncoder.head(nonce: "2", field: 5))
 
         // Head + body is a DiscoveryResponse the codec reads like any other.
-        let whole = ResponseEncoder.whole(head: encoded[0].head, body: encoded[0].body)
+        let whole = whole(head: encoded[0].head, body: encoded[0].body)
         let decoded = try ProtoCodec.decode("envoy.service.discovery.v3.DiscoveryResponse", from: whole)
         #expect(decoded["nonce"]?.stringValue == "2")
         #expect(decoded["type_url"]?.stringValue == ResourceType.cluster.typeURL)
@@ -76,14 +81,14 @@ import Vocabulary
         #expect(one.head != two.head)
         let decoded = try ProtoCodec.decode(
             "envoy.service.discovery.v3.DeltaDiscoveryResponse",
-            from: ResponseEncoder.whole(head: two.head, body: two.body))
+            from: whole(head: two.head, body: two.body))
         #expect(decoded["nonce"]?.stringValue == "2")
         #expect(
             decoded["resources"]?.listValue?.compactMap { $0.messageValue?["name"]?.stringValue } == ["www", "dav"])
         #expect(decoded["system_version_info"]?.stringValue == "s1")
         let removed = try ProtoCodec.decode(
             "envoy.service.discovery.v3.DeltaDiscoveryResponse",
-            from: ResponseEncoder.whole(head: other.head, body: other.body))
+            from: whole(head: other.head, body: other.body))
         #expect(removed["removed_resources"]?.listValue == [.string("old")])
     }
 
