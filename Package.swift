@@ -84,10 +84,12 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        // What `chancery status` and the admin web page share: streams → rows and statuses, the table, history diffs.
+        .target(name: "Operations", dependencies: ["Vocabulary"]),
         .target(
             name: "Admin",
             dependencies: [
-                "Vocabulary", "XDS", "Snapshot",
+                "Vocabulary", "XDS", "Snapshot", "Operations",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -96,8 +98,10 @@ let package = Package(
             name: "chancery",
             dependencies: [
                 "Vocabulary", "Certs", "Translate", "Snapshot", "Pipeline", "XDS", "Admin", "GRPCServer", "GRPCTLS",
+                "Operations",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -153,6 +157,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]),
+        .testTarget(name: "OperationsTests", dependencies: ["Operations", "Vocabulary"]),
         .testTarget(
             name: "AdminTests",
             dependencies: [

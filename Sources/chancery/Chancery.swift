@@ -5,6 +5,6 @@ struct Chancery: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chancery",
         abstract: "An Envoy xDS control plane for one routes file and a directory of certificates.",
-        subcommands: [Serve.self, Validate.self, Render.self, Bootstrap.self]
+        subcommands: [Serve.self, Validate.self, Render.self, Bootstrap.self, Status.self]
     )
 }
