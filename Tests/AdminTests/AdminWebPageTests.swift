@@ -13,7 +13,9 @@ import Testing
     func pages() throws -> (AdminPages, SnapshotStore, StreamRegistry) {
         let store = SnapshotStore()
         let dir = "\(FixturePaths.fixtures)/example-site"
-        store.publish(try Loader.load(configPath: "\(dir)/routes.yaml", certsPath: "\(dir)/certs").snapshot)
+        let result = try Loader.load(configPath: "\(dir)/routes.yaml", certsPath: "\(dir)/certs")
+        store.publish(result.snapshot)
+        store.certificates.update(with: result)
         let registry = StreamRegistry()
         return (AdminPages(store: store, registry: registry, groupGuard: GroupGuard()), store, registry)
     }
@@ -70,6 +72,7 @@ import Testing
         #expect(body.contains(store.current.version))
         #expect(body.contains("<span class=\"ok\">ok</span>"))
         #expect(body.contains("<table class=\"certificates\">"))
+        #expect(body.contains("<td>example.test</td>"))
     }
 
     @Test func fleetPagesLikeClients() throws {
