@@ -75,8 +75,10 @@ enum HTML {
         th { background: #f2f2f2; }
         code, pre, td.mono { font-family: ui-monospace, monospace; font-size: 13px; }
         pre { background: #f7f7f7; border: 1px solid #ddd; padding: .8em; overflow: auto; }
-        .synced { color: #176f2c; font-weight: 600; } .stale { color: #946200; font-weight: 600; }
-        .nacked, .error, .expired { color: #b3261e; font-weight: 600; } .none { color: #888; }
+        td.synced, span.synced { color: #176f2c; font-weight: 600; }
+        td.stale, span.stale { color: #946200; font-weight: 600; }
+        td.nacked, span.nacked, .error { color: #b3261e; font-weight: 600; } td.none { color: #888; }
+        tr.nacked { background: #fdf0ef; } tr.stale { background: #fdf8e8; }
         .ok { color: #176f2c; font-weight: 600; } .warning, .expiring { color: #946200; }
         .message { display: block; font-weight: normal; max-width: 28em; white-space: pre-wrap; }
         form label { margin-right: .8em; }

@@ -4,11 +4,11 @@ import Foundation
 /// their widest cell, colours only when asked (a terminal), never when piped.
 public struct StatusTable: Sendable {
     /// A NACK message is cut to this many characters (Envoy's can run to kilobytes).
-    public var nackWidth = 48
+    public var nackWidth = 60
     /// ANSI colours for the status words and a bold header.
     public var color = false
 
-    public init(nackWidth: Int = 48, color: Bool = false) {
+    public init(nackWidth: Int = 60, color: Bool = false) {
         self.nackWidth = nackWidth
         self.color = color
     }
