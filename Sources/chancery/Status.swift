@@ -17,7 +17,7 @@ struct Status: AsyncParsableCommand {
         abstract: "Show every connected proxy and whether it took the current configuration.",
         discussion: """
             Exit codes: 0 every proxy is synced, 1 some proxy is stale or rejected (NACKED) its configuration, \
-            2 the admin endpoint cannot be reached or answered an error.
+            2 the admin endpoint cannot be reached or answered an error. Flags: `chancery status fleet --help`.
             """,
         subcommands: [StatusFleet.self, StatusDiff.self],
         defaultSubcommand: StatusFleet.self)
@@ -127,7 +127,8 @@ struct StatusFleet: AsyncParsableCommand {
             } catch let error as AdminUnreachable {
                 screen += "chancery status: \(error.description)\n"
             }
-            FileHandle.standardOutput.write(Data(screen.utf8))
+            // A closed stdout (`| head`) ends the watch instead of crashing on a broken pipe.
+            do { try FileHandle.standardOutput.write(contentsOf: Data(screen.utf8)) } catch { return }
             try await Task.sleep(nanoseconds: UInt64(interval * 1e9))
         }
     }

@@ -2,6 +2,12 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// One reply from the admin endpoint.
 struct AdminReply: Sendable {
     var status: HTTPResponseStatus
@@ -51,7 +57,7 @@ struct AdminClient: Sendable {
                 .connect(host: host, port: port).get()
         } catch {
             promise.fail(error)
-            throw AdminUnreachable(description: "cannot reach the admin endpoint at \(address): \(error)")
+            throw AdminUnreachable(description: "cannot reach the admin endpoint at \(address): \(Self.reason(error))")
         }
         let deadline = channel.eventLoop.scheduleTask(in: timeout) {
             promise.fail(AdminUnreachable(description: "the admin endpoint at \(address) did not answer in time"))
@@ -65,6 +71,24 @@ struct AdminClient: Sendable {
         } catch {
             throw AdminUnreachable(description: "the admin endpoint at \(address) failed: \(error)")
         }
+    }
+}
+
+extension AdminClient {
+    /// A connection failure in a few words: NIO's own description nests every attempt and the errno.
+    static func reason(_ error: any Error) -> String {
+        let failure = (error as? NIOConnectionError)?.connectionErrors.first?.error ?? error
+        if let io = failure as? IOError {
+            switch io.errnoCode {
+            case ECONNREFUSED: return "connection refused (is `chancery serve` running with this --admin?)"
+            case ETIMEDOUT: return "timed out"
+            case EHOSTUNREACH, ENETUNREACH: return "no route to host"
+            default: return io.description
+            }
+        }
+        if let channel = failure as? ChannelError, case .connectTimeout = channel { return "connect timed out" }
+        if error is NIOConnectionError { return "no address could be connected" }
+        return "\(failure)"
     }
 }
 

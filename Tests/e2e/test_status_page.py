@@ -7,10 +7,11 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import urllib.request
 
 import browser
 import pytest
-from harness import FIXTURES, Chancery, Envoy, chancery_bin, free_port, get_json, wait_until
+from harness import FIXTURES, Chancery, Envoy, Process, chancery_bin, free_port, get_json, wait_until
 
 SITE = os.path.join(FIXTURES, "example-site")
 NODE = "envoy-status"
@@ -167,3 +168,27 @@ def test_status_exits_2_when_the_admin_cannot_be_reached():
     assert f"cannot reach the admin endpoint at {address}" in result.stderr
     diff = status("diff", "a", "b", "--admin", address)
     assert diff.returncode == 2 and address in diff.stderr
+
+
+def test_status_sends_the_admin_token(tmp_path):
+    token = tmp_path / "admin-token"
+    token.write_text("status-test-token-0123456789\n")
+    admin_port = free_port()
+    address = f"127.0.0.1:{admin_port}"
+    # Started by hand: the harness's readiness probe carries no token.
+    server = Process("chancery", [chancery_bin(), "serve", "--config", os.path.join(SITE, "routes.yaml"),
+                                  "--certs", os.path.join(SITE, "certs"), "--xds", f"127.0.0.1:{free_port()}",
+                                  "--admin", address, "--admin-token-file", str(token)])
+    try:
+        def ready():
+            request = urllib.request.Request(f"http://{address}/readyz",
+                                             headers={"Authorization": "Bearer status-test-token-0123456789"})
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return response.status == 200
+        wait_until(ready, timeout=30, what=f"chancery ready\n{server.output()}")
+        refused = status("--admin", address)
+        assert refused.returncode == 2 and "wants a bearer token" in refused.stderr, refused.stderr
+        allowed = status("--admin", address, "--admin-token-file", str(token))
+        assert allowed.returncode == 0 and allowed.stdout == "no proxies connected\n", allowed.stderr
+    finally:
+        server.stop()
