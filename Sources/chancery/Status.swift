@@ -17,7 +17,8 @@ struct Status: AsyncParsableCommand {
         abstract: "Show every connected proxy and whether it took the current configuration.",
         discussion: """
             Exit codes: 0 every proxy is synced, 1 some proxy is stale or rejected (NACKED) its configuration, \
-            2 the admin endpoint cannot be reached or answered an error. Flags: `chancery status fleet --help`.
+            2 the admin endpoint cannot be reached or answered an error. A --node or --group that matches no stream \
+            exits 1. Flags: `chancery status fleet --help`.
             """,
         subcommands: [StatusFleet.self, StatusDiff.self],
         defaultSubcommand: StatusFleet.self)
@@ -115,6 +116,8 @@ struct StatusFleet: AsyncParsableCommand {
                 throw adminFailure(error)
             }
             print(table.render(rows, now: Date()) + summary(rows), terminator: "")
+            // Asked about a node or group that is not connected: not synced, for a deploy check's purposes.
+            if rows.isEmpty && (node != nil || group != nil) { throw ExitCode(1) }
             throw ExitCode(FleetRow.exitCode(rows))
         }
         let interval = seconds ?? 2

@@ -85,9 +85,11 @@ def test_status_shows_a_converged_envoy_synced_and_exits_0(site):
     assert cells[9].startswith("127.0.0.1:")
     assert "\x1b" not in result.stdout  # not a terminal: plain text
     assert "1 streams: 1 synced, 0 stale, 0 nacked" in result.stdout
-    # Filters reach /clients: another node matches nothing.
+    # Filters reach /clients: this node's row alone; a node that is not connected is not synced (exit 1).
+    mine = status("--admin", site.admin_address(), "--node", NODE, "--group", "default")
+    assert mine.returncode == 0 and node_row(mine.stdout), mine.stdout
     other = status("--admin", site.admin_address(), "--node", "nobody")
-    assert other.returncode == 0 and other.stdout == "no proxies connected\n"
+    assert other.returncode == 1 and other.stdout == "no proxies connected\n"
 
 
 def check_page(html):
