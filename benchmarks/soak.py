@@ -18,7 +18,7 @@ the final versions (checked against a fresh probe connected at the end); NACKs s
 status=nacked`) and Envoy's rejected updates; whether the Envoy applied any change across restarts. Exit status 1
 when any of these fails.
 
-Needs the release binaries: `swift build -c release --product chancery --product ChanceryBench`.
+Needs the release binaries: `swift build -c release --product chancery`, the same with `--product ChanceryBench`.
 """
 
 import argparse
