@@ -29,7 +29,7 @@ def swift_runtime_libraries(binary):
 def package(tmp_path_factory):
     """(path of the .deb, the root it was unpacked into)."""
     out = tmp_path_factory.mktemp("deb")
-    args = [PACKAGE_DEB, "--binary", chancery_bin(), "--out", str(out)]
+    args = [PACKAGE_DEB, "--binary", chancery_bin(), "--out", str(out), "--compression", "none"]
     if swift_runtime_libraries(chancery_bin()):
         args.append("--allow-swift-runtime")
     built = subprocess.run(args, capture_output=True, text=True, timeout=300)
