@@ -7,5 +7,5 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ChanceryBench",
         abstract: "Load-test Chancery against a reference server and the raw-socket limit; time snapshot builds.",
-        subcommands: [LoadCommand.self, BuildCommand.self, RawServerCommand.self])
+        subcommands: [LoadCommand.self, BuildCommand.self, RawServerCommand.self, HoldCommand.self])
 }

@@ -18,6 +18,9 @@ final class ProxyHandler: ChannelDuplexHandler, NGHTTP2DataSource {
     private let delta: Bool
     private let recorder: Recorder
     private let authority: String
+    private let node: String
+    /// Told the version of every response ACKed (the soak's fleet keeps them; the load scenarios do not need them).
+    private let observer: (@Sendable (XDSType, [UInt8]) -> Void)?
     private var session: NGHTTP2Session?
     private var context: ChannelHandlerContext?
     private var streamID: Int32 = -1
@@ -35,11 +38,16 @@ final class ProxyHandler: ChannelDuplexHandler, NGHTTP2DataSource {
     private var bytesIn = 0
     private var bytesOut = 0
 
-    init(index: Int, delta: Bool, recorder: Recorder, authority: String) {
+    init(
+        index: Int, delta: Bool, recorder: Recorder, authority: String, node: String? = nil,
+        observer: (@Sendable (XDSType, [UInt8]) -> Void)? = nil
+    ) {
         self.index = index
         self.delta = delta
         self.recorder = recorder
         self.authority = authority
+        self.node = node ?? "proxy-\(index)"
+        self.observer = observer
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -66,7 +74,6 @@ final class ProxyHandler: ChannelDuplexHandler, NGHTTP2DataSource {
         } catch {
             return fail("submit request: \(error)")
         }
-        let node = "proxy-\(index)"
         send(delta ? Wire.deltaRequest(.cluster, node: node) : Wire.request(.cluster, names: [], node: node))
         send(delta ? Wire.deltaRequest(.listener) : Wire.request(.listener, names: []))
         context.fireChannelActive()
@@ -135,6 +142,7 @@ final class ProxyHandler: ChannelDuplexHandler, NGHTTP2DataSource {
         } else {
             send(Wire.request(type, names: names(type), version: response.version, nonce: response.nonce))
         }
+        observer?(type, response.version)
         switch type {
         case .cluster: follow(.endpoint, response.names)
         case .listener: follow(.route, response.names)

@@ -11,9 +11,11 @@ import Vocabulary
 ///
 /// Keys are content, not snapshots: a state-of-the-world body is named by its type, its version (a content hash of
 /// exactly the resources it holds, `SotWStream.respond`) and its part; a delta body by its type, system version and
-/// the names and versions of what it sends and removes. Entries live in two generations: when the newer one grows
-/// past half the byte budget it becomes the older and the oldest is dropped, so bodies still in use survive by being
-/// looked up (moved back into the newer generation) and the cache never holds more than about `byteBudget`.
+/// the names and versions of what it sends and removes. Entries live in two generations: on every publish, and
+/// whenever the newer one grows past half the byte budget, it becomes the older and the oldest is dropped. Bodies
+/// still in use survive by being looked up (moved back into the newer generation); the cache holds what the last
+/// two publishes needed and never more than about `byteBudget`. (Rotating on the budget alone kept every body of a
+/// slow trickle of small changes until 64 MiB had piled up: the soak saw it as RSS growing without end.)
 final class ResponseCache: Sendable {
     enum Key: Hashable, Sendable {
         case sotw(ResourceType, version: String, part: Int)
@@ -73,6 +75,18 @@ final class ResponseCache: Sendable {
         }
         return body
     }
+
+    /// A snapshot was published: what the one before last needed, and nobody asked for since, goes.
+    func published() {
+        state.withLock { state in
+            state.older = state.newer
+            state.newer = [:]
+            state.newerBytes = 0
+        }
+    }
+
+    /// Bodies kept now (tests).
+    var storedCount: Int { state.withLock { $0.newer.count + $0.older.count } }
 
     /// Hits and misses so far (benchmarks and tests).
     var counts: (hits: Int, misses: Int) { state.withLock { ($0.hits, $0.misses) } }

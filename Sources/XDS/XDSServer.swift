@@ -63,6 +63,7 @@ public final class XDSServer: GRPCService {
         self.controlPlane = ResponseEncoder.controlPlane(identifier: identifier)
         // Registered before any stream's observer, so a rejection is lifted before streams see new content.
         _ = store.observe { [groupGuard] snapshot in groupGuard.published(snapshot) }
+        _ = store.observe { [responses] _ in responses.published() }
         _ = store.observe { [fanOut] snapshot in fanOut.publish(snapshot) }
     }
 

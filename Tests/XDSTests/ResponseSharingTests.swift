@@ -114,4 +114,42 @@ import Vocabulary
         }
         #expect(kept)
     }
+
+    @Test func aPublishRetiresTheBodiesOfThePublishBeforeLast() {
+        let cache = ResponseCache()
+        func fetch(_ version: Int) -> Bool {
+            var built = false
+            _ = cache.body(.sotw(.cluster, version: "\(version)", part: 0)) {
+                built = true
+                return ByteBuffer(bytes: [1, 2, 3])
+            }
+            return built
+        }
+        #expect(fetch(1))
+        cache.published()
+        // A stream one publish behind still shares the body (and keeps it for the next publish).
+        #expect(!fetch(1))
+        cache.published()
+        cache.published()
+        // Nobody asked for it during two publishes: gone, and built again on demand.
+        #expect(fetch(1))
+        for version in 2..<1000 {
+            _ = fetch(version)
+            cache.published()
+        }
+        // Far below the 64 MiB budget, only what the last two publishes needed is kept.
+        #expect(cache.storedCount <= 2)
+    }
+
+    @Test func theServerRotatesItsCacheOnEveryPublish() {
+        let store = SnapshotStore()
+        let server = XDSServer(store: store, logger: .init(label: "test"))
+        _ = server.responses.body(.sotw(.cluster, version: "v", part: 0)) { ByteBuffer(bytes: [1]) }
+        #expect(server.responses.storedCount == 1)
+        for name in ["a", "b"] {
+            let key = GroupKey(group: name, mode: .ads)
+            #expect(store.publish(Snapshot(groups: [key: GroupSnapshot(group: name, mode: .ads, types: [:])])))
+        }
+        #expect(server.responses.storedCount == 0)
+    }
 }
