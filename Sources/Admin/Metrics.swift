@@ -1,4 +1,3 @@
-import CoreMetrics
 import Prometheus
 import Snapshot
 import Synchronization

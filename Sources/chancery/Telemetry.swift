@@ -24,15 +24,15 @@ struct Telemetry {
 struct ReloadMetrics: Sendable {
     /// Loads that read the inputs and built (or failed to build) a snapshot; a periodic rescan that found the
     /// inputs unchanged is not one.
-    let reloads: Counter
+    let reloads: CoreMetrics.Counter
     /// Loads refused: the routes file or certificates did not load, or the Envoy check refused the result.
-    let errors: Counter
+    let errors: CoreMetrics.Counter
     /// Seconds from reading the inputs to a snapshot ready to publish.
-    let build: Timer
+    let build: CoreMetrics.Timer
 
     init(factory: any MetricsFactory = NOOPMetricsHandler.instance) {
-        reloads = Counter(label: "chancery_reloads_total", dimensions: [], factory: factory)
-        errors = Counter(label: "chancery_reload_errors_total", dimensions: [], factory: factory)
-        build = Timer(label: "chancery_snapshot_build_seconds", dimensions: [], factory: factory)
+        reloads = CoreMetrics.Counter(label: "chancery_reloads_total", dimensions: [], factory: factory)
+        errors = CoreMetrics.Counter(label: "chancery_reload_errors_total", dimensions: [], factory: factory)
+        build = CoreMetrics.Timer(label: "chancery_snapshot_build_seconds", dimensions: [], factory: factory)
     }
 }
