@@ -49,8 +49,8 @@ def parse_metrics(text):
     return types, samples
 
 
-def value(samples, name, **labels):
-    found = [v for n, l, v in samples if n == name and all(l.get(k) == w for k, w in labels.items())]
+def value(samples, metric, **labels):
+    found = [v for n, l, v in samples if n == metric and all(l.get(k) == w for k, w in labels.items())]
     return sum(found) if found else None
 
 
