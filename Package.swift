@@ -15,6 +15,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C libraries, wrapped by exactly one Swift module each.
@@ -33,6 +35,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]),
         // Mutual TLS for the xDS port, on swift-nio-ssl: apart from GRPCServer so that only what serves TLS (the
         // `chancery` binary and the tests) links a second SSL library; the fuzz targets do not.
@@ -83,6 +86,7 @@ let package = Package(
                 "Vocabulary", "Snapshot", "Protobuf", "GRPCServer",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]),
         // What `chancery status` and the admin web page share: streams → rows and statuses, the table, history diffs.
         .target(name: "Operations", dependencies: ["Vocabulary"]),
@@ -93,6 +97,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
         .executableTarget(
             name: "chancery",
@@ -104,6 +109,8 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
 
         // Benchmarks: a separate executable, never timed assertions inside tests.
@@ -156,6 +163,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
         .testTarget(name: "OperationsTests", dependencies: ["Operations", "Vocabulary"]),
         .testTarget(
@@ -163,6 +172,16 @@ let package = Package(
             dependencies: [
                 "Admin", "XDS", "Vocabulary", "Snapshot", "Pipeline", "Certs", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]),
+        // The `chancery` binary's own parts: the JSON log handler, the reloader's metrics and log lines.
+        .testTarget(
+            name: "ChanceryTests",
+            dependencies: [
+                "chancery", "Snapshot", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
         // What several test targets share: fixture paths, small snapshots, raw sockets, an admin client.
         .target(

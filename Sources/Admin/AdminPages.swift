@@ -25,11 +25,15 @@ struct AdminPages: Sendable {
     private let snapshotPages = SnapshotPageCache()
     /// The admin server's own counters, shown on `/metrics`.
     private let counters: AdminCounters?
+    /// The Prometheus registry `/metrics` renders.
+    let metrics: MetricsExposition
 
     init(
         store: SnapshotStore, registry: StreamRegistry, groupGuard: GroupGuard?,
-        summaryMaxAge: TimeAmount = .seconds(1), summaryFreshUpTo: Int = 1000, counters: AdminCounters? = nil
+        summaryMaxAge: TimeAmount = .seconds(1), summaryFreshUpTo: Int = 1000, counters: AdminCounters? = nil,
+        metrics: MetricsExposition = MetricsExposition()
     ) {
+        self.metrics = metrics
         self.store = store
         self.registry = registry
         self.groupGuard = groupGuard
@@ -71,7 +75,7 @@ struct AdminPages: Sendable {
         case "/metrics":
             return AdminPage(
                 status: .ok, contentType: "text/plain; version=0.0.4",
-                body: Metrics.render(store, summaries.current, admin: counters?.current))
+                body: metrics.render(store, summaries.current, admin: counters?.current))
         case "/":
             return webPage.index(query)
         case "/ui/snapshot":

@@ -24,14 +24,15 @@ public final class AdminServer: Sendable {
 
     public init(
         store: SnapshotStore, registry: StreamRegistry, groupGuard: GroupGuard? = nil,
-        limits: AdminLimits = AdminLimits(), group: (any EventLoopGroup)? = nil, logger: Logger
+        limits: AdminLimits = AdminLimits(), group: (any EventLoopGroup)? = nil,
+        metrics: MetricsExposition = MetricsExposition(), logger: Logger
     ) {
         let counters = AdminCounters()
         self.counters = counters
         self.pages = AdminPages(
             store: store, registry: registry, groupGuard: groupGuard,
             summaryMaxAge: limits.summaryMaxAge, summaryFreshUpTo: limits.summaryFreshUpTo,
-            counters: counters)
+            counters: counters, metrics: metrics)
         self.limits = limits
         self.group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: 1)
         self.ownsGroup = group == nil

@@ -31,6 +31,8 @@ public struct GRPCServerConfiguration: Sendable {
     /// How long the listener pauses accepting after accept(2) fails (EMFILE, ENFILE, ENOBUFS), so a full descriptor
     /// table is not retried in a busy loop.
     public var acceptBackoff: Duration = .milliseconds(200)
+    /// Open connections and limit hits (`ServerMetrics.swift`); records nothing unless given a real factory.
+    public var metrics = ServerMetrics()
 
     public init() {}
 }
@@ -192,6 +194,7 @@ public final class GRPCServer: Sendable {
                     try channel.pipeline.syncOperations.addHandler(
                         AcceptBackoffHandler(shouldForwardIOErrorCaught: false) { error in
                             if error.errnoCode == EMFILE || error.errnoCode == ENFILE { reserve.release() }
+                            configuration.metrics.hit(.fileDescriptors)
                             logs.accept.log(
                                 logger, level: .error, "accept failed; pausing the xDS listener",
                                 metadata: ["error": "\(error)", "pause": "\(configuration.acceptBackoff)"])
@@ -208,6 +211,7 @@ public final class GRPCServer: Sendable {
             .childChannelInitializer { channel in
                 if reserve.takeShed() {
                     // Accepted with the reserve descriptor while the process is out of them: close, then retake it.
+                    configuration.metrics.hit(.fileDescriptors)
                     logs.connections.log(
                         logger, "out of file descriptors; closing a new connection",
                         metadata: ["peer": "\(describePeer(channel.remoteAddress))"])
@@ -218,6 +222,7 @@ public final class GRPCServer: Sendable {
                 case .shuttingDown:
                     return channel.close()
                 case .full:
+                    configuration.metrics.hit(.connections)
                     logs.connections.log(
                         logger, "connection limit reached; closing new connections",
                         metadata: [
@@ -228,6 +233,7 @@ public final class GRPCServer: Sendable {
                 case .accepted(let id, let evicted):
                     connectionID = id
                     if let evicted {
+                        configuration.metrics.hit(.connectionEvictions)
                         logs.evictions.log(
                             logger, "connection limit reached; closing the oldest connection without a stream",
                             metadata: [
@@ -237,7 +243,11 @@ public final class GRPCServer: Sendable {
                         evicted.close(promise: nil)
                     }
                 }
-                channel.closeFuture.whenComplete { _ in registry.unregister(connectionID) }
+                configuration.metrics.connections.increment()
+                channel.closeFuture.whenComplete { _ in
+                    registry.unregister(connectionID)
+                    configuration.metrics.connections.decrement()
+                }
                 return channel.eventLoop.makeCompletedFuture {
                     let handler = ServerConnectionHandler(
                         service: service, configuration: configuration,

@@ -42,6 +42,7 @@ extension ServerConnectionHandler {
         handshakeTimer = nil
         let action = machine.handshakeTimerFired()
         if action == .close {
+            configuration.metrics.hit(.handshakeTimeout)
             logs.handshake.log(
                 logger, level: .info, "closing a connection that sent no request in time",
                 metadata: ["peer": "\(remoteAddress ?? "?")", "timeout": "\(configuration.handshakeTimeout)"])
@@ -90,6 +91,7 @@ extension ServerConnectionHandler {
         guard let largest = streams.values.max(by: { $0.countedInboundBytes < $1.countedInboundBytes }),
             largest.countedInboundBytes > 0
         else { return }
+        configuration.metrics.hit(.bufferedBytes)
         logs.budget.log(
             logger, "failing a stream over a memory limit",
             metadata: ["peer": "\(remoteAddress ?? "?")", "reason": "\(reason)"])

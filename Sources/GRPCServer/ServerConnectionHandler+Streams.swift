@@ -27,6 +27,7 @@ extension ServerConnectionHandler {
                 }
             case .sentReset(_, let errorCode):
                 if errorCode == HTTP2ErrorCode.refusedStream.rawValue {
+                    configuration.metrics.hit(.concurrentStreams)
                     logs.streams.log(
                         logger, "refusing streams past the per-connection limit",
                         metadata: ["peer": "\(remoteAddress ?? "?")", "limit": "\(configuration.maxConcurrentStreams)"])

@@ -28,6 +28,10 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler, SnapshotFo
     private let fixedType: ResourceType?
     /// Secret names asked for that the group does not hold, already logged.
     private var secretRequests = SecretRequests()
+    /// This stream's group's counters, looked up once when the first request names the group.
+    private var counters: XDSMetrics.GroupCounters?
+    /// When each type's latest response was sent, to time its ACK.
+    private var sendTimes = SendTimes()
 
     init(server: XDSServer, stream: GRPCServerStream, kind: String, fixedType: ResourceType?, mode: ConfigSourceMode) {
         self.server = server
@@ -48,13 +52,16 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler, SnapshotFo
             return finish(GRPCStatus(code: .invalidArgument, message: "malformed \(Machine.requestName): \(error)"))
         }
         if let reason = limitExceeded(requestNames: Machine.nameCount(of: request)) {
-            return refuse(reason)
+            return refuse(reason, .namesPerType)
         }
         if machine.snapshot == nil, !start(with: request) { return }
         noteSecretsNotHeld(request)
         let actions = machine.receive(request)
-        if let reason = limitExceeded(requestNames: nil) ?? chargeRetainedState() {
-            return refuse(reason)
+        if let reason = limitExceeded(requestNames: nil) {
+            return refuse(reason, .namesPerType)
+        }
+        if let reason = chargeRetainedState() {
+            return refuse(reason, .subscriptionBudget)
         }
         // The request's own type changed (its subscription at least), whatever the machine answers.
         let type = machine.fixedType ?? ResourceType(typeURL: Machine.namesAsked(in: request).typeURL)
@@ -77,11 +84,13 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler, SnapshotFo
     }
 
     /// Ends the stream over a limit with RESOURCE_EXHAUSTED; logged at most once per interval, with the peer.
-    private func refuse(_ reason: String) {
+    private func refuse(_ reason: String, _ limit: XDSMetrics.Limit) {
+        server.metrics.hit(limit)
         server.limitLog.log(
             server.logger, "ending an xDS stream over a limit",
             metadata: [
-                "peer": "\(stream.remoteAddress ?? "?")", "node": "\(nodeID)", "reason": "\(reason)",
+                "peer": "\(stream.remoteAddress ?? "?")", "node": "\(nodeID)", "group": "\(groupName)",
+                "limit": "\(limit.rawValue)", "reason": "\(reason)",
             ])
         finish(GRPCStatus(code: .resourceExhausted, message: reason), quiet: true)
     }
@@ -91,6 +100,14 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler, SnapshotFo
     }
 
     func closed() {
+        if let group = machine.snapshot?.group, !nodeID.isEmpty {
+            server.logger.info(
+                "stream closed",
+                metadata: [
+                    "node": "\(nodeID)", "group": "\(group)", "kind": "\(kind)",
+                    "peer": "\(stream.remoteAddress ?? "")",
+                ])
+        }
         finished = true
         drainCheck?.cancel()
         drainCheck = nil
@@ -118,6 +135,7 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler, SnapshotFo
             machine.attach(snapshot)
             served = full
             nodeID = node.id
+            counters = server.metrics.counters(for: snapshot.group)
             server.registry.upsert(
                 StreamInfo(
                     id: id, nodeID: node.id, group: snapshot.group, kind: kind, peer: stream.remoteAddress,
@@ -131,6 +149,9 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler, SnapshotFo
             return true
         }
     }
+
+    /// The group for log lines: empty until the first request picked one.
+    private var groupName: String { machine.snapshot?.group ?? "" }
 
     /// Above this many unsent bytes a stream stops taking new pushes and keeps only the newest snapshot, so a proxy
     /// that stops reading costs one pending snapshot, not one response per publish.
@@ -177,19 +198,29 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler, SnapshotFo
         var touched: [ResourceType] = requested.map { [$0] } ?? []
         var acked: [ResourceType] = []
         var nacked: [(type: ResourceType, version: String, message: String)] = []
+        let now = NIODeadline.now()
         for action in actions {
             switch action {
             case .send(let response):
-                touched.append(Machine.type(of: response))
+                let type = Machine.type(of: response)
+                touched.append(type)
+                counters?.pushes[type.metricsIndex].increment()
+                sendTimes.sent(type, at: now)
                 let (head, body) = Machine.encode(
                     response, controlPlane: server.controlPlane, cache: server.responses)
                 stream.send(head: head, body: body)
             case .acked(let type, _):
                 acked.append(type)
                 touched.append(type)
+                counters?.acks[type.metricsIndex].increment()
+                if let waited = sendTimes.answered(type, at: now) {
+                    server.metrics.converged(type, nanoseconds: waited)
+                }
             case .nacked(let type, let version, let message):
                 nacked.append((type, version, message))
                 touched.append(type)
+                counters?.nacks[type.metricsIndex].increment()
+                _ = sendTimes.answered(type, at: now)
             case .fail(let status):
                 finish(status)
             }
@@ -200,7 +231,12 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler, SnapshotFo
     private func finish(_ status: GRPCStatus, quiet: Bool = false) {
         guard !finished else { return }
         if status.code != .ok && !quiet {
-            server.logger.warning("stream ended", metadata: ["code": "\(status.code)", "reason": "\(status.message)"])
+            server.logger.warning(
+                "stream ended",
+                metadata: [
+                    "node": "\(nodeID)", "group": "\(groupName)", "code": "\(status.code)",
+                    "reason": "\(status.message)",
+                ])
         }
         finished = true
         stream.finish(status)
@@ -246,8 +282,8 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler, SnapshotFo
             server.logger.warning(
                 "proxy rejected an update",
                 metadata: [
-                    "node": "\(nodeID)", "type": "\(nack.type.rawValue)", "version": "\(nack.version)",
-                    "reason": "\(nack.message)",
+                    "node": "\(nodeID)", "group": "\(groupName)", "type": "\(nack.type.rawValue)",
+                    "version": "\(nack.version)", "reason": "\(nack.message)",
                 ])
         }
     }

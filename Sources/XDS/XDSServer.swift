@@ -48,13 +48,16 @@ public final class XDSServer: GRPCService {
     public let limits: XDSLimits
     /// One line per interval for streams ended over a limit, however many a flood ends.
     let limitLog = RateLimitedLog()
+    /// Pushes, ACKs, NACKs, convergence and limit hits (`XDSMetrics.swift`).
+    public let metrics: XDSMetrics
 
     public init(
         store: SnapshotStore, registry: StreamRegistry = StreamRegistry(), selector: GroupSelector = .nodeCluster,
         identifier: String = "chancery", defaultGroup: String? = nil, limits: XDSLimits = .init(),
-        logger: Logger
+        metrics: XDSMetrics = XDSMetrics(), logger: Logger
     ) {
         self.limits = limits
+        self.metrics = metrics
         self.store = store
         self.registry = registry
         self.selector = selector

@@ -38,6 +38,8 @@ final class Reloader: @unchecked Sendable {
     let maxRetries = 30
     /// An extra check before publishing (`serve --validate-with-envoy`); nil publishes what loads.
     let check: (any SnapshotCheck)?
+    /// Loads, failed loads and build time (`Telemetry.swift`).
+    let metrics: ReloadMetrics
 
     private let queue = DispatchQueue(label: "chancery.reload")
     private let watchdogQueue = DispatchQueue(label: "chancery.reload.watchdog")
@@ -53,9 +55,11 @@ final class Reloader: @unchecked Sendable {
     init(
         configPath: String, certsPath: String, store: SnapshotStore, logger: Logger,
         limits: Loader.Limits = Loader.Limits(), deadline: DispatchTimeInterval = .seconds(10),
-        retryDelay: DispatchTimeInterval = .seconds(1), check: (any SnapshotCheck)? = nil
+        retryDelay: DispatchTimeInterval = .seconds(1), check: (any SnapshotCheck)? = nil,
+        metrics: ReloadMetrics = ReloadMetrics()
     ) {
         self.check = check
+        self.metrics = metrics
         self.configPath = configPath
         self.certsPath = certsPath
         self.store = store
@@ -84,6 +88,8 @@ final class Reloader: @unchecked Sendable {
         watchdogQueue.asyncAfter(deadline: .now() + deadline) { [weak self] in self?.checkStalled(mine) }
         defer { finished(mine) }
         if trigger == .signal { logger.notice("SIGHUP: reloading the routes file and rescanning certificates") }
+        let started = DispatchTime.now().uptimeNanoseconds
+        var counted = false
         do {
             let inputs = try Loader.read(
                 configPath: configPath, certsPath: certsPath, lastGood: lastGood,
@@ -92,14 +98,19 @@ final class Reloader: @unchecked Sendable {
                 logger.trace("rescan: no change")
                 return true
             }
+            metrics.reloads.increment()
+            counted = true
             let result = try Loader.build(inputs, lastGood: lastGood)
+            metrics.build.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
             lastGood = result.certificates
             lastDigest = result.inputDigest
+            let before = store.certificates.entries
             store.certificates.update(with: result)
+            CertificateChanges.log(CertificateChanges.between(before, store.certificates.entries), to: logger)
             for warning in result.warnings { logger.warning("\(warning)") }
             if let check, let reasons = check.refusal(of: result.snapshot, replacing: store.current) {
                 store.recordFailure(reasons, warnings: result.warnings)
-                for line in reasons { logger.error("rejected: \(line)") }
+                refused(reasons, trigger)
                 return false
             }
             if store.publish(result.snapshot, warnings: result.warnings) {
@@ -115,10 +126,24 @@ final class Reloader: @unchecked Sendable {
             retryIfWaiting(result.waitingForRepair)
             return true
         } catch {
+            // A read that failed never reached the no-change check above: it is a load, and a failed one.
+            if !counted { metrics.reloads.increment() }
             store.recordFailure(error.lines)
-            for line in error.lines { logger.error("rejected: \(line)") }
+            refused(error.lines, trigger)
             return false
         }
+    }
+
+    /// One line for a refused load, with its first error (what an operator fixes first); the rest follow, one each.
+    private func refused(_ lines: [String], _ trigger: Trigger) {
+        metrics.errors.increment()
+        logger.error(
+            "reload refused; the last good snapshot stays in force",
+            metadata: [
+                "trigger": "\(trigger)", "error": "\(lines.first ?? "unknown error")", "errors": "\(lines.count)",
+                "version": "\(store.current.version)",
+            ])
+        for line in lines.dropFirst() { logger.error("rejected: \(line)") }
     }
 
     /// A certificate served from its last good version is probably mid-renewal: look again shortly.

@@ -43,10 +43,11 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var adminOptions: AdminOptions
     @OptionGroup var envoyCheck: EnvoyCheckOptions
     @OptionGroup(title: "Security") var security: SecurityOptions
+    @OptionGroup(title: "Logging") var logging: LogOptions
 
     func run() async throws {
-        var logger = Logger(label: "chancery")
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let logger = logging.makeLogger(level: Logger.Level(rawValue: logLevel) ?? .info)
+        let telemetry = Telemetry()
         let listen = try XDSListenAddress(xds)
         guard let (adminHost, adminPort) = splitHostPort(admin) else {
             throw ValidationError("--admin must be host:port")
@@ -70,7 +71,7 @@ struct Serve: AsyncParsableCommand {
         let store = SnapshotStore()
         let reloader = Reloader(
             configPath: config, certsPath: certs, store: store, logger: logger,
-            limits: inputs.limits, check: envoyCheck.check)
+            limits: inputs.limits, check: envoyCheck.check, metrics: telemetry.reloads)
         // Watch before the first load, so an edit made while starting is not missed.
         let watcher = try FileWatcher(paths: [config, certs], logger: logger) { reloader.schedule(.fileEvent) }
         reloadOnHangup(reloader, watcher)
@@ -85,9 +86,10 @@ struct Serve: AsyncParsableCommand {
         let selector: GroupSelector = groupMetadataKey.map { .metadataKey($0) } ?? .nodeCluster
         let xdsServer = XDSServer(
             store: store, selector: selector, defaultGroup: envoyCheck.defaultGroup,
-            limits: limits.xdsLimits, logger: logger)
+            limits: limits.xdsLimits, metrics: telemetry.xds, logger: logger)
         var configuration = GRPCServerConfiguration()
         configuration.maxReceiveMessageBytes = maxReceiveBytes
+        configuration.metrics = telemetry.server
         limits.apply(to: &configuration, logger: logger)
         // xDS streams never end on their own: after GOAWAY, give in-flight responses a moment, then end the streams
         // with UNAVAILABLE so proxies reconnect (to another replica) at once.
@@ -97,7 +99,7 @@ struct Serve: AsyncParsableCommand {
         // No group passed: the admin makes its own one-thread group, so admin clients never run on the xDS loops.
         let adminServer = AdminServer(
             store: store, registry: xdsServer.registry, groupGuard: xdsServer.groupGuard,
-            limits: adminLimits, logger: logger)
+            limits: adminLimits, metrics: telemetry.exposition, logger: logger)
         let boundXDS: String
         let boundAdmin: Int
         do {

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import Snapshot
+import TestSupport
 import Testing
 
 @testable import Admin
@@ -121,11 +122,15 @@ import Testing
         registry.remove(1)
         // Within max age the cached copy answers, even though the registry changed.
         #expect(header(cached.page(for: "/clients"), "x-total-count") == "250")
-        #expect(cached.page(for: "/metrics").body.contains("chancery_streams{kind=\"ads\"} 250"))
+        #expect(PrometheusText(cached.page(for: "/metrics").body).sum("chancery_streams", ["kind": "ads"]) == 250)
         #expect(header(fresh.page(for: "/clients"), "x-total-count") == "249")
         // Few streams: always as they are now, whatever the max age.
         #expect(header(small.page(for: "/clients"), "x-total-count") == "249")
-        #expect(fresh.page(for: "/metrics").body.contains("chancery_streams{kind=\"ads\"} 249"))
+        let metrics = PrometheusText(fresh.page(for: "/metrics").body)
+        #expect(metrics.sum("chancery_streams", ["kind": "ads"]) == 249)
+        // By group too: stream 1 (n-0) was in group a.
+        #expect(metrics.value("chancery_streams", ["kind": "ads", "group": "a"]) == 124)
+        #expect(metrics.value("chancery_streams", ["kind": "ads", "group": "b"]) == 125)
     }
 
     @Test func hostileNodeIdsRoundTripAsJSON() throws {

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Pipeline
 import Snapshot
@@ -64,12 +65,46 @@ import Testing
                 id: 1, nodeID: "n", group: "default", kind: "ads-delta", peer: nil, userAgent: "",
                 connectedAt: Date()))
         let page = admin.page(for: "/metrics")
-        #expect(page.contentType.hasPrefix("text/plain"))
-        #expect(page.body.contains("chancery_streams{kind=\"ads-delta\"} 1"))
-        #expect(page.body.contains("chancery_config_ok 1"))
+        #expect(page.contentType == "text/plain; version=0.0.4")
+        let metrics = PrometheusText(page.body)
+        #expect(metrics.value("chancery_streams", ["group": "default", "kind": "ads-delta"]) == 1)
+        #expect(metrics.value("chancery_config_ok") == 1)
+        #expect(page.body.contains("# TYPE chancery_streams gauge"))
+        #expect(page.body.contains("# HELP chancery_config_ok "))
         for line in page.body.split(separator: "\n") where !line.hasPrefix("#") {
             #expect(line.split(separator: " ").count == 2, "\(line)")
         }
+        // The stream closes: its series goes, rather than staying at 1.
+        registry.remove(1)
+        #expect(PrometheusText(admin.page(for: "/metrics").body).value("chancery_streams") == nil)
+    }
+
+    @Test func metricsPageRendersTheSharedRegistryAndTheAdminCounters() throws {
+        let store = SnapshotStore()
+        let exposition = MetricsExposition()
+        let counters = AdminCounters()
+        let admin = AdminPages(
+            store: store, registry: StreamRegistry(), groupGuard: nil, counters: counters, metrics: exposition)
+        // What another module counted through the factory shows on the same page.
+        Counter(label: "chancery_test_events_total", dimensions: [("kind", "x")], factory: exposition.factory)
+            .increment(by: 3)
+        counters.update { stats in
+            stats.openConnections = 2
+            stats.rejectedConnections = 5
+            stats.idleTimeouts = 1
+        }
+        var metrics = PrometheusText(admin.page(for: "/metrics").body)
+        #expect(metrics.value("chancery_test_events_total", ["kind": "x"]) == 3)
+        #expect(metrics.value("chancery_config_ok") == 0)
+        #expect(metrics.value("chancery_admin_connections") == 2)
+        #expect(metrics.value("chancery_admin_rejected_connections_total") == 5)
+        #expect(metrics.value("chancery_admin_timeouts_total", ["kind": "idle"]) == 1)
+        #expect(metrics.value("chancery_admin_timeouts_total", ["kind": "header"]) == 0)
+        // Counters carry the admin's totals, however many scrapes read them.
+        counters.update { $0.rejectedConnections = 7 }
+        _ = admin.page(for: "/metrics")
+        metrics = PrometheusText(admin.page(for: "/metrics").body)
+        #expect(metrics.value("chancery_admin_rejected_connections_total") == 7)
     }
 
     @Test func statusShowsTheLastFailure() throws {

@@ -42,9 +42,23 @@ import Testing
         #expect((list[2]["problem"] as? String)?.contains("does not match") == true)
         #expect(!admin.page(for: "/status").body.contains("PRIVATE KEY"))
 
-        let metrics = admin.page(for: "/metrics").body
-        #expect(metrics.contains("chancery_certificate_expired{name=\"expired\"} 1"))
-        #expect(metrics.contains("chancery_certificate_expired{name=\"example.test\"} 0"))
-        #expect(metrics.contains("chancery_reload_stalled 0"))
+        let metrics = PrometheusText(admin.page(for: "/metrics").body)
+        #expect(metrics.value("chancery_certificate_expired", ["name": "expired"]) == 1)
+        #expect(metrics.value("chancery_certificate_expired", ["name": "example.test"]) == 0)
+        #expect(metrics.value("chancery_reload_stalled") == 0)
+        let notAfter = try #require(list[0]["not_after"] as? String)
+        let expiry = try #require(ISO8601DateFormatter().date(from: notAfter))
+        #expect(
+            metrics.value("chancery_certificate_not_after_seconds", ["name": "example.test"])
+                == expiry.timeIntervalSince1970)
+        // The broken one has no expiry to show.
+        #expect(metrics.value("chancery_certificate_not_after_seconds", ["name": "mismatch"]) == nil)
+
+        // A certificate no longer served leaves the page instead of lingering at its last value.
+        store.certificates.update(served: good.bundles, kept: [:], broken: [:])
+        let after = PrometheusText(admin.page(for: "/metrics").body)
+        #expect(after.value("chancery_certificate_expired", ["name": "expired"]) == nil)
+        #expect(after.value("chancery_certificate_not_after_seconds", ["name": "expired"]) == nil)
+        #expect(after.value("chancery_certificate_expired", ["name": "example.test"]) == 0)
     }
 }

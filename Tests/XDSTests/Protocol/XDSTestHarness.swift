@@ -166,13 +166,15 @@ func withXDSServer(
     selector: GroupSelector = .nodeCluster,
     limits: XDSLimits = .init(),
     defaultGroup: String? = nil,
+    metrics: XDSMetrics = XDSMetrics(),
     _ body: (XDSHarness) async throws -> Void
 ) async throws {
     var logger = Logger(label: "xds-protocol-test")
     logger.logLevel = .critical
     let store = SnapshotStore()
     if let snapshot { store.publish(snapshot) }
-    let xds = XDSServer(store: store, selector: selector, defaultGroup: defaultGroup, limits: limits, logger: logger)
+    let xds = XDSServer(
+        store: store, selector: selector, defaultGroup: defaultGroup, limits: limits, metrics: metrics, logger: logger)
     var configuration = configuration
     configuration.shutdownGracePeriod = .milliseconds(500)
     // The test process shares a loaded machine: a test task can stall for seconds between connecting and sending its
