@@ -88,10 +88,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]),
+        // What `chancery status` and the admin web page share: streams → rows and statuses, the table, history diffs.
+        .target(name: "Operations", dependencies: ["Vocabulary"]),
         .target(
             name: "Admin",
             dependencies: [
-                "Vocabulary", "XDS", "Snapshot",
+                "Vocabulary", "XDS", "Snapshot", "Operations",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -101,8 +103,10 @@ let package = Package(
             name: "chancery",
             dependencies: [
                 "Vocabulary", "Certs", "Translate", "Snapshot", "Pipeline", "XDS", "Admin", "GRPCServer", "GRPCTLS",
+                "Operations",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -162,6 +166,7 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
+        .testTarget(name: "OperationsTests", dependencies: ["Operations", "Vocabulary"]),
         .testTarget(
             name: "AdminTests",
             dependencies: [

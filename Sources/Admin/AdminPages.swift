@@ -77,10 +77,21 @@ struct AdminPages: Sendable {
                 status: .ok, contentType: "text/plain; version=0.0.4",
                 body: metrics.render(store, summaries.current, admin: counters?.current))
         case "/":
-            return text("chancery admin: /snapshot /clients /status /history /healthz /readyz /metrics\n")
+            return webPage.index(query)
+        case "/ui/snapshot":
+            return AdminSnapshotView(snapshot: store.current).render(query)
+        case "/ui/style.css":
+            return AdminPage(
+                status: .ok, contentType: "text/css; charset=utf-8", body: HTML.style,
+                headers: [("x-content-type-options", "nosniff")])
         default:
             return AdminPage(status: .notFound, contentType: "text/plain", body: "not found: \(path)\n")
         }
+    }
+
+    /// The web page's view of the store and the fleet summary (never a walk of every stream).
+    private var webPage: AdminWebPage {
+        AdminWebPage(store: store, summary: summaries.current, groupGuard: groupGuard)
     }
 
     /// One page of the matching streams as a JSON array (the shape `/clients` always had); the total and the page
@@ -126,6 +137,7 @@ struct AdminPages: Sendable {
                 nack.append(("version", SnapshotJSON.quoted(value)))
                 entry.append(("last_nack", SnapshotJSON.object(nack)))
             }
+            if let at = state.sentAt { entry.append(("sent_at", SnapshotJSON.quoted(formatter.string(from: at)))) }
             if let value = state.sentNonce { entry.append(("sent_nonce", SnapshotJSON.quoted(value))) }
             if let value = state.sentVersion { entry.append(("sent_version", SnapshotJSON.quoted(value))) }
             entry.append(("subscribed", SnapshotJSON.array(state.subscribed.map(SnapshotJSON.quoted))))

@@ -271,6 +271,7 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler, SnapshotFo
         server.registry.update(id) { info in
             for (type, var typeInfo) in fresh {
                 typeInfo.keepNack(of: info.types[type])
+                typeInfo.stampSent(previous: info.types[type], now: now)
                 info.types[type] = typeInfo
             }
             for nack in nacked {

@@ -15,6 +15,8 @@ public struct StreamInfo: Hashable, Sendable {
         public var nackedVersion: String?
         public var nackMessage: String?
         public var nackAt: Date?
+        /// When `sentVersion` was first sent on this stream: `chancery status` shows how old the last push is.
+        public var sentAt: Date?
 
         public init() {}
 
@@ -38,6 +40,12 @@ public struct StreamInfo: Hashable, Sendable {
             nackedVersion = previous.nackedVersion
             nackMessage = previous.nackMessage
             nackAt = previous.nackAt
+        }
+
+        /// Keeps the send time of `previous` while the version sent is the same, else stamps `now`.
+        mutating func stampSent(previous: TypeInfo?, now: Date) {
+            guard let sentVersion else { return }
+            sentAt = previous?.sentVersion == sentVersion ? previous?.sentAt : now
         }
 
         mutating func recordNack(version: String, message: String, at time: Date) {

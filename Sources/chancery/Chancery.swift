@@ -6,6 +6,6 @@ struct Chancery: AsyncParsableCommand {
         commandName: "chancery",
         abstract: "An Envoy xDS control plane for one routes file and a directory of certificates.",
         version: chanceryVersion,
-        subcommands: [Serve.self, Validate.self, Render.self, Bootstrap.self]
+        subcommands: [Serve.self, Validate.self, Render.self, Bootstrap.self, Status.self]
     )
 }
