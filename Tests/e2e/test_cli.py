@@ -3,7 +3,7 @@ import base64
 import os
 import subprocess
 
-from harness import FIXTURES, Chancery, chancery_bin, http_get
+from harness import FIXTURES, Chancery, Process, chancery_bin, free_port, http_get, wait_until
 
 SITE = os.path.join(FIXTURES, "example-site")
 ROUTES = os.path.join(SITE, "routes.yaml")
@@ -88,3 +88,23 @@ def test_serve_names_the_address_it_cannot_listen_on():
         assert f"cannot listen for xDS on 127.0.0.1:{port}" in result.stderr
     finally:
         taken.close()
+
+
+def test_cleartext_xds_beyond_loopback_says_so_in_the_log():
+    """Cleartext xDS is meant for loopback: bound to every interface (0.0.0.0, a free port, for a moment) it warns that
+    SDS keys would travel unencrypted; on loopback it does not."""
+    config = os.path.join(FIXTURES, "example-site", "routes.yaml")
+    certs = os.path.join(FIXTURES, "example-site", "certs")
+    warning = "xDS is served in cleartext beyond loopback"
+    for host, warned in (("0.0.0.0", True), ("127.0.0.1", False)):
+        admin_port = free_port()
+        process = Process("chancery", [chancery_bin(), "serve", "--config", config, "--certs", certs,
+                                       "--xds", f"{host}:{free_port()}", "--admin", f"127.0.0.1:{admin_port}"])
+        try:
+            wait_until(lambda: process.alive()
+                       and http_get(f"http://127.0.0.1:{admin_port}/readyz")[0] == 200
+                       and "serving" in process.output(),
+                       timeout=30, what=f"chancery ready\n{process.output()}")
+            assert (warning in process.output()) == warned, process.output()
+        finally:
+            process.stop()
