@@ -13,6 +13,7 @@ public struct ConfigError: Error, Hashable, Sendable, CustomStringConvertible {
             case portOutOfRange, invalidEndpoint, invalidAddress, emptyList, duplicateDomain
             case invalidDomain, redirectStatusNotAllowed, invalidStatus, conflictingKeys
             case missingAction, invalidPath, invalidValue, listenerHasNothingToDo, unknownCertificate
+            case shadowedRoute
         }
         fileprivate let backing: Backing
         fileprivate init(_ backing: Backing) { self.backing = backing }
@@ -68,6 +69,8 @@ public struct ConfigError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let listenerHasNothingToDo = Code(.listenerHasNothingToDo)
         /// A `certificate:` that is not present in the certificate directory.
         public static let unknownCertificate = Code(.unknownCertificate)
+        /// A route that can never match because an earlier route of its host takes every request it would.
+        public static let shadowedRoute = Code(.shadowedRoute)
     }
 
     public let code: Code
@@ -272,8 +275,19 @@ extension ConfigError {
     static func listenerHasNothingToDo(at position: SourcePosition, key: String, name: String) -> ConfigError {
         ConfigError(
             .listenerHasNothingToDo, position, key: key,
-            "listener \"\(name)\" has no \"hosts\", no \"redirect_to_https\" and no \"tcp\"",
-            hint: "add hosts (HTTP routing), redirect_to_https: true, or tcp: { cluster: ... }")
+            "listener \"\(name)\" has no \"hosts\", no \"redirect_to_https\", no \"passthrough\" and no \"tcp\"",
+            hint:
+                "add hosts (HTTP routing), redirect_to_https: true, passthrough (TLS by server name) or tcp: { cluster: ... }"
+        )
+    }
+
+    static func shadowedRoute(at position: SourcePosition, key: String, byLine line: Int, reason: String)
+        -> ConfigError
+    {
+        ConfigError(
+            .shadowedRoute, position, key: key,
+            "route is never used: the route on line \(line) takes every request it would (\(reason))",
+            hint: "Envoy uses the first route that matches; put the more specific route first, or remove one")
     }
 
     static func unknownCertificate(

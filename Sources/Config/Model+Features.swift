@@ -189,3 +189,23 @@ public struct UpstreamTLS: Hashable, Sendable {
         self.certificatePosition = certificatePosition
     }
 }
+
+/// TLS connections forwarded untouched, chosen by the server name (SNI) the client sends: Envoy reads the name from
+/// the ClientHello and proxies the bytes to `cluster`, which terminates TLS itself. On a listener with `tls`, the
+/// other names are terminated there as usual.
+public struct Passthrough: Hashable, Sendable {
+    /// Lowercased server names, each exact (`git.example.com`) or a wildcard suffix (`*.lab.example.com`).
+    public var serverNames: [String]
+    public var cluster: String
+    /// How long the connection may be idle (Envoy's TCP proxy default is one hour).
+    public var idleTimeout: Duration?
+    public var position: SourcePosition
+
+    public init(serverNames: [String], cluster: String, idleTimeout: Duration? = nil, position: SourcePosition) {
+        self.serverNames = serverNames
+        self.cluster = cluster
+        self.idleTimeout = idleTimeout
+        self.position = position
+    }
+
+}

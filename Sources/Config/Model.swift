@@ -102,6 +102,8 @@ public struct HTTPListener: Hashable, Sendable {
     public var hsts: HSTS?
     /// How many proxies in front of Envoy append to X-Forwarded-For (Envoy's `xff_num_trusted_hops`).
     public var trustedProxies: Int = 0
+    /// TLS server names forwarded untouched to their own clusters instead of being terminated here.
+    public var passthrough: [Passthrough] = []
 
     public init(
         redirectToHTTPS: Bool = false, redirectPort: Int? = nil, tls: TLSSettings? = nil, hosts: [VirtualHost] = []

@@ -141,8 +141,21 @@ extension RoutesDecoder {
                 reader.report(.emptyList(at: value.position, key: value.path, hint: "add at least one route"))
                 routesOK = false
             }
+            var decoded: [Located] = []
             for item in items {
-                if let route = decodeRoute(item) { routes.append(route) } else { routesOK = false }
+                if let route = decodeRoute(item) {
+                    routes.append(route)
+                    decoded.append(item)
+                } else {
+                    routesOK = false
+                }
+            }
+            for (index, earlier, reason) in Shadowing.shadowed(routes) {
+                reader.report(
+                    .shadowedRoute(
+                        at: decoded[index].position, key: decoded[index].path, byLine: routes[earlier].position.line,
+                        reason: reason))
+                routesOK = false
             }
         }
 

@@ -2,7 +2,8 @@
 extension RoutesDecoder {
     static let listenerKeys = [
         "name", "groups", "address", "port", "accept_proxy_protocol",
-        "redirect_to_https", "https_port", "tls", "hosts", "tcp", "access_log", "hsts", "trusted_proxies",
+        "redirect_to_https", "https_port", "tls", "hosts", "passthrough", "tcp", "access_log", "hsts",
+        "trusted_proxies",
     ]
     static let tlsKeys = ["certificate", "alpn", "client_certificates", "client_ca"]
     static let tcpKeys = ["cluster", "idle_timeout"]
@@ -78,7 +79,8 @@ extension RoutesDecoder {
     }
 
     private func decodeTCP(_ map: MappingReader, listener: String) -> Listener.Kind? {
-        for key in ["hosts", "redirect_to_https", "https_port", "tls", "hsts", "trusted_proxies"] where map.has(key) {
+        for key in ["hosts", "redirect_to_https", "https_port", "tls", "passthrough", "hsts", "trusted_proxies"]
+        where map.has(key) {
             reader.report(
                 .conflictingKeys(
                     at: map.keyPosition(key), key: map.keyPath(key),
@@ -159,6 +161,8 @@ extension RoutesDecoder {
             }
         } else if !redirectReadable {
             ok = false  // already reported as a wrong type; "nothing to do" would repeat it
+        } else if map.has("passthrough") {
+            // A listener may only forward TLS by server name; its entries are checked below.
         } else if !redirect && map.has("redirect_to_https") == false {
             reader.report(.listenerHasNothingToDo(at: map.position, key: map.path, name: listener))
             ok = false
@@ -171,10 +175,12 @@ extension RoutesDecoder {
         }
         let hsts = decodeHSTS(map, listener: listener)
         let trustedProxies = decodeTrustedProxies(map)
-        guard ok else { return nil }
+        let passthrough = decodePassthrough(map, listener: listener, tls: tls, hosts: hosts)
+        guard ok, let passthrough else { return nil }
         var http = HTTPListener(redirectToHTTPS: redirect, redirectPort: redirectPort, tls: tls, hosts: hosts)
         http.hsts = hsts
         http.trustedProxies = trustedProxies
+        http.passthrough = passthrough
         return .http(http)
     }
 

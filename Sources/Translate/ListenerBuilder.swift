@@ -21,10 +21,11 @@ enum ListenerBuilder {
         }
         switch listener.kind {
         case .http(let http):
-            let chains = httpFilterChains(listener, http, mode: mode)
-            // With TLS, the inspector reads SNI before the handshake: it picks a host's own certificate, and it
-            // is what makes the server name known to the access log.
-            if http.tls != nil {
+            var chains = servesHTTP(http) ? httpFilterChains(listener, http, mode: mode) : []
+            chains += http.passthrough.map { passthroughChain(listener, $0) }
+            // With TLS, the inspector reads SNI before the handshake: it picks a host's own certificate or a
+            // passthrough, and it is what makes the server name known to the access log.
+            if http.tls != nil || !http.passthrough.isEmpty {
                 listenerFilters.append(
                     message(
                         "envoy.config.listener.v3.ListenerFilter",
@@ -35,32 +36,59 @@ enum ListenerBuilder {
             }
             fields["filter_chains"] = .list(chains)
         case .tcp(let tcp):
-            var proxy: [String: ProtoValue] = [
-                "stat_prefix": .string(listener.name),
-                "cluster": .string(tcp.cluster),
-            ]
-            if let idle = tcp.idleTimeout { proxy["idle_timeout"] = .duration(idle) }
-            if let log = AccessLogBuilder.accessLog(listener.accessLog, listener: listener.name, http: false) {
-                proxy["access_log"] = .list([log])
-            }
+            let proxy = tcpProxy(
+                listener, statPrefix: listener.name, cluster: tcp.cluster, idleTimeout: tcp.idleTimeout)
             fields["filter_chains"] = .list([
-                message(
-                    "envoy.config.listener.v3.FilterChain",
-                    [
-                        "filters": .list([
-                            message(
-                                "envoy.config.listener.v3.Filter",
-                                [
-                                    "name": .string("envoy.filters.network.tcp_proxy"),
-                                    "typed_config": any(
-                                        "envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy", proxy),
-                                ])
-                        ])
-                    ])
+                message("envoy.config.listener.v3.FilterChain", ["filters": .list([proxy])])
             ])
         }
         if !listenerFilters.isEmpty { fields["listener_filters"] = .list(listenerFilters) }
         return ProtoMessage(ResourceType.listener.protoName, fields)
+    }
+
+    /// Whether a listener answers HTTP itself (and so has a route configuration), rather than only forwarding TLS
+    /// connections by server name.
+    static func servesHTTP(_ http: HTTPListener) -> Bool {
+        http.tls != nil || !http.hosts.isEmpty || http.redirectToHTTPS || http.passthrough.isEmpty
+    }
+
+    /// A TCP proxy filter to `cluster`, logging like the listener.
+    private static func tcpProxy(_ listener: Listener, statPrefix: String, cluster: String, idleTimeout: Duration?)
+        -> ProtoValue
+    {
+        var proxy: [String: ProtoValue] = [
+            "stat_prefix": .string(statPrefix),
+            "cluster": .string(cluster),
+        ]
+        if let idleTimeout { proxy["idle_timeout"] = .duration(idleTimeout) }
+        if let log = AccessLogBuilder.accessLog(listener.accessLog, listener: listener.name, http: false) {
+            proxy["access_log"] = .list([log])
+        }
+        return message(
+            "envoy.config.listener.v3.Filter",
+            [
+                "name": .string("envoy.filters.network.tcp_proxy"),
+                "typed_config": any("envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy", proxy),
+            ])
+    }
+
+    /// The chain of one passthrough entry: chosen by server name, no transport socket (the bytes stay TLS), a TCP
+    /// proxy to the cluster. Envoy prefers an exact server name to a wildcard, so these coexist with the chains of
+    /// hosts' own certificates and with the default chain, which takes every other name.
+    private static func passthroughChain(_ listener: Listener, _ entry: Passthrough) -> ProtoValue {
+        message(
+            "envoy.config.listener.v3.FilterChain",
+            [
+                "name": .string("passthrough/" + entry.serverNames[0]),
+                "filter_chain_match": message(
+                    "envoy.config.listener.v3.FilterChainMatch",
+                    ["server_names": .list(entry.serverNames.map(ProtoValue.string))]),
+                "filters": .list([
+                    tcpProxy(
+                        listener, statPrefix: listener.name + ".passthrough", cluster: entry.cluster,
+                        idleTimeout: entry.idleTimeout)
+                ]),
+            ])
     }
 
     /// The certificates a listener presents, default first: hosts may override the listener's certificate by SNI.

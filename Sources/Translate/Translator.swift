@@ -35,7 +35,11 @@ public enum Translator {
                 out.resources[.listener, default: [:]][listener.name] = ListenerBuilder.listener(listener, mode: mode)
                 switch listener.kind {
                 case .http(let http):
-                    out.resources[.route, default: [:]][listener.name] = RouteBuilder.routeConfiguration(listener, http)
+                    usedClusters.formUnion(http.passthrough.map(\.cluster))
+                    if ListenerBuilder.servesHTTP(http) {
+                        out.resources[.route, default: [:]][listener.name] = RouteBuilder.routeConfiguration(
+                            listener, http)
+                    }
                     usedCertificates.formUnion(ListenerBuilder.certificateNames(http))
                     usedAuthorities.formUnion(ListenerBuilder.authorityNames(http))
                     for host in http.hosts {

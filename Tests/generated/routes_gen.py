@@ -220,6 +220,9 @@ class Generator:
             if self.chance(0.5):
                 o.line(3, f"idle_timeout: {r.choice(DURATIONS)}")
             return
+        if self.chance(0.05):
+            self.passthrough(index)  # a listener that only forwards TLS by server name
+            return
         redirect = self.chance(0.3)
         if redirect:
             o.line(2, "redirect_to_https: true")
@@ -240,6 +243,8 @@ class Generator:
                 o.line(2, "hsts: " + r.choice(["false", "{ max_age: 30d }", "{ max_age: 365d, include_subdomains: true, preload: true }"]))
         if self.chance(0.2):
             o.line(2, f"trusted_proxies: {r.randint(0, 3)}")
+        if tls and not redirect and self.chance(0.3):
+            self.passthrough(index)
         if redirect and self.chance(0.5):
             return  # a bare redirect listener
         o.line(2, "hosts:")
@@ -248,6 +253,19 @@ class Generator:
             if self.chance(0.5):
                 return
         self.hosts(tls)
+
+    def passthrough(self, index):
+        """TLS forwarded by server name. The names never meet the hosts' pools (example.test, Other.test, the
+        shared name), so no terminated name is taken; `*` hosts and `*.example.test`-style wildcards stay legal."""
+        r = self.r
+        self.out.line(2, "passthrough:")
+        names = [f"git{index}.example.test", f"*.lab{index}.test", f"vpn{index}.lab.test", f"NAS{index}.home.test"]
+        r.shuffle(names)
+        for k in range(r.randint(1, 3)):
+            entry = [f"server_names: {flow(names[k::3][:2])}", f"cluster: {r.choice(self.clusters)}"]
+            if self.chance(0.3):
+                entry.append(f"idle_timeout: {r.choice(DURATIONS[1:])}")
+            self.out.line(3, "- { " + ", ".join(entry) + " }")
 
     def acme_host(self):
         """The HTTP-01 pattern: a catch-all host that serves the challenge path beside the https redirect."""
@@ -289,8 +307,20 @@ class Generator:
                 if client_rules[certificate]:
                     self.out.line(4, f"client_certificates: {client_rules[certificate]}")
             self.out.line(4, "routes:")
-            for _ in range(r.randint(1, 4)):
-                self.route()
+            earlier = []
+            count = r.randint(1, 4)
+            # Paths drawn without repeats and `/` only last keep most hosts free of dead routes; now and then a
+            # host may draw freely, so that Chancery's refusal of a shadowed route is checked too.
+            self.free_paths = self.chance(0.05)
+            self.used_paths = set()
+            for index in range(count):
+                self.last_route = index == count - 1
+                route = self.route()
+                if route is None:
+                    continue
+                if any(shadows(first, route) for first in earlier):
+                    self.refusals.append("a route shadowed by an earlier one")
+                earlier.append(route)
 
     def domains(self, h, sni, certificate):
         """Domains unique within the listener: h is the host's index, so every host draws from its own names."""
@@ -321,22 +351,27 @@ class Generator:
     def route(self):
         r = self.r
         o = self.out
-        path = r.choice(["/", "/api/", "/static", "/v1/items", ACME, "/ws", "/grpc.Service/"])
+        paths = ["/", "/api/", "/static", "/v1/items", ACME, "/ws", "/grpc.Service/"]
+        if not self.free_paths:
+            paths = [p for p in paths if p not in self.used_paths and (p != "/" or self.last_route)]
+        path = r.choice(paths)
+        self.used_paths.add(path)
         kind = r.random()
         template = False
         if kind < 0.1:
-            o.line(5, f"- regex: {scalar(r.choice(REGEXES))}")
+            match = ("regex", r.choice(REGEXES))
         elif kind < 0.17:
-            o.line(5, f"- path_template: {scalar(r.choice(TEMPLATES))}")
+            match = ("path_template", r.choice(TEMPLATES))
             template = True
         else:
-            o.line(5, f"- {'prefix' if self.chance(0.7) else 'path'}: {path}")
-        self.matches()
+            match = ("prefix" if self.chance(0.7) else "path", path)
+        o.line(5, f"- {match[0]}: {scalar(match[1])}")
+        conditions = self.matches()
         if self.chance(0.1):
             self.header_edits(6)
         if self.chance(0.03):
             self.hazard()
-            return
+            return None
         action = r.random()
         if action < 0.6:
             if self.chance(0.2) and len(self.clusters) > 1:
@@ -380,20 +415,28 @@ class Generator:
                 o.line(6, f"respond: {{ status: {status}, body: {scalar(r.choice(['ok', 'gone', 'no: not here']))} }}")
             else:
                 o.line(6, f"respond: {{ status: {status} }}")
+        return match + (conditions,)
 
 
     def matches(self):
+        """Writes optional header and query conditions; returns them as a set, for `shadows`."""
         r = self.r
         o = self.out
+        conditions = set()
         if self.chance(0.15):
             choices = [f'{{ name: x-canary, exact: "1" }}', "{ name: user-agent, prefix: curl, invert: true }",
                        f"{{ name: cookie, regex: {scalar('.*beta=1.*')} }}", "{ name: x-debug, present: false }",
                        "{ name: x-debug, present: true }"]
-            o.line(6, "headers: [" + ", ".join(r.sample(choices, r.randint(1, 2))) + "]")
+            chosen = r.sample(choices, r.randint(1, 2))
+            o.line(6, "headers: [" + ", ".join(chosen) + "]")
+            conditions.update("header " + c for c in chosen)
         if self.chance(0.1):
             choices = ["{ name: preview, present: true }", '{ name: v, exact: "2" }', "{ name: lang, prefix: en }",
                        f"{{ name: id, regex: {scalar('[0-9]+')} }}"]
-            o.line(6, "query: [" + ", ".join(r.sample(choices, r.randint(1, 2))) + "]")
+            chosen = r.sample(choices, r.randint(1, 2))
+            o.line(6, "query: [" + ", ".join(chosen) + "]")
+            conditions.update("query " + c for c in chosen)
+        return frozenset(conditions)
 
     def header_edits(self, indent):
         r = self.r
@@ -433,6 +476,22 @@ class Generator:
             o.line(6, f"cluster: {self.clusters[0]}")
             o.line(6, "headers: [{ name: x-a, regex: " + scalar(self.r.choice(["(a", "a)", r"\q", "(?=a)", "a{2000}"])) + " }]")
             self.refusals.append("an invalid RE2 regex")
+
+
+def shadows(first, second):
+    """Whether route `first` (kind, value, conditions) takes every request `second` would: Chancery refuses the
+    second as dead configuration. Written apart from Sources/Config/Shadowing.swift, so the two check each other."""
+    (kind_a, value_a, conditions_a), (kind_b, value_b, conditions_b) = first, second
+    if not conditions_a <= conditions_b:
+        return False
+    if kind_a == "prefix":
+        if kind_b in ("prefix", "path"):
+            return value_b.startswith(value_a)
+        if kind_b == "path_template":
+            literal = value_b.split("{")[0].split("*")[0]
+            return literal.startswith(value_a)
+        return value_a == "/"  # a regex: every path starts with /
+    return kind_a == kind_b and value_a == value_b
 
 
 def generate(seed):
