@@ -58,9 +58,10 @@ def test_the_catalogue_has_at_least_45_files_each_with_its_expected_output():
     assert expected == sorted(n[:-len(".yaml")] + ".expected" for n in CASES), "an .expected file without its .yaml"
 
 
-def test_numbers_are_unique():
+def test_numbers_are_unique_and_known_gaps_name_real_files():
     numbers = [name[:2] for name in CASES]
     assert len(numbers) == len(set(numbers)), numbers
+    assert set(UNPOSITIONED) <= set(CASES), set(UNPOSITIONED) - set(CASES)
 
 
 @pytest.mark.parametrize("name", CASES)
