@@ -61,7 +61,7 @@ def readme_text():
     for name in cases():
         with open(expected_path(name), encoding="utf-8") as f:
             message = first_message(f.read())
-        message = message.replace(f"{relative(name)}:", "", 1).strip()
+        message = message.replace(f"{relative(name)}:", "").strip()
         cells = [f"[{name}]({name})", mistake(name), f"`{message}`"]
         rows.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     return "\n".join([
