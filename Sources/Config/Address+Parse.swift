@@ -68,6 +68,10 @@ enum AddressText {
 
     /// `127.0.0.1:8080`, `[::1]:8080`, `backend.internal:8080`. IPv6 hosts come back without brackets.
     static func endpoint(_ text: String) -> Result<(host: String, port: Int), EndpointFailure> {
+        if text.contains("://") {
+            return .failure(
+                .reason("has a scheme; write only host:port, and add tls: to the cluster for an https upstream"))
+        }
         let host: Substring
         let portText: Substring
         if text.hasPrefix("[") {
@@ -107,10 +111,10 @@ enum AddressText {
     /// optionally with `:port`.
     static func domainProblem(_ domain: String) -> String? {
         if domain == "*" { return nil }
+        if domain.contains("://") { return "contains a scheme; write only the host name" }
         if domain.contains(where: { $0 == " " || $0 == "\t" || $0 == "/" }) {
             return "contains a space or \"/\"; write only the host name"
         }
-        if domain.contains("://") { return "contains a scheme; write only the host name" }
         let stars = domain.filter { $0 == "*" }.count
         if stars > 1 || (stars == 1 && !domain.hasPrefix("*") && !domain.hasSuffix("*")) {
             return "has \"*\" in the middle; Envoy only allows a leading or trailing wildcard"

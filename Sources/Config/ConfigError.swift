@@ -120,7 +120,12 @@ extension ConfigError {
     }
 
     static func wrongType(at position: SourcePosition, key: String, expected: String, found: String) -> ConfigError {
-        ConfigError(.wrongType, position, key: key, "\"\(leaf(key))\" must be \(expected), found \(found)")
+        if key.isEmpty {
+            return ConfigError(
+                .wrongType, position, key: key, "the routes file must be a mapping of keys, found \(found)",
+                hint: "it starts with \"listeners:\" (and optionally groups:, clusters:); list items go under it")
+        }
+        return ConfigError(.wrongType, position, key: key, "\"\(leaf(key))\" must be \(expected), found \(found)")
     }
 
     static func unknownKey(
@@ -136,15 +141,31 @@ extension ConfigError {
         return ConfigError(.unknownKey, position, key: key, "unknown key \"\(name)\" in \(place)", hint: hint)
     }
 
+    /// A mapping that needs one of several keys, e.g. a route's match: `route needs one of "prefix", "path", …`.
+    static func missingOneOf(
+        at position: SourcePosition, key: String, in place: String, choices: [String], hint: String
+    ) -> ConfigError {
+        let quoted = choices.map { "\"\($0)\"" }
+        let list = quoted.dropLast().joined(separator: ", ") + " or " + (quoted.last ?? "")
+        return ConfigError(.missingKey, position, key: key, "\(place) needs one of \(list)", hint: hint)
+    }
+
     static func missingKey(at position: SourcePosition, key: String, in place: String, hint: String) -> ConfigError {
         ConfigError(.missingKey, position, key: key, "\(place) is missing required key \"\(leaf(key))\"", hint: hint)
     }
 
-    static func duplicateKey(at position: SourcePosition, names: [String]) -> ConfigError {
+    static func emptyFile(at position: SourcePosition) -> ConfigError {
+        ConfigError(
+            .missingKey, position, key: "listeners", "the routes file is empty",
+            hint: "start with \"listeners:\"; docs/ROUTES.md and the README show complete files")
+    }
+
+    static func duplicateKey(at position: SourcePosition, names: [String], firstLine: Int? = nil) -> ConfigError {
         let list = names.map { "\"\($0)\"" }.joined(separator: ", ")
+        let first = firstLine.map { " (first on line \($0))" } ?? ""
         return ConfigError(
             .duplicateKey, position, key: names.first ?? "",
-            "key \(list) appears more than once in the same mapping",
+            "key \(list) appears more than once in the same mapping\(first)",
             hint: "keep one; YAML does not merge repeated keys")
     }
 
@@ -197,10 +218,13 @@ extension ConfigError {
             "listener group \"\(name)\" is not declared in \"groups\"", hint: hint)
     }
 
-    static func invalidDuration(at position: SourcePosition, key: String, text: String, reason: String) -> ConfigError {
+    static func invalidDuration(
+        at position: SourcePosition, key: String, text: String, reason: String,
+        hint: String = "write e.g. 0s, 500ms, 2s, 1m, 1h or 1m30s"
+    ) -> ConfigError {
         ConfigError(
             .invalidDuration, position, key: key, "\"\(leaf(key))\" is not a valid duration: \"\(text)\" \(reason)",
-            hint: "write e.g. 0s, 500ms, 2s, 1m, 1h or 1m30s")
+            hint: hint)
     }
 
     static func portOutOfRange(at position: SourcePosition, key: String, value: String) -> ConfigError {
@@ -249,7 +273,11 @@ extension ConfigError {
 
     static func invalidStatus(at position: SourcePosition, key: String, value: String) -> ConfigError {
         ConfigError(
-            .invalidStatus, position, key: key, "respond \"status\" \(value) is not an HTTP status",
+            .invalidStatus, position, key: key,
+            Int(value).map { (100..<200).contains($0) }
+                == true
+                ? "respond \"status\" \(value) is informational and cannot answer a request"
+                : "respond \"status\" \(value) is not an HTTP status",
             hint: "use a status between 200 and 599")
     }
 
@@ -301,7 +329,8 @@ extension ConfigError {
         } else if names.isEmpty {
             hint = "no valid certificate was found in the certificate directory"
         } else {
-            hint = "expected DIR/\(name)/tls.crt and tls.key; available: \(names.joined(separator: ", "))"
+            hint =
+                "expected \(name)/tls.crt and tls.key in the certificate directory; available: \(names.joined(separator: ", "))"
         }
         return ConfigError(
             .unknownCertificate, position, key: key,
@@ -318,14 +347,15 @@ extension ConfigError {
             hint = "did you mean \"\(guess)\"?"
         } else if names.isEmpty {
             hint =
-                "no certificate folder holds a valid ca.crt; put the CA that signs client certificates in DIR/\(name)/ca.crt"
+                "no certificate folder holds a valid ca.crt; put the CA that signs client certificates in \(name)/ca.crt in the certificate directory"
         } else {
             hint =
-                "put the CA that signs client certificates in DIR/\(name)/ca.crt; folders with one: \(names.joined(separator: ", "))"
+                "put the CA that signs client certificates in \(name)/ca.crt; folders with one: \(names.joined(separator: ", "))"
         }
         return ConfigError(
             .unknownCertificate, position, key: key,
-            "client certificates need DIR/\(name)/ca.crt, which is missing or not valid", hint: hint)
+            "client certificates need \(name)/ca.crt in the certificate directory, which is missing or not valid",
+            hint: hint)
     }
 
     static func unknownUpstreamCA(
@@ -337,11 +367,11 @@ extension ConfigError {
         if let guess = Suggest.closest(to: name, in: names), guess != name {
             hint = "did you mean \"\(guess)\"?"
         } else {
-            hint = "put the CA that signs the upstream's certificate in DIR/\(name)/ca.crt"
+            hint = "put the CA that signs the upstream's certificate in \(name)/ca.crt"
         }
         return ConfigError(
             .unknownCertificate, position, key: key,
-            "upstream TLS needs DIR/\(name)/ca.crt, which is missing or not valid", hint: hint)
+            "upstream TLS needs \(name)/ca.crt in the certificate directory, which is missing or not valid", hint: hint)
     }
 
     /// The last component of a dotted key path: `listeners[0].port` → `port`.

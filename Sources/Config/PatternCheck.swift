@@ -235,6 +235,15 @@ enum PatternCheck {
             }
             if segment.hasPrefix("{") {
                 guard segment.hasSuffix("}") else {
+                    if let close = segment.firstIndex(of: "}") {
+                        let variable = segment[...close]
+                        let text = segment[segment.index(after: close)...]
+                        return Problem(
+                            offset: offset,
+                            reason:
+                                "mixes variable \(variable) with the text \"\(text)\" in one segment; a variable must be a whole segment"
+                        )
+                    }
                     return Problem(offset: offset, reason: "has a \"{\" without a matching \"}\" in its segment")
                 }
                 let inner = segment.dropFirst().dropLast()

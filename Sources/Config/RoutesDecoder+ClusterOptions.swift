@@ -91,8 +91,11 @@ extension RoutesDecoder {
     }
 
     /// `health_check: { path: /healthz, ... }` (HTTP) or `{ tcp: true, ... }` (connect only).
-    func decodeHealthCheck(_ value: Located) -> HealthCheck? {
-        guard let map = reader.mapping(value, place: "health_check", allowed: Self.healthCheckKeys) else { return nil }
+    func decodeHealthCheck(_ value: Located, cluster: String) -> HealthCheck? {
+        guard
+            let map = reader.mapping(
+                value, place: "health_check of cluster \"\(cluster)\"", allowed: Self.healthCheckKeys)
+        else { return nil }
         map.rejectUnknownKeys()
         let tcp = map.value("tcp").flatMap(reader.bool) ?? false
         var kind: HealthCheck.Kind?
@@ -176,12 +179,15 @@ extension RoutesDecoder {
     }
 
     /// `outlier_detection: true` (Envoy's defaults) or a mapping of the settings to change.
-    func decodeOutlierDetection(_ value: Located) -> OutlierDetection? {
+    func decodeOutlierDetection(_ value: Located, cluster: String) -> OutlierDetection? {
         if value.node.mapping == nil {
             guard let on = reader.bool(value) else { return nil }
             return on ? OutlierDetection() : nil
         }
-        guard let map = reader.mapping(value, place: "outlier_detection", allowed: Self.outlierKeys) else { return nil }
+        guard
+            let map = reader.mapping(
+                value, place: "outlier_detection of cluster \"\(cluster)\"", allowed: Self.outlierKeys)
+        else { return nil }
         map.rejectUnknownKeys()
         var settings = OutlierDetection()
         if let v = map.value("consecutive_5xx") {
@@ -195,8 +201,11 @@ extension RoutesDecoder {
         return settings
     }
 
-    func decodeCircuitBreakers(_ value: Located) -> CircuitBreakers? {
-        guard let map = reader.mapping(value, place: "circuit_breakers", allowed: Self.circuitBreakerKeys) else {
+    func decodeCircuitBreakers(_ value: Located, cluster: String) -> CircuitBreakers? {
+        guard
+            let map = reader.mapping(
+                value, place: "circuit_breakers of cluster \"\(cluster)\"", allowed: Self.circuitBreakerKeys)
+        else {
             return nil
         }
         map.rejectUnknownKeys()
@@ -213,8 +222,9 @@ extension RoutesDecoder {
 
     /// `tls: { ca: FOLDER, sni: name, certificate: FOLDER }`: the upstream's certificate must chain to
     /// `FOLDER/ca.crt`; `certificate` is presented as a client certificate.
-    func decodeUpstreamTLS(_ value: Located, endpoints: [Endpoint]) -> UpstreamTLS? {
-        guard let map = reader.mapping(value, place: "tls of a cluster", allowed: Self.upstreamTLSKeys) else {
+    func decodeUpstreamTLS(_ value: Located, endpoints: [Endpoint], cluster: String) -> UpstreamTLS? {
+        guard let map = reader.mapping(value, place: "tls of cluster \"\(cluster)\"", allowed: Self.upstreamTLSKeys)
+        else {
             return nil
         }
         map.rejectUnknownKeys()

@@ -52,12 +52,15 @@ extension RoutesDecoder {
             settings.includeSubdomains = options.value("include_subdomains").flatMap(reader.bool) ?? false
             if let preloadValue = options.value("preload"), reader.bool(preloadValue) == true {
                 settings.preload = true
-                if !settings.includeSubdomains || settings.maxAge < Self.preloadMinimumAge {
+                var missing: [String] = []
+                if !settings.includeSubdomains { missing.append("include_subdomains: true") }
+                if settings.maxAge < Self.preloadMinimumAge { missing.append("a max_age of at least 365d") }
+                if !missing.isEmpty {
                     reader.report(
                         .invalidValue(
                             at: preloadValue.position, key: preloadValue.path,
-                            message: "hsts \"preload\" needs include_subdomains: true and a max_age of at least 365d",
-                            hint: "browsers' preload lists refuse anything less; add both or remove preload"))
+                            message: "hsts \"preload\" needs \(missing.joined(separator: " and "))",
+                            hint: "browsers' preload lists refuse anything less; add it or remove preload"))
                 }
             }
             hsts = settings
@@ -97,7 +100,11 @@ extension RoutesDecoder {
                 }
                 seconds += whole
             case .failure(let failure):
-                reader.report(.invalidDuration(at: value.position, key: value.path, text: text, reason: failure.reason))
+                reader.report(
+                    .invalidDuration(
+                        at: value.position, key: value.path, text: text,
+                        reason: failure.reason.replacingOccurrences(of: "use h, m, s", with: "use d, h, m, s"),
+                        hint: "write days, e.g. 365d (one year) or 730d"))
                 return nil
             }
         }

@@ -25,8 +25,10 @@ extension RoutesDecoder {
                 reader.report(
                     .missingAction(
                         at: map.position, key: map.keyPath("cluster"),
-                        message: "route has no \"cluster\", \"redirect\" or \"respond\"",
-                        hint: "add cluster: NAME to forward, redirect: {...} or respond: {...}"))
+                        message: "route has no \"cluster\", \"clusters\", \"redirect\" or \"respond\"",
+                        hint:
+                            "add cluster: NAME to forward, clusters: [...] to split, redirect: {...} or respond: {...}"
+                    ))
             }
             action = nil
         } else if actions[0] == "cluster" || actions[0] == "clusters" {
@@ -79,8 +81,8 @@ extension RoutesDecoder {
         guard let key = present.first, let value = map.value(key) else {
             if !Self.matchKeys.contains(where: map.isMisspelled) {
                 reader.report(
-                    .missingKey(
-                        at: map.position, key: map.keyPath("prefix"), in: "route",
+                    .missingOneOf(
+                        at: map.position, key: map.keyPath("prefix"), in: "route", choices: Self.matchKeys,
                         hint: "add prefix: / (everything below) or path: /exact"))
             }
             return nil

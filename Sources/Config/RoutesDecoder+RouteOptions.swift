@@ -71,8 +71,9 @@ extension RoutesDecoder {
                         hint: "keep one of exact, prefix, regex, present"))
             } else if !["exact", "prefix", "regex", "present"].contains(where: entry.isMisspelled) {
                 reader.report(
-                    .missingKey(
+                    .missingOneOf(
                         at: entry.position, key: entry.keyPath("exact"), in: "\(what) match",
+                        choices: ["exact", "prefix", "regex", "present"],
                         hint: "add exact: VALUE, prefix: TEXT, regex: RE2 or present: true"))
             }
             return nil

@@ -21,9 +21,7 @@ final class RoutesDecoder {
         let start = SourcePosition(file: reader.file, line: 1, column: 1)
         guard let root else {
             reader.report(
-                .missingKey(
-                    at: start, key: "listeners", in: "the routes file (it is empty)",
-                    hint: "start with \"listeners:\"; see Fixtures/example-site/routes.yaml"))
+                .emptyFile(at: start))
             return RoutesConfig()
         }
         let top = Located(node: root, path: "", position: YAMLReader.position(of: root, file: reader.file) ?? start)
@@ -39,7 +37,7 @@ final class RoutesDecoder {
         let listenersValue =
             hasGRPCServices
             ? map.value("listeners")
-            : map.required("listeners", hint: "add a \"listeners:\" list; see Fixtures/example-site/routes.yaml")
+            : map.required("listeners", hint: "add a \"listeners:\" list; the README shows a complete file")
         if let value = listenersValue, let items = reader.list(value) {
             if items.isEmpty && !hasGRPCServices {
                 reader.report(.emptyList(at: value.position, key: value.path, hint: "add at least one listener"))
@@ -119,7 +117,22 @@ final class RoutesDecoder {
         "health_check", "outlier_detection", "circuit_breakers", "tls",
     ]
 
+    /// `ipv6` and `v6` mean `v6_only` to most people; otherwise the nearest name, then the list.
+    static func familyHint(_ text: String, names: [String]) -> String {
+        let folded = text.lowercased().replacingOccurrences(of: "ip", with: "")
+        let guess =
+            ["v4": "v4_only", "v6": "v6_only", "4": "v4_only", "6": "v6_only"][folded]
+            ?? Suggest.closest(to: text.lowercased(), in: names)
+        let list = "use one of \(names.joined(separator: ", "))"
+        return guess.map { "did you mean \"\($0)\"? \(list)" } ?? list
+    }
+
     private func decodeCluster(_ item: Located) -> Cluster? {
+        if let text = item.node.scalar?.string, !text.isEmpty {
+            // `clusters: [www]`: the shape is wrong (reported below), but the name is what routes refer to, so
+            // they are not told a second time that "www" is not defined.
+            references.clusterNames.append(.init(name: text, position: item.position, key: item.path))
+        }
         guard var map = reader.mapping(item, place: "cluster", allowed: Self.clusterKeys) else { return nil }
         let nameValue = map.required("name", hint: "give the cluster a name that routes can refer to")
         let name = nameValue.flatMap(reader.nonEmptyString)
@@ -171,7 +184,7 @@ final class RoutesDecoder {
                     .invalidValue(
                         at: value.position, key: value.path,
                         message: "\"dns_lookup_family\" \"\(text)\" is not a lookup family",
-                        hint: "use one of \(names.joined(separator: ", "))"))
+                        hint: Self.familyHint(text, names: names)))
             }
         }
 
@@ -181,11 +194,15 @@ final class RoutesDecoder {
             name: name, endpoints: endpoints, connectTimeout: connectTimeout, proxyProtocol: proxyProtocol,
             http2: http2, dnsLookupFamily: family, position: map.position)
         if let value = map.value("lb_policy") { cluster.lbPolicy = decodeLBPolicy(value) ?? .roundRobin }
-        if let value = map.value("health_check") { cluster.healthCheck = decodeHealthCheck(value) }
-        if let value = map.value("outlier_detection") { cluster.outlierDetection = decodeOutlierDetection(value) }
-        if let value = map.value("circuit_breakers") { cluster.circuitBreakers = decodeCircuitBreakers(value) }
+        if let value = map.value("health_check") { cluster.healthCheck = decodeHealthCheck(value, cluster: name) }
+        if let value = map.value("outlier_detection") {
+            cluster.outlierDetection = decodeOutlierDetection(value, cluster: name)
+        }
+        if let value = map.value("circuit_breakers") {
+            cluster.circuitBreakers = decodeCircuitBreakers(value, cluster: name)
+        }
         if let value = map.value("tls") {
-            cluster.tls = decodeUpstreamTLS(value, endpoints: endpoints)
+            cluster.tls = decodeUpstreamTLS(value, endpoints: endpoints, cluster: name)
             if cluster.tls != nil, proxyProtocol != nil {
                 reader.report(
                     .conflictingKeys(

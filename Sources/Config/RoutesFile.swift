@@ -75,8 +75,19 @@ public enum RoutesFile {
             return .yamlSyntax(at: SourcePosition(file: file, line: 1, column: 1), problem: "\(error)", context: nil)
         }
         switch yamlError {
-        case .scanner(let context, let problem, let mark, _),
-            .parser(let context, let problem, let mark, _),
+        case .scanner(let context, let problem, let mark, _):
+            // The two mistakes people make most, said plainly: a tab, and a quote never closed.
+            if character(at: at(mark), in: yaml) == "\t" {
+                return .yamlSyntax(
+                    at: at(mark), problem: "a tab character; YAML indents with spaces only", context: nil)
+            }
+            if let context, context.text.contains("quoted scalar"), problem.contains("end of stream") {
+                return .yamlSyntax(
+                    at: at(context.mark), problem: "the quoted value starting here is never closed", context: nil)
+            }
+            let contextText = context.map { "\($0.text) at line \($0.mark.line), column \($0.mark.column)" }
+            return .yamlSyntax(at: at(mark), problem: problem, context: contextText)
+        case .parser(let context, let problem, let mark, _),
             .composer(let context, let problem, let mark, _):
             let contextText = context.map { "\($0.text) at line \($0.mark.line), column \($0.mark.column)" }
             return .yamlSyntax(at: at(mark), problem: problem, context: contextText)
@@ -85,11 +96,43 @@ public enum RoutesFile {
                 at: position(ofCharacter: offset ?? 0, in: yaml, file: file), problem: problem,
                 context: nil)
         case .duplicatedKeysInMapping(let duplicates, let context):
-            return .duplicateKey(at: at(context.mark), names: duplicates)
+            let first = at(context.mark)
+            guard duplicates.count == 1, let repeated = repeatedKey(duplicates[0], after: first, in: yaml) else {
+                return .duplicateKey(at: first, names: duplicates)
+            }
+            return .duplicateKey(at: repeated, names: duplicates, firstLine: first.line)
         default:
             return .yamlSyntax(
                 at: SourcePosition(file: file, line: 1, column: 1), problem: "\(yamlError)", context: nil)
         }
+    }
+
+    /// The character at a 1-based line and column, if there is one.
+    private static func character(at position: SourcePosition, in yaml: String) -> Character? {
+        let lines = yaml.split(separator: "\n", omittingEmptySubsequences: false)
+        guard position.line >= 1, position.line <= lines.count else { return nil }
+        let line = lines[position.line - 1]
+        guard position.column >= 1, position.column <= line.count else { return nil }
+        return line[line.index(line.startIndex, offsetBy: position.column - 1)]
+    }
+
+    /// Where a block mapping repeats `key`: the next line after `first` holding `key:` at the same column. libyaml
+    /// only reports the first one, but the repeat is the line to fix. Nil when it cannot be found (flow style).
+    private static func repeatedKey(_ key: String, after first: SourcePosition, in yaml: String) -> SourcePosition? {
+        let lines = yaml.split(separator: "\n", omittingEmptySubsequences: false)
+        guard first.line < lines.count else { return nil }
+        let indent = first.column - 1
+        for number in first.line..<lines.count {
+            let line = lines[number]
+            let lead = line.prefix { $0 == " " }.count
+            let rest = line.dropFirst(lead)
+            if rest.isEmpty || rest.hasPrefix("#") { continue }
+            if lead < indent { return nil }  // left the mapping (or a new list item began)
+            if lead == indent, rest.hasPrefix(key + ":") {
+                return SourcePosition(file: first.file, line: number + 1, column: first.column)
+            }
+        }
+        return nil
     }
 
     /// Line and column (1-based, columns in Unicode scalars like libyaml) of the `offset`-th character.

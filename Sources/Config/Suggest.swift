@@ -8,6 +8,9 @@ enum Suggest {
         guard !word.isEmpty else { return nil }
         let folded = fold(word)
         if let same = candidates.first(where: { fold($0) == folded && $0 != word }) { return same }
+        // An abbreviation (`cert` for `certificate`): only when exactly one candidate starts with it.
+        let longer = candidates.filter { $0 != word && folded.count >= 3 && fold($0).hasPrefix(folded) }
+        if longer.count == 1 { return longer[0] }
         let limit = min(3, max(1, word.count / 3))
         var best: (name: String, distance: Int)?
         for candidate in candidates where candidate != word {

@@ -224,6 +224,12 @@ final class YAMLReader {
             if isNull(scalar) { return "nothing" }
             let text = scalar.string.count > 40 ? String(scalar.string.prefix(40)) + "…" : scalar.string
             if scalar.style == .plain, decimal(scalar.string) != nil { return "the number \(text)" }
+            if scalar.style == .plain, ["true", "false"].contains(scalar.string.lowercased()) {
+                return "the boolean \(scalar.string)"
+            }
+            if scalar.style != .plain, decimal(scalar.string) != nil || ["true", "false"].contains(scalar.string) {
+                return "\"\(text)\" in quotes, which makes it text (write it without quotes)"
+            }
             return "the text \"\(text)\""
         }
     }

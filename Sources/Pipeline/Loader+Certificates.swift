@@ -16,16 +16,18 @@ extension Loader {
         let unknownCA = Dictionary(
             RoutesFile.checkClientAuthorities(config, available: Set(scan.authorities.keys)).map { ($0.position, $0) },
             uniquingKeysWith: { first, _ in first })
+        // The item already says where; the routes-file error behind it is told without its position again.
+        func reason(_ error: ConfigError) -> String { error.message + (error.hint.map { " (\($0))" } ?? "") }
         return skipped.map { item in
             if item.clientCA {
                 if let problem = scan.brokenAuthorities[item.certificate] { return "\(item): \(problem)" }
-                if let error = unknownCA[item.position] { return "\(item): \(error)" }
+                if let error = unknownCA[item.position] { return "\(item): \(reason(error))" }
                 return item.description
             }
             if let problem = scan.problem(for: item.certificate) {
                 return "\(item): \(problem)"
             }
-            if let error = unknown[item.position] { return "\(item): \(error)" }
+            if let error = unknown[item.position] { return "\(item): \(reason(error))" }
             return item.description
         }
     }

@@ -36,6 +36,8 @@ public enum Loader {
         public var certificates: CertificateScan
         public var warnings: [String]
         public var skipped: [CertificateSelection.Skipped]
+        /// One line per element of `skipped`, naming the cause (also the last lines of `warnings`).
+        public var leftOut: [String]
         public var digest: String
     }
 
@@ -46,6 +48,8 @@ public enum Loader {
         public var certificates: [String: CertificateBundle]
         /// What was left out for want of a usable certificate.
         public var skipped: [CertificateSelection.Skipped]
+        /// One line per element of `skipped`, naming the cause (also the last lines of `warnings`).
+        public var leftOut: [String]
         /// Names served from their last good version while their files are broken or gone, with the current problem.
         public var kept: [String: CertificateError]
         /// Names present but unusable with no last good version: what needs them was left out.
@@ -75,7 +79,8 @@ public enum Loader {
         let scan = validated.certificates
         return Result(
             snapshot: snapshot, warnings: validated.warnings, certificates: scan.bundles,
-            skipped: validated.skipped, kept: scan.kept, broken: scan.broken, inputDigest: inputs.digest)
+            skipped: validated.skipped, leftOut: validated.leftOut, kept: scan.kept, broken: scan.broken,
+            inputDigest: inputs.digest)
     }
 
     // MARK: Stage 1: read
@@ -139,9 +144,10 @@ public enum Loader {
 
         let (usable, skipped) = CertificateSelection.apply(
             config, usable: Set(scan.bundles.keys), usableAuthorities: Set(scan.authorities.keys))
-        warnings += explain(skipped, config: config, scan: scan)
+        let leftOut = explain(skipped, config: config, scan: scan)
+        warnings += leftOut
         return Validated(
-            config: usable, certificates: scan, warnings: warnings, skipped: skipped,
+            config: usable, certificates: scan, warnings: warnings, skipped: skipped, leftOut: leftOut,
             digest: inputs.digest)
     }
 

@@ -100,6 +100,8 @@ public enum CertificateSelection {
             var emptied = cluster
             emptied.endpoints = []
             emptied.healthCheck = nil
+            // Nothing is sent to it, so it needs no TLS; keeping `tls` would point at a secret that is not there.
+            emptied.tls = nil
             return emptied
         }
         return (out, skipped)

@@ -3,6 +3,7 @@ import Certs
 import Foundation
 import Pipeline
 import Snapshot
+import Translate
 
 struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,7 +27,9 @@ struct Validate: ParsableCommand {
                 for line in error.lines { printError(line) }
                 throw ExitCode(1)
             }
-            for warning in result.warnings { printError("warning: \(warning)") }
+            // What serve would leave out makes the check fail: said as errors, after the plain warnings.
+            for warning in result.warnings.dropLast(result.leftOut.count) { printError("warning: \(warning)") }
+            for line in result.leftOut { printError("error: \(line)") }
             let now = Date()
             for bundle in result.certificates.values.sorted(by: { $0.name < $1.name })
             where !bundle.isExpired(at: now) && bundle.daysLeft(at: now) < Self.expiryWarningDays {
@@ -38,8 +41,7 @@ struct Validate: ParsableCommand {
             let expired = result.certificates.values.filter { $0.isExpired(at: now) }
             if !result.skipped.isEmpty || !expired.isEmpty {
                 printError(
-                    "\(config): \(result.skipped.count) listener(s) or host(s) would be left out, "
-                        + "\(expired.count) expired certificate(s)")
+                    "\(config): not valid with these certificates: \(Self.summary(result.skipped, expired.count))")
                 throw ExitCode(1)
             }
             print("\(config): ok (snapshot \(result.snapshot.version))")
@@ -52,6 +54,29 @@ struct Validate: ParsableCommand {
             for line in error.lines { printError(line) }
             throw ExitCode(1)
         }
+    }
+}
+
+extension Validate {
+    /// `serve would leave out 1 listener and 2 hosts, give cluster "nas" no endpoints; 1 certificate has expired`.
+    static func summary(_ skipped: [CertificateSelection.Skipped], _ expired: Int) -> String {
+        func count(_ n: Int, _ noun: String) -> String { n == 1 ? "1 \(noun)" : "\(n) \(noun)s" }
+        var parts: [String] = []
+        let listeners = skipped.filter { $0.cluster == nil && $0.host == nil }.count
+        let hosts = skipped.filter { $0.cluster == nil && $0.host != nil }.count
+        let clusters = skipped.compactMap(\.cluster)
+        var leaves: [String] = []
+        if listeners > 0 { leaves.append(count(listeners, "listener")) }
+        if hosts > 0 { leaves.append(count(hosts, "host")) }
+        if !leaves.isEmpty { parts.append("serve would leave out " + leaves.joined(separator: " and ")) }
+        if !clusters.isEmpty {
+            let names = clusters.map { "\"\($0)\"" }.joined(separator: ", ")
+            parts.append("cluster\(clusters.count == 1 ? "" : "s") \(names) would get no endpoints")
+        }
+        if expired > 0 {
+            parts.append(expired == 1 ? "1 certificate has expired" : "\(expired) certificates have expired")
+        }
+        return parts.joined(separator: "; ")
     }
 }
 

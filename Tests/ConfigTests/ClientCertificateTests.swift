@@ -85,7 +85,8 @@ struct ClientCertificateTests {
         let errors = RoutesFile.checkClientAuthorities(config, available: ["clients"])
         #expect(
             errors.map(\.description) == [
-                "routes.yaml:7:18: client certificates need DIR/client/ca.crt, which is missing or not valid "
+                "routes.yaml:7:18: client certificates need client/ca.crt in the certificate directory, which is "
+                    + "missing or not valid "
                     + "(did you mean \"clients\"?)"
             ], "\(errors)")
         #expect(errors.first?.key == "listeners[0].tls.client_ca")

@@ -109,7 +109,7 @@ struct ClusterOptionsTests {
         let config = try #require(parseValid(Self.yaml("    tls: { ca: nass, certificate: client }")))
         #expect(
             RoutesFile.checkClientAuthorities(config, available: ["nas"]).map(\.description) == [
-                "routes.yaml:11:16: upstream TLS needs DIR/nass/ca.crt, which is missing or not valid (did you mean \"nas\"?)"
+                "routes.yaml:11:16: upstream TLS needs nass/ca.crt in the certificate directory, which is missing or not valid (did you mean \"nas\"?)"
             ])
         #expect(
             RoutesFile.checkCertificates(config, available: ["clients"]).map(\.description) == [

@@ -48,7 +48,10 @@ struct ConfigErrorTests {
         let errors = parseErrors(yaml)
         #expect(errors.map(\.code) == [.duplicateKey])
         #expect(errors.first?.key == "port")
-        #expect(errors.first?.position.line == 3)
+        // The repeat is the line to fix; the first one is named in the message.
+        #expect(errors.first?.position.line == 4)
+        #expect(errors.first?.position.column == 5)
+        #expect(errors.first?.message.hasSuffix("(first on line 3)") == true, "\(errors)")
     }
 
     @Test func wrongType() {
@@ -64,7 +67,7 @@ struct ConfigErrorTests {
         expectSingleError(
             minimalYAML.replacingOccurrences(of: "port: 8080", with: "port: \"8080\""),
             .wrongType, key: "listeners[0].port", line: 3, column: 11,
-            messageContains: "found the text \"8080\"")
+            messageContains: "found \"8080\" in quotes, which makes it text (write it without quotes)")
     }
 
     @Test func unknownKeySuggestsTheNearestKey() {

@@ -57,7 +57,7 @@ struct ListenerOptionsTests {
     @Test func hstsPreloadNeedsSubdomains() {
         expectSingleError(
             Self.https("    hsts: { preload: true }"), .invalidValue, key: "listeners[0].hsts.preload", line: 5,
-            column: 22, messageContains: "needs include_subdomains: true and a max_age of at least 365d")
+            column: 22, messageContains: "hsts \"preload\" needs include_subdomains: true")
     }
 
     @Test func hstsMisspeltOptionAndBadAge() {

@@ -112,7 +112,8 @@ struct PassthroughTests {
         ("git.example.com:443", "has a port"),
         ("\"git.*\"", "not a server name Envoy can match"),
         ("\"*-git.example.com\"", "not a server name Envoy can match"),
-        ("https://git.example.com", "contains a space or \"/\""),
+        ("https://git.example.com", "contains a scheme"),
+        ("git.example.com/", "contains a space or \"/\""),
         ("git..example.com", "has an empty label"),
     ])
     func badServerNamesAreRefused(name: String, reason: String) {

@@ -63,6 +63,39 @@ struct CertificateLoaderTests {
         #expect(line.contains("did you mean \"example.tset\""), "\(line)")
     }
 
+    /// A routed cluster whose upstream CA folder is missing: the load succeeds, the cluster stays (its routes
+    /// answer 503) without endpoints and without TLS settings, which would name a secret the snapshot does not hold.
+    @Test func aRoutedClusterWithAMissingUpstreamCAIsLoadedWithoutEndpoints() throws {
+        let dir = NSTemporaryDirectory() + "chancery-loader-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir + "/certs", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.copyItem(atPath: "\(site)/certs/example.test", toPath: dir + "/certs/example.test")
+        let yaml = """
+            listeners:
+              - name: https
+                port: 8443
+                tls: { certificate: example.test }
+                hosts:
+                  - domains: [nas.example.test]
+                    routes: [{ prefix: /, cluster: nas }]
+            clusters:
+              - name: nas
+                endpoints: [nas.lan:5001]
+                tls: { ca: nas-ca, certificate: example.test }
+            """
+        try yaml.write(toFile: dir + "/routes.yaml", atomically: true, encoding: .utf8)
+        let result = try Loader.load(configPath: dir + "/routes.yaml", certsPath: dir + "/certs")
+        let group = try #require(result.snapshot.group("default", mode: .ads))
+        #expect(group[.cluster].sortedNames == ["nas"])
+        #expect(group[.secret].sortedNames == ["example.test"])
+        #expect(result.skipped.map(\.cluster) == ["nas"])
+        #expect(result.leftOut.count == 1)
+        let line = try #require(result.leftOut.first)
+        #expect(line.hasPrefix("\(dir)/routes.yaml:11:16: cluster \"nas\" gets no endpoints"), "\(line)")
+        #expect(line.contains("upstream TLS needs nas-ca/ca.crt in the certificate directory"), "\(line)")
+        #expect(line.components(separatedBy: "routes.yaml:").count == 2, "the position is said once: \(line)")
+    }
+
     @Test func folderGoneForAMomentKeepsItsLastGoodVersion() throws {
         let dir = try certs(withExampleFrom: "\(site)/certs/example.test")
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -104,9 +104,9 @@ struct ClientCertificateTranslationTests {
         #expect(
             result.warnings == [
                 "\(dir)/routes.yaml:7:28: listener \"https\" left out: \"example.test/ca.crt\" (client certificate CA) "
-                    + "is not usable: \(dir)/routes.yaml:7:28: client certificates need DIR/example.test/ca.crt, which is "
-                    + "missing or not valid (no certificate folder holds a valid ca.crt; put the CA that signs client "
-                    + "certificates in DIR/example.test/ca.crt)"
+                    + "is not usable: client certificates need example.test/ca.crt in the certificate directory, which "
+                    + "is missing or not valid (no certificate folder holds a valid ca.crt; put the CA that signs client "
+                    + "certificates in example.test/ca.crt in the certificate directory)"
             ])
     }
 

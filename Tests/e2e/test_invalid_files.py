@@ -25,22 +25,13 @@ CASES = catalogue.cases()
 
 # Lines that may carry no position of their own, and why. Everything else must start with FILE:LINE:COLUMN.
 CERT_FOLDER_WARNING = re.compile(r"^warning: Fixtures/invalid/certs/[^/]+/[a-z.]+: ")
-LEFT_OUT_SUMMARY = re.compile(r"^(?P<file>\S+): \d+ listener\(s\) or host\(s\) would be left out, \d+ expired")
-POSITIONED = re.compile(r"^(?:warning: )?(?P<file>[^:\s]+):(?P<line>\d+):(?P<column>\d+): \S")
+LEFT_OUT_SUMMARY = re.compile(r"^(?P<file>\S+): not valid with these certificates: ")
+POSITIONED = re.compile(r"^(?:warning: |error: )?(?P<file>[^:\s]+):(?P<line>\d+):(?P<column>\d+): \S")
 
-# Known gaps, reported to the lead: these files are refused, but by the snapshot's last consistency check, whose
-# message has no file:line:col. The test fails once they gain a position, so the entry is removed with the fix.
-UNPOSITIONED = {
-    "94-upstream-ca-folder-missing.yaml": "upstream tls.ca naming a folder that does not exist",
-    "95-upstream-client-certificate-missing.yaml": "upstream tls.certificate naming a folder that does not exist",
-}
-
-# Files with one mistake that get more than one message: the extra one is a follow-up of the first, reported to
-# the lead. The test fails once the follow-up is gone, so the entry is removed with the fix.
-FOLLOW_UPS = {
-    "19-tls-cert-instead-of-certificate.yaml": "unknown key \"cert\" is also reported as a missing \"certificate\"",
-    "88-clusters-as-names.yaml": "a cluster written as a bare name is also reported as undefined where a route uses it",
-}
+# Known gaps: files refused without a position, or with a follow-up message after the real one. Both are empty
+# now; an entry makes its test demand the gap, so a fix fails the test until the entry is removed.
+UNPOSITIONED = {}
+FOLLOW_UPS = {}
 
 
 @pytest.fixture(scope="module", autouse=True)
