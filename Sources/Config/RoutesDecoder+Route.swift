@@ -126,6 +126,27 @@ extension RoutesDecoder {
                     hint: "Envoy uses RE2 syntax: https://github.com/google/re2/wiki/Syntax"))
             return nil
         }
+        let cost = RegexCost.estimate(text)
+        if cost.repeatProduct > RegexCost.maxRepeatProduct {
+            reader.report(
+                .invalidValue(
+                    at: value.position, key: value.path,
+                    message:
+                        "regex \"\(text)\" nests counted repetitions that multiply to \(cost.repeatProduct); RE2 allows at most 1000",
+                    hint: "RE2 refuses it; count fewer times, or repeat with + or * instead"))
+            return nil
+        }
+        if cost.size > RegexCost.limit {
+            reader.report(
+                .invalidValue(
+                    at: value.position, key: value.path,
+                    message:
+                        "regex \"\(text)\" is too large for Envoy: it compiles to up to \(cost.size) RE2 instructions, more than \(RegexCost.limit)",
+                    hint:
+                        "counted repetitions ({1,200}) and \\p classes multiply the size; a prefix or path_template match, or + and * instead of large counts, keep it small"
+                ))
+            return nil
+        }
         return text
     }
 

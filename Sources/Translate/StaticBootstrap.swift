@@ -1,3 +1,4 @@
+import Config
 import Protobuf
 import Vocabulary
 
@@ -41,8 +42,28 @@ public enum StaticBootstrap {
         ].map { key, items in
             "\(ProtoJSON.quoted(key)): [" + items.map { ProtoJSON.render($0) }.joined(separator: ",\n") + "]"
         }
-        return "{\"node\": \(node),\n\"static_resources\": {\n" + staticResources.joined(separator: ",\n") + "\n}}"
+        return "{\"node\": \(node),\n\"layered_runtime\": \(runtimeJSON),\n\"static_resources\": {\n"
+            + staticResources.joined(separator: ",\n") + "\n}}"
     }
+
+    /// Envoy's runtime as every bootstrap Chancery writes sets it: RE2 programs up to `RegexCost.limit`
+    /// instructions, the size the routes file is checked against (Envoy's default of 100 refuses ordinary
+    /// patterns), then an admin layer so `/runtime_modify` still works.
+    public static var runtimeLayers: [String: Any] {
+        [
+            "layers": [
+                [
+                    "name": "chancery",
+                    "static_layer": ["re2.max_program_size.error_level": RegexCost.limit] as [String: Any],
+                ] as [String: Any],
+                ["name": "admin", "admin_layer": [String: Any]()] as [String: Any],
+            ]
+        ]
+    }
+
+    static let runtimeJSON =
+        "{\"layers\": [{\"name\": \"chancery\", \"static_layer\": {\"re2.max_program_size.error_level\": \(RegexCost.limit)}}, "
+        + "{\"name\": \"admin\", \"admin_layer\": {}}]}"
 
     /// Applies the RDS and SDS changes everywhere inside `message`, depth first.
     static func rewrite(_ message: ProtoMessage, routes: [String: ProtoMessage]) -> ProtoMessage {

@@ -99,6 +99,7 @@ struct Bootstrap: ParsableCommand {
             "admin": ["address": address(adminHost, adminPort)],
             "dynamic_resources": dynamic,
             "static_resources": ["clusters": [controlPlane]],
+            "layered_runtime": StaticBootstrap.runtimeLayers,
             // An edge proxy needs a ceiling on connections, or a flood exhausts file descriptors and memory.
             "overload_manager": [
                 "resource_monitors": [

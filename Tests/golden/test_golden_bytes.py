@@ -6,6 +6,7 @@ decode differently here than in Chancery's own renderer.
 import base64
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -51,6 +52,23 @@ def redact(value):
     return value
 
 
+def import_types_of(directory):
+    """Imports the modules of every `@type` the golden files of a case hold (typed configs inside Anys), so the
+    official classes can print them whatever other test modules happened to import first."""
+    import importlib
+    import pkgutil
+    names = set()
+    for root, _, files in os.walk(os.path.join(directory, "expected")):
+        for name in files:
+            with open(os.path.join(root, name)) as f:
+                names.update(re.findall(r'"@type": "type.googleapis.com/([^"]+)"', f.read()))
+    for name in sorted(names):
+        package = importlib.import_module(name.rsplit(".", 1)[0])
+        for module in pkgutil.iter_modules(package.__path__):
+            if module.name.endswith("_pb2"):
+                importlib.import_module(f"{package.__name__}.{module.name}")
+
+
 def test_there_are_golden_cases():
     assert "example-site" in CASES
 
@@ -58,6 +76,7 @@ def test_there_are_golden_cases():
 @pytest.mark.parametrize("case", CASES)
 def test_official_decoding_matches_golden(case):
     directory = os.path.join(FIXTURES, case)
+    import_types_of(directory)
     wire = json.loads(subprocess.run(
         [chancery_bin(), "render", "--config", os.path.join(directory, "routes.yaml"),
          "--certs", os.path.join(directory, "certs"), "--format", "wire"],
