@@ -1,0 +1,412 @@
+"""Helpers for docs/routes.schema.json: load a routes file the way Chancery reads it, make mutants of valid files,
+and compare the schema's verdict with `chancery validate`'s.
+
+How scalars are read. Chancery (Yams, then its own YAMLReader) never uses YAML's implicit types: it takes each
+scalar's text and style and decides per key (a port is plain decimal digits, a flag is plain true/false/yes/no/on/off
+in any case, text is any non-null scalar). Editors (yaml-language-server) load YAML 1.2 core, where `on` and `yes`
+stay text and `0443` is 443 — not PyYAML's YAML 1.1, which turns `on:` (the retries key) into True and `1:30` into 90.
+So `load_routes` resolves plain scalars by the YAML 1.2 core rules, keeps quoted and block scalars as text, keeps
+mapping keys as their text, ignores explicit tags (as Chancery does) and does not merge `<<` keys (Chancery refuses
+them as unknown keys). The schema is written for that reading: text keys also take numbers and booleans, flags also
+take the strings yes/no/on/off.
+
+Long mode (not in CI): `python Tests/schema/routes_schema_check.py --count 3000` (CHANCERY_BIN names the binary);
+`--seed S --show` prints one mutant and both verdicts.
+"""
+import argparse
+import json
+import math
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+
+import jsonschema
+import yaml
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+SCHEMA_PATH = os.path.join(ROOT, "docs", "routes.schema.json")
+sys.path.insert(0, os.path.join(ROOT, "Tests", "generated"))
+
+from routes_gen import generate  # noqa: E402
+
+# -- reading YAML as Chancery does ---------------------------------------------------------------------------------
+
+_NULL = {"", "~", "null", "Null", "NULL"}
+_INT = re.compile(r"[-+]?[0-9]+")
+_OCT = re.compile(r"0o[0-7]+")
+_HEX = re.compile(r"0x[0-9a-fA-F]+")
+_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+_INF = re.compile(r"[-+]?\.(inf|Inf|INF)")
+_NAN = re.compile(r"\.(nan|NaN|NAN)")
+NON_SCALAR_KEY = "<a non-scalar key>"  # not a valid key anywhere, like Chancery's "unknown key" for it
+
+
+def resolve_plain(text):
+    """A plain scalar by the YAML 1.2 core schema."""
+    if text in _NULL:
+        return None
+    if text in ("true", "True", "TRUE"):
+        return True
+    if text in ("false", "False", "FALSE"):
+        return False
+    if _INT.fullmatch(text):
+        return int(text, 10)
+    if _OCT.fullmatch(text):
+        return int(text[2:], 8)
+    if _HEX.fullmatch(text):
+        return int(text[2:], 16)
+    if _FLOAT.fullmatch(text):
+        return float(text)
+    if _INF.fullmatch(text):
+        return -math.inf if text.startswith("-") else math.inf
+    if _NAN.fullmatch(text):
+        return math.nan
+    return text
+
+
+def to_data(node, depth=0):
+    """A composed PyYAML node as JSON-like data (see the module docstring)."""
+    if depth > 200:
+        raise ValueError("nesting too deep")
+    if isinstance(node, yaml.ScalarNode):
+        return resolve_plain(node.value) if node.style is None else node.value
+    if isinstance(node, yaml.SequenceNode):
+        return [to_data(item, depth + 1) for item in node.value]
+    result = {}
+    for key, value in node.value:
+        name = key.value if isinstance(key, yaml.ScalarNode) else NON_SCALAR_KEY
+        if name not in result:  # a repeated key: Chancery refuses the file (Yams reports it)
+            result[name] = to_data(value, depth + 1)
+    return result
+
+
+def compose(text):
+    return yaml.compose(text, Loader=yaml.SafeLoader)
+
+
+def load_routes(text):
+    node = compose(text)
+    return None if node is None else to_data(node)
+
+
+# -- the schema and the decoder's key lists ------------------------------------------------------------------------
+
+def load_schema():
+    with open(SCHEMA_PATH) as f:
+        return json.load(f)
+
+
+def validator(schema=None):
+    return jsonschema.Draft202012Validator(schema or load_schema())
+
+
+def schema_errors(check, data):
+    return sorted(check.iter_errors(data), key=lambda e: list(e.absolute_path).__repr__())
+
+
+KEY_LIST = re.compile(r"static let (\w*[Kk]eys)\s*=\s*\[(.*?)\]", re.S)
+
+
+def decoder_key_lists():
+    """Every `static let …Keys = [...]` of Sources/Config: list name → keys."""
+    lists = {}
+    directory = os.path.join(ROOT, "Sources", "Config")
+    for name in sorted(os.listdir(directory)):
+        if not name.endswith(".swift"):
+            continue
+        with open(os.path.join(directory, name)) as f:
+            for match in KEY_LIST.finditer(f.read()):
+                lists[match.group(1)] = re.findall(r'"([^"]*)"', match.group(2))
+    return lists
+
+
+# -- mutants -------------------------------------------------------------------------------------------------------
+
+STR = "tag:yaml.org,2002:str"
+INT = "tag:yaml.org,2002:int"
+MUTATION_CLASSES = ["unknown_key", "wrong_type", "drop_key", "tweak"]
+
+
+def fixture_texts():
+    """The committed valid routes files: Fixtures/*/routes.yaml and the .deb's default file."""
+    texts = {}
+    fixtures = os.path.join(ROOT, "Fixtures")
+    for name in sorted(os.listdir(fixtures)):
+        path = os.path.join(fixtures, name, "routes.yaml")
+        if os.path.isfile(path):
+            texts[os.path.relpath(path, ROOT)] = open(path).read()
+    deploy = os.path.join(ROOT, "deploy", "routes.yaml")
+    if os.path.isfile(deploy):
+        texts["deploy/routes.yaml"] = open(deploy).read()
+    return texts
+
+
+def walk(node, path=(), seen=None):
+    """Every node with its key path, each shared (aliased) node once."""
+    seen = set() if seen is None else seen
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    yield path, node
+    if isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            yield from walk(item, path + (index,), seen)
+    elif isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            yield from walk(value, path + (key.value if isinstance(key, yaml.ScalarNode) else "?",), seen)
+
+
+def is_header_pairs(path):
+    """`add:` and `set:` of header edits: their keys are header names, not schema keys."""
+    return len(path) >= 2 and path[-1] in ("add", "set") and path[-2] in ("request_headers", "response_headers")
+
+
+def scalar(value, tag=STR):
+    return yaml.ScalarNode(tag, str(value), style=None)
+
+
+def random_value(r, kind):
+    if kind == "string":
+        return scalar(r.choice(["wrong", "x y", "/", "v3", "365d"]))
+    if kind == "number":
+        return scalar(r.choice([0, 7, 443, 100000, -3]), INT)
+    if kind == "list":
+        return yaml.SequenceNode("tag:yaml.org,2002:seq", [scalar(r.choice(["a", "/b", "1"]))], flow_style=True)
+    return yaml.MappingNode("tag:yaml.org,2002:map", [(scalar("a"), scalar("b"))], flow_style=True)
+
+
+def kind_of(node):
+    if isinstance(node, yaml.SequenceNode):
+        return "list"
+    if isinstance(node, yaml.MappingNode):
+        return "mapping"
+    return "number" if node.style is None and isinstance(resolve_plain(node.value), (int, float)) else "string"
+
+
+INT_TWEAKS = [0, -1, 1, 2, 32, 33, 99, 100, 101, 199, 200, 599, 600, 1000, 1001, 10000, 10001, 65535, 65536,
+              1000000, 1000001]
+TEXT_TWEAKS = ["", " ", "0s", "1.5s", "10", "365d", "1d", "x y", "/", "*", "*.a.test", "v1", "V2", "v3", "::1",
+               "[::1]:80", "a:b", "yes", "Off", "maybe", "Round_Robin", "required", "5XX", "h2", "/a\\nb",
+               "300-200", "200 - 299"]
+
+
+def mutate(root, r, kind, unknown_names):
+    """Applies one mutation of `kind` to the node graph in place; returns a description, or None if none applies."""
+    nodes = list(walk(root))
+    if kind == "unknown_key":
+        maps = [(p, n) for p, n in nodes if isinstance(n, yaml.MappingNode) and not is_header_pairs(p)]
+        if not maps:
+            return None
+        path, target = r.choice(maps)
+        name = r.choice(unknown_names)
+        target.value.insert(r.randint(0, len(target.value)), (scalar(name), scalar(r.choice(["1", "x", "true"]))))
+        return f"unknown key {name!r} at {path}"
+    if kind == "drop_key":
+        maps = [(p, n) for p, n in nodes if isinstance(n, yaml.MappingNode) and n.value]
+        if not maps:
+            return None
+        path, target = r.choice(maps)
+        index = r.randrange(len(target.value))
+        key = target.value.pop(index)[0]
+        return f"drop key {key.value!r} at {path}"
+    slots = []  # (container, index, path, value): values that can be replaced
+    for path, node in nodes:
+        if isinstance(node, yaml.MappingNode):
+            slots += [(node, i, path + (k.value,), v) for i, (k, v) in enumerate(node.value)]
+        elif isinstance(node, yaml.SequenceNode):
+            slots += [(node, i, path + (i,), v) for i, v in enumerate(node.value)]
+    if kind == "tweak":
+        slots = [slot for slot in slots if isinstance(slot[3], yaml.ScalarNode)]
+    if not slots:
+        return None
+    container, index, path, old = r.choice(slots)
+    if kind == "wrong_type":
+        new_kind = r.choice([k for k in ("string", "number", "list", "mapping") if k != kind_of(old)])
+        new = random_value(r, new_kind)
+        what = f"{kind_of(old)} -> {new_kind}"
+    else:
+        if kind_of(old) == "number":
+            new = scalar(r.choice(INT_TWEAKS), INT)
+        else:
+            text = r.choice(TEXT_TWEAKS)
+            new = yaml.ScalarNode(STR, text.replace("\\n", "\n"), style='"' if "\\n" in text else None)
+        what = f"{old.value!r} -> {new.value!r}"
+    if isinstance(container, yaml.MappingNode):
+        container.value[index] = (container.value[index][0], new)
+    else:
+        container.value[index] = new
+    return f"{kind} {what} at {path}"
+
+
+def unknown_key_names():
+    """Near misses of real keys (a letter dropped or doubled), none of them a key anywhere."""
+    known = {k for keys in decoder_key_lists().values() for k in keys}
+    names = set()
+    for key in known:
+        if len(key) > 3:
+            names.add(key[:-1])
+            names.add(key + key[-1])
+    names |= {"foo", "Name", "cluster_name", "timeout_ms", "enable"}
+    return sorted(names - known)
+
+
+def serialize(root):
+    return yaml.serialize(root, Dumper=yaml.SafeDumper, width=1 << 20, allow_unicode=True)
+
+
+@dataclass
+class Bases:
+    """Valid files to mutate: the fixtures, then generated files chosen by seed."""
+    fixtures: dict
+    generated_seeds: int = 1000
+    cache: dict = field(default_factory=dict)
+
+    def pick(self, r):
+        if r.random() < 0.5:
+            name = r.choice(sorted(self.fixtures))
+            return name, self.fixtures[name]
+        while True:
+            seed = r.randrange(self.generated_seeds)
+            case = self.cache.get(seed) or generate(seed)
+            self.cache[seed] = case
+            if not case.expect_refusal:
+                return f"generated seed {seed}", case.text
+
+
+@dataclass
+class Verdict:
+    seed: int
+    kind: str
+    base: str
+    change: str
+    text: str
+    schema_rejects: bool
+    chancery_rejects: bool
+    schema_messages: list
+    chancery_output: str
+
+    @property
+    def dropped_required(self):
+        """A drop the decoder or the schema calls a missing required key (or a route's missing match or action)."""
+        if self.kind != "drop_key":
+            return False
+        key = self.change.split("'")[1]
+        said = self.chancery_output
+        return (f'missing required key "{key}"' in said or "route has no" in said
+                or any(f"'{key}' is a required property" in m for m in self.schema_messages))
+
+    def problem(self):
+        """Why this mutant is a disagreement, or None."""
+        if self.schema_rejects and not self.chancery_rejects:
+            return "the schema refuses a file chancery accepts"
+        if self.kind == "unknown_key" and not (self.schema_rejects and self.chancery_rejects):
+            return "an unknown key is not refused by both"
+        if self.dropped_required and not (self.schema_rejects and self.chancery_rejects):
+            return "a missing required key is not refused by both"
+        return None
+
+
+def run_chancery(chancery, text, directory):
+    path = os.path.join(directory, "routes.yaml")
+    with open(path, "w") as f:
+        f.write(text)
+    result = subprocess.run([chancery, "validate", path], capture_output=True, text=True, timeout=60)
+    return result.returncode != 0, result.stdout + result.stderr
+
+
+def make_mutant(seed, bases, unknown_names):
+    """Deterministic per seed: (kind, base name, change, text), or None when the mutation found nothing to change."""
+    r = random.Random(seed)
+    kind = MUTATION_CLASSES[seed % len(MUTATION_CLASSES)]
+    base, text = bases.pick(r)
+    root = compose(text)
+    change = mutate(root, r, kind, unknown_names)
+    if change is None:
+        return None
+    return kind, base, change, serialize(root)
+
+
+def judge(seed, bases, unknown_names, check, chancery, directory):
+    made = make_mutant(seed, bases, unknown_names)
+    if made is None:
+        return None
+    kind, base, change, text = made
+    try:
+        data = load_routes(text)
+        messages = [e.message for e in check.iter_errors(data)]
+    except yaml.YAMLError as error:  # a mutant PyYAML cannot read back is not a schema question
+        return Verdict(seed, kind, base, change, text, True, True, [f"YAML: {error}"], "")
+    rejected, output = run_chancery(chancery, text, directory)
+    return Verdict(seed, kind, base, change, text, bool(messages), rejected, messages, output)
+
+
+def chancery_bin():
+    path = os.environ.get("CHANCERY_BIN")
+    if not path:
+        out = subprocess.run(["swift", "build", "--show-bin-path"], cwd=ROOT, check=True,
+                             capture_output=True, text=True).stdout.strip()
+        path = os.path.join(out, "chancery")
+    assert os.path.exists(path), f"chancery binary not built at {path}"
+    return path
+
+
+def run_campaign(first_seed, count, chancery, report=print):
+    """Judges `count` mutants from `first_seed`; returns (per-class counters, disagreements)."""
+    bases = Bases(fixture_texts())
+    names = unknown_key_names()
+    check = validator()
+    stats = {kind: Counter() for kind in MUTATION_CLASSES}
+    disagreements = []
+    with tempfile.TemporaryDirectory() as directory:
+        for seed in range(first_seed, first_seed + count):
+            verdict = judge(seed, bases, names, check, chancery, directory)
+            if verdict is None:
+                continue
+            counter = stats[verdict.kind]
+            counter["mutants"] += 1
+            counter["schema rejects"] += verdict.schema_rejects
+            counter["chancery rejects"] += verdict.chancery_rejects
+            counter["only chancery rejects"] += verdict.chancery_rejects and not verdict.schema_rejects
+            counter["drops of a required key"] += verdict.dropped_required
+            problem = verdict.problem()
+            if problem:
+                disagreements.append((verdict, problem))
+                report(f"DISAGREEMENT seed {seed} ({verdict.kind}, {verdict.base}: {verdict.change}): {problem}")
+    return stats, disagreements
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=3000)
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, help="show one mutant and both verdicts")
+    args = parser.parse_args()
+    chancery = chancery_bin()
+    if args.seed is not None:
+        with tempfile.TemporaryDirectory() as directory:
+            verdict = judge(args.seed, Bases(fixture_texts()), unknown_key_names(), validator(), chancery, directory)
+        if verdict is None:
+            print("this seed's mutation found nothing to change")
+            return 0
+        print(f"{verdict.kind} on {verdict.base}: {verdict.change}\n---\n{verdict.text}---")
+        print("schema:", verdict.schema_messages or "accepts")
+        print("chancery:", verdict.chancery_output.strip())
+        print("problem:", verdict.problem())
+        return 0
+    stats, disagreements = run_campaign(args.first_seed, args.count, chancery)
+    total = Counter()
+    for kind, counter in stats.items():
+        total.update(counter)
+        print(f"{kind:12} " + ", ".join(f"{k}: {v}" for k, v in counter.items()))
+    print("all          " + ", ".join(f"{k}: {v}" for k, v in total.items()) + f", disagreements: {len(disagreements)}")
+    return 1 if disagreements else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
