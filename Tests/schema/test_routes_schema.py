@@ -106,6 +106,31 @@ def test_every_mapping_refuses_unknown_keys(schema):
     assert open_objects == []
 
 
+def test_every_key_has_a_description(schema):
+    """Editors show it on hover: on the key itself or on the shape it refers to."""
+    def described(node):
+        for _ in range(5):
+            if "description" in node or "$ref" not in node:
+                break
+            node = pointer(schema, node["$ref"][1:])
+        return "description" in node
+
+    undescribed = []
+
+    def visit(node, where):
+        if isinstance(node, dict):
+            if node.get("additionalProperties") is False:
+                undescribed.extend(f"{where}/{key}" for key, value in node["properties"].items() if not described(value))
+            for key, value in node.items():
+                visit(value, f"{where}/{key}")
+        elif isinstance(node, list):
+            for index, item in enumerate(node):
+                visit(item, f"{where}/{index}")
+
+    visit(schema, "")
+    assert undescribed == []
+
+
 @pytest.mark.parametrize("name", sorted(fixture_texts()))
 def test_valid_fixture_matches_schema(check, name):
     text = fixture_texts()[name]
