@@ -147,6 +147,13 @@ def fixture_texts():
     return texts
 
 
+def edge_case_texts():
+    """Tests/schema/routes_accepted/*.yaml: accepted files that lean on the schema's leniency (see its README)."""
+    directory = os.path.join(HERE, "routes_accepted")
+    return {os.path.relpath(os.path.join(directory, name), ROOT): open(os.path.join(directory, name)).read()
+            for name in sorted(os.listdir(directory)) if name.endswith(".yaml")}
+
+
 def walk(node, path=(), seen=None):
     """Every node with its key path, each shared (aliased) node once."""
     seen = set() if seen is None else seen
@@ -262,7 +269,7 @@ def serialize(root):
 
 @dataclass
 class Bases:
-    """Valid files to mutate: the fixtures, then generated files chosen by seed."""
+    """Valid files to mutate: the fixtures and edge cases, then generated files chosen by seed."""
     fixtures: dict
     generated_seeds: int = 1000
     cache: dict = field(default_factory=dict)
@@ -358,7 +365,7 @@ def chancery_bin():
 
 def run_campaign(first_seed, count, chancery, report=print):
     """Judges `count` mutants from `first_seed`; returns (per-class counters, disagreements)."""
-    bases = Bases(fixture_texts())
+    bases = Bases({**fixture_texts(), **edge_case_texts()})
     names = unknown_key_names()
     check = validator()
     stats = {kind: Counter() for kind in MUTATION_CLASSES}
@@ -390,7 +397,8 @@ def main():
     chancery = chancery_bin()
     if args.seed is not None:
         with tempfile.TemporaryDirectory() as directory:
-            verdict = judge(args.seed, Bases(fixture_texts()), unknown_key_names(), validator(), chancery, directory)
+            bases = Bases({**fixture_texts(), **edge_case_texts()})
+            verdict = judge(args.seed, bases, unknown_key_names(), validator(), chancery, directory)
         if verdict is None:
             print("this seed's mutation found nothing to change")
             return 0
