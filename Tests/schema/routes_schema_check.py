@@ -130,7 +130,7 @@ def decoder_key_lists():
 
 STR = "tag:yaml.org,2002:str"
 INT = "tag:yaml.org,2002:int"
-MUTATION_CLASSES = ["unknown_key", "wrong_type", "drop_key", "tweak"]
+MUTATION_CLASSES = ["unknown_key", "misspell_key", "wrong_type", "drop_key", "tweak"]
 
 
 def fixture_texts():
@@ -214,6 +214,19 @@ def mutate(root, r, kind, unknown_names):
         name = r.choice(unknown_names)
         target.value.insert(r.randint(0, len(target.value)), (scalar(name), scalar(r.choice(["1", "x", "true"]))))
         return f"unknown key {name!r} at {path}"
+    if kind == "misspell_key":
+        keys = [(p, n, i) for p, n in nodes if isinstance(n, yaml.MappingNode) and not is_header_pairs(p)
+                for i, (k, _) in enumerate(n.value) if isinstance(k, yaml.ScalarNode) and len(k.value) > 2]
+        if not keys:
+            return None
+        path, target, index = r.choice(keys)
+        old = target.value[index][0].value
+        typos = sorted(set(misspellings(old)) - set(unknown_names.known))
+        if not typos:
+            return None
+        typo = r.choice(typos)
+        target.value[index] = (scalar(typo), target.value[index][1])
+        return f"misspell key {old!r} as {typo!r} at {path}"
     if kind == "drop_key":
         maps = [(p, n) for p, n in nodes if isinstance(n, yaml.MappingNode) and n.value]
         if not maps:
@@ -251,16 +264,29 @@ def mutate(root, r, kind, unknown_names):
     return f"{kind} {what} at {path}"
 
 
+def misspellings(key):
+    """A letter dropped, doubled, or swapped with the next: the typos the decoder answers with "did you mean"."""
+    for i in range(len(key)):
+        yield key[:i] + key[i + 1:]
+        yield key[:i] + key[i] + key[i:]
+        if i + 1 < len(key) and key[i] != key[i + 1]:
+            yield key[:i] + key[i + 1] + key[i] + key[i + 2:]
+
+
+class UnknownNames(list):
+    """Keys to insert: near misses of real keys and a few plain wrong names, none of them a key anywhere."""
+
+    def __init__(self):
+        self.known = {k for keys in decoder_key_lists().values() for k in keys}
+        names = {"foo", "Name", "cluster_name", "timeout_ms", "enable"}
+        for key in self.known:
+            if len(key) > 3:
+                names |= {key[:-1], key + key[-1]}
+        super().__init__(sorted(names - self.known))
+
+
 def unknown_key_names():
-    """Near misses of real keys (a letter dropped or doubled), none of them a key anywhere."""
-    known = {k for keys in decoder_key_lists().values() for k in keys}
-    names = set()
-    for key in known:
-        if len(key) > 3:
-            names.add(key[:-1])
-            names.add(key + key[-1])
-    names |= {"foo", "Name", "cluster_name", "timeout_ms", "enable"}
-    return sorted(names - known)
+    return UnknownNames()
 
 
 def serialize(root):
@@ -312,7 +338,7 @@ class Verdict:
         """Why this mutant is a disagreement, or None."""
         if self.schema_rejects and not self.chancery_rejects:
             return "the schema refuses a file chancery accepts"
-        if self.kind == "unknown_key" and not (self.schema_rejects and self.chancery_rejects):
+        if self.kind in ("unknown_key", "misspell_key") and not (self.schema_rejects and self.chancery_rejects):
             return "an unknown key is not refused by both"
         if self.dropped_required and not (self.schema_rejects and self.chancery_rejects):
             return "a missing required key is not refused by both"
