@@ -12,8 +12,8 @@ import tempfile
 import jsonschema
 import pytest
 
-from routes_schema_check import (ROOT, decoder_key_lists, edge_case_texts, fixture_texts, generate, load_routes,
-                                 load_schema, run_campaign, run_chancery, validator)
+from routes_schema_check import (ROOT, chancery_bin, decoder_key_lists, edge_case_texts, fixture_texts, generate,
+                                 load_routes, load_schema, run_campaign, run_chancery, validator)
 
 GENERATED_SEEDS = 300
 MUTANTS = 60
@@ -162,7 +162,6 @@ def test_yaml_is_read_as_chancery_reads_it(check):
 
 
 def chancery_path():
-    from routes_schema_check import chancery_bin
     return chancery_bin()
 
 
