@@ -102,7 +102,7 @@ def test_routes_schema_is_installed_and_accepts_the_default_routes_file(package)
     import jsonschema
     validator = jsonschema.Draft202012Validator(json.loads(installed.read_text()))
     sys.path.insert(0, os.path.join(ROOT, "Tests", "schema"))
-    from routes_schema_check import load_routes
+    from routes_yaml import load_routes
     routes = load_routes((root / "etc/chancery/routes.yaml").read_text())
     assert [error.message for error in validator.iter_errors(routes)] == []
 

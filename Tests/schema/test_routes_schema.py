@@ -2,7 +2,7 @@
 generated file, never refuses a file `chancery validate` accepts (mutants of valid files), refuses unknown keys and
 missing required keys like chancery does, and names exactly the keys of the decoder's `static let …Keys` lists.
 
-How YAML is read here (YAML 1.2 core, as editors do; scalars as Chancery reads them): see routes_schema_check.py.
+How YAML is read here (YAML 1.2 core, as editors do; scalars as Chancery reads them): see routes_yaml.py.
 Long mode: `python Tests/schema/routes_schema_check.py --count 3000`.
 """
 import os
@@ -12,8 +12,8 @@ import tempfile
 import jsonschema
 import pytest
 
-from routes_schema_check import (ROOT, chancery_bin, decoder_key_lists, edge_case_texts, fixture_texts, generate,
-                                 load_routes, load_schema, run_campaign, run_chancery, validator)
+from routes_schema_check import chancery_bin, generate, run_campaign, run_chancery
+from routes_yaml import ROOT, decoder_key_lists, edge_case_texts, fixture_texts, load_routes, load_schema, validator
 
 GENERATED_SEEDS = 300
 MUTANTS = 60
