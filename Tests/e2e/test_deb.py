@@ -8,6 +8,7 @@ import os
 import re
 import shlex
 import subprocess
+import sys
 import tarfile
 
 import pytest
@@ -90,6 +91,20 @@ def test_commented_example_site_in_the_default_routes_file_validates(package, tm
     result = subprocess.run([str(root / "usr/bin/chancery"), "validate", str(tmp_path / "routes.yaml"),
                              "--certs", str(tmp_path / "certs")], capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_routes_schema_is_installed_and_accepts_the_default_routes_file(package):
+    """/usr/share/chancery/routes.schema.json is docs/routes.schema.json, and the installed routes file matches it."""
+    _, root = package
+    installed = root / "usr/share/chancery/routes.schema.json"
+    with open(os.path.join(ROOT, "docs", "routes.schema.json"), "rb") as f:
+        assert installed.read_bytes() == f.read()
+    import jsonschema
+    validator = jsonschema.Draft202012Validator(json.loads(installed.read_text()))
+    sys.path.insert(0, os.path.join(ROOT, "Tests", "schema"))
+    from routes_yaml import load_routes
+    routes = load_routes((root / "etc/chancery/routes.yaml").read_text())
+    assert [error.message for error in validator.iter_errors(routes)] == []
 
 
 def test_package_metadata_conffiles_and_ownership(package):
