@@ -25,11 +25,13 @@ extension RoutesDecoder {
             var addressValue = item
             var weight: Int?
             if item.node.mapping != nil {
-                guard let entry = reader.mapping(item, place: "endpoint", allowed: Self.endpointKeys),
+                guard let entry = reader.mapping(item, place: "endpoint", allowed: Self.endpointKeys) else { continue }
+                // Unknown keys first: `required` stays quiet about a misspelt `adress`, counting on this report.
+                entry.rejectUnknownKeys()
+                guard
                     let address = entry.required(
                         "address", hint: "write the endpoint's host:port, e.g. address: 10.0.0.2:8080")
                 else { continue }
-                entry.rejectUnknownKeys()
                 addressValue = address
                 if let weightValue = entry.value("weight") {
                     weight = boundedInteger(weightValue, 1...Self.maxEndpointWeight, what: "endpoint \"weight\"")

@@ -78,7 +78,7 @@ extension RoutesDecoder {
 
     /// `365d`, `8760h`, `0s`: whole seconds, days allowed (HSTS ages are written in days).
     private func maxAge(_ value: Located) -> Int64? {
-        guard let text = reader.string(value) else { return nil }
+        guard let text = reader.nonEmptyString(value) else { return nil }
         var rest = Substring(text)
         var seconds: Int64 = 0
         if let d = rest.firstIndex(of: "d"), rest[..<d].allSatisfy(\.isNumber), !rest[..<d].isEmpty,

@@ -117,3 +117,20 @@ struct ClusterOptionsTests {
             ])
     }
 }
+
+/// Mistakes the schema's mutation run found the decoder letting through.
+@Suite("Decoder gaps found by the schema")
+struct DecoderGapTests {
+    @Test func aMisspeltEndpointAddressIsReported() {
+        let yaml = minimalYAML.replacingOccurrences(
+            of: "endpoints: [127.0.0.1:9000]", with: "endpoints: [{ adress: 127.0.0.1:9000 }]")
+        let errors = parseErrors(yaml)
+        #expect(errors.map(\.code) == [.unknownKey], "\(errors)")
+        #expect(errors.first?.hint == "did you mean \"address\"?")
+    }
+
+    @Test func anEmptyHSTSMaxAgeIsRefused() {
+        let yaml = ListenerOptionsTests.https("    hsts: { max_age: \"\" }")
+        #expect(parseErrors(yaml).map(\.code) == [.wrongType])
+    }
+}

@@ -14,12 +14,13 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 FOLDER = "Fixtures/invalid"
 CERTS = f"{FOLDER}/certs"
 README = f"{FOLDER}/README.md"
-NAME = re.compile(r"^[0-9]{2}-[a-z0-9-]+\.yaml$")
+NAME = re.compile(r"^[0-9]{2,3}-[a-z0-9-]+\.yaml$")
 
 
 def cases():
     """The catalogue's files, by name (`07-unknown-listener-key.yaml`), in order."""
-    return sorted(name for name in os.listdir(os.path.join(ROOT, FOLDER)) if name.endswith(".yaml"))
+    names = [name for name in os.listdir(os.path.join(ROOT, FOLDER)) if name.endswith(".yaml")]
+    return sorted(names, key=lambda name: (int(name.split("-")[0]) if name.split("-")[0].isdigit() else 0, name))
 
 
 def relative(name):

@@ -57,7 +57,7 @@ def test_the_catalogue_has_at_least_45_files_each_with_its_expected_output():
 
 
 def test_numbers_are_unique_and_known_gaps_name_real_files():
-    numbers = [name[:2] for name in CASES]
+    numbers = [name.split("-")[0] for name in CASES]
     assert len(numbers) == len(set(numbers)), numbers
     assert set(UNPOSITIONED) <= set(CASES), set(UNPOSITIONED) - set(CASES)
     assert set(FOLLOW_UPS) <= set(CASES), set(FOLLOW_UPS) - set(CASES)

@@ -27,6 +27,7 @@ SECTIONS = {
     "listenerKeys": "/$defs/listener",
     "tlsKeys": "/$defs/tls",
     "tcpKeys": "/$defs/tcp",
+    "passthroughKeys": "/$defs/passthrough",
     "hstsKeys": "/$defs/hsts/anyOf/1",
     "accessLogKeys": "/$defs/accessLog/anyOf/1",
     "hostKeys": "/$defs/host",
