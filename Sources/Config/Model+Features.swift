@@ -209,3 +209,15 @@ public struct Passthrough: Hashable, Sendable {
     }
 
 }
+
+/// A local rate limit: at most `requests` per `per`, counted by each Envoy on its own (not shared between proxies),
+/// refilled all at once every `per`. Requests over it get 429.
+public struct RateLimit: Hashable, Sendable {
+    public var requests: Int
+    public var per: Duration
+
+    public init(requests: Int, per: Duration) {
+        self.requests = requests
+        self.per = per
+    }
+}

@@ -172,6 +172,8 @@ public struct VirtualHost: Hashable, Sendable {
     public var clientCAPosition: SourcePosition?
     /// Header edits for every route of the host.
     public var headers = HeaderEdits()
+    /// One bucket for all the host's routes, unless a route has its own.
+    public var rateLimit: RateLimit?
 
     public init(name: String, domains: [String], certificate: String? = nil, routes: [Route], position: SourcePosition)
     {
@@ -254,6 +256,8 @@ public struct Route: Hashable, Sendable {
     public var action: Action
     public var position: SourcePosition
     /// Request headers that must (or must not) be present for the route to match.
+    /// Its own bucket, in place of its host's.
+    public var rateLimit: RateLimit?
     public var headerMatches: [HeaderMatch] = []
     /// Query parameters that must be present for the route to match.
     public var queryMatches: [QueryMatch] = []

@@ -2,12 +2,12 @@
 extension RoutesDecoder {
     static let hostKeys = [
         "name", "domains", "certificate", "client_certificates", "client_ca", "routes", "request_headers",
-        "response_headers",
+        "response_headers", "rate_limit",
     ]
     static let routeKeys = [
         "prefix", "path", "regex", "path_template", "headers", "query", "cluster", "clusters", "timeout",
         "idle_timeout", "websockets", "prefix_rewrite", "host_rewrite", "retries", "request_headers",
-        "response_headers", "redirect", "respond",
+        "response_headers", "redirect", "respond", "rate_limit",
     ]
     static let redirectKeys = ["https", "host", "port", "path", "status"]
     static let respondKeys = ["status", "body"]
@@ -130,6 +130,7 @@ extension RoutesDecoder {
 
         let client = decodeHostClientCertificates(map, host: name ?? "?", certificate: certificate, checks: &checks)
         let edits = decodeHeaderEdits(map)
+        let rateLimit = decodeRateLimit(map)
 
         var routes: [Route] = []
         var routesOK = false
@@ -159,7 +160,8 @@ extension RoutesDecoder {
             }
         }
 
-        guard let name, nameOK, domainsOK, routesOK, let edits, case .success(let clientRequest) = client else {
+        guard let name, nameOK, domainsOK, routesOK, let edits, let rateLimit, case .success(let clientRequest) = client
+        else {
             return nil
         }
         var host = VirtualHost(
@@ -167,6 +169,7 @@ extension RoutesDecoder {
             position: map.position)
         host.certificatePosition = certificatePosition
         host.headers = edits
+        host.rateLimit = rateLimit.limit
         if let request = clientRequest, let certificate {
             host.clientCertificates = request.mode
             host.clientCA = request.folder ?? certificate

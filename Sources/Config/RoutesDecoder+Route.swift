@@ -8,6 +8,7 @@ extension RoutesDecoder {
         let headerMatches = decodeHeaderMatches(map)
         let queryMatches = decodeQueryMatches(map)
         let edits = decodeHeaderEdits(map)
+        let rateLimit = decodeRateLimit(map)
 
         let actionKeys = ["cluster", "clusters", "redirect", "respond"]
         let actions = actionKeys.filter(map.has)
@@ -51,11 +52,12 @@ extension RoutesDecoder {
                     hint: "Envoy rewrites a template match only with a template rewrite; match a prefix instead"))
             return nil
         }
-        guard let match, let action, let headerMatches, let queryMatches, let edits else { return nil }
+        guard let match, let action, let headerMatches, let queryMatches, let edits, let rateLimit else { return nil }
         var route = Route(match: match, action: action, position: map.position)
         route.headerMatches = headerMatches
         route.queryMatches = queryMatches
         route.headers = edits
+        route.rateLimit = rateLimit.limit
         return route
     }
 

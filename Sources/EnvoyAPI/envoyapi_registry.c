@@ -22,6 +22,7 @@
 #include "envoy/config/route/v3/route_components.pb-c.h"
 #include "envoy/extensions/access_loggers/file/v3/file.pb-c.h"
 #include "envoy/extensions/access_loggers/stream/v3/stream.pb-c.h"
+#include "envoy/extensions/filters/http/local_ratelimit/v3/local_rate_limit.pb-c.h"
 #include "envoy/extensions/filters/http/router/v3/router.pb-c.h"
 #include "envoy/extensions/filters/listener/proxy_protocol/v3/proxy_protocol.pb-c.h"
 #include "envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.pb-c.h"
@@ -37,8 +38,11 @@
 #include "envoy/service/discovery/v3/discovery.pb-c.h"
 #include "envoy/type/matcher/v3/regex.pb-c.h"
 #include "envoy/type/matcher/v3/string.pb-c.h"
+#include "envoy/type/v3/http_status.pb-c.h"
+#include "envoy/type/v3/percent.pb-c.h"
 #include "envoy/type/v3/range.pb-c.h"
 #include "envoy/type/v3/semantic_version.pb-c.h"
+#include "envoy/type/v3/token_bucket.pb-c.h"
 #include "google/protobuf/any.pb-c.h"
 #include "google/protobuf/duration.pb-c.h"
 #include "google/protobuf/empty.pb-c.h"
@@ -79,6 +83,7 @@ const ProtobufCMessageDescriptor *const envoyapi_message_descriptors[] = {
     &envoy__config__core__v3__node__descriptor,
     &envoy__config__core__v3__pipe__descriptor,
     &envoy__config__core__v3__proxy_protocol_config__descriptor,
+    &envoy__config__core__v3__runtime_fractional_percent__descriptor,
     &envoy__config__core__v3__self_config_source__descriptor,
     &envoy__config__core__v3__socket_address__descriptor,
     &envoy__config__core__v3__substitution_format_string__descriptor,
@@ -114,6 +119,7 @@ const ProtobufCMessageDescriptor *const envoyapi_message_descriptors[] = {
     &envoy__config__route__v3__weighted_cluster__descriptor,
     &envoy__extensions__access_loggers__file__v3__file_access_log__descriptor,
     &envoy__extensions__access_loggers__stream__v3__stdout_access_log__descriptor,
+    &envoy__extensions__filters__http__local_ratelimit__v3__local_rate_limit__descriptor,
     &envoy__extensions__filters__http__router__v3__router__descriptor,
     &envoy__extensions__filters__listener__proxy_protocol__v3__proxy_protocol__descriptor,
     &envoy__extensions__filters__listener__tls_inspector__v3__tls_inspector__descriptor,
@@ -152,8 +158,11 @@ const ProtobufCMessageDescriptor *const envoyapi_message_descriptors[] = {
     &envoy__service__discovery__v3__resource_name__descriptor,
     &envoy__type__matcher__v3__regex_matcher__descriptor,
     &envoy__type__matcher__v3__string_matcher__descriptor,
+    &envoy__type__v3__fractional_percent__descriptor,
+    &envoy__type__v3__http_status__descriptor,
     &envoy__type__v3__int64_range__descriptor,
     &envoy__type__v3__semantic_version__descriptor,
+    &envoy__type__v3__token_bucket__descriptor,
     &google__protobuf__any__descriptor,
     &google__protobuf__bool_value__descriptor,
     &google__protobuf__bytes_value__descriptor,
@@ -173,7 +182,7 @@ const ProtobufCMessageDescriptor *const envoyapi_message_descriptors[] = {
     &google__protobuf__value__descriptor,
     &google__rpc__status__descriptor,
 };
-const size_t envoyapi_message_descriptor_count = 124;
+const size_t envoyapi_message_descriptor_count = 129;
 
 const ProtobufCEnumDescriptor *const envoyapi_enum_descriptors[] = {
     &envoy__config__cluster__v3__cluster__discovery_type__descriptor,
@@ -191,9 +200,11 @@ const ProtobufCEnumDescriptor *const envoyapi_enum_descriptors[] = {
     &envoy__config__route__v3__virtual_host__tls_requirement_type__descriptor,
     &envoy__extensions__filters__network__http_connection_manager__v3__http_connection_manager__codec_type__descriptor,
     &envoy__extensions__transport_sockets__tls__v3__tls_parameters__tls_protocol__descriptor,
+    &envoy__type__v3__fractional_percent__denominator_type__descriptor,
+    &envoy__type__v3__status_code__descriptor,
     &google__protobuf__null_value__descriptor,
 };
-const size_t envoyapi_enum_descriptor_count = 16;
+const size_t envoyapi_enum_descriptor_count = 18;
 
 size_t envoyapi_message_count(void) { return envoyapi_message_descriptor_count; }
 const ProtobufCMessageDescriptor *envoyapi_message_at(size_t index) {

@@ -184,6 +184,9 @@ enum ListenerBuilder {
                 "merge_slashes": .bool(true),
             ])
         if http.trustedProxies > 0 { manager["xff_num_trusted_hops"] = .int(Int64(http.trustedProxies)) }
+        if RateLimitBuilder.needed(http), case .list(let filters)? = manager["http_filters"] {
+            manager["http_filters"] = .list([RateLimitBuilder.httpFilter] + filters)
+        }
         if let log = AccessLogBuilder.accessLog(listener.accessLog, listener: listener.name, http: true) {
             manager["access_log"] = .list([log])
         }

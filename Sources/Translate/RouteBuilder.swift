@@ -56,12 +56,14 @@ enum RouteBuilder {
             "routes": .list(host.routes.map(route) + extraRoutes),
         ]
         HeaderBuilder.apply(host.headers, to: &fields)
+        if let limit = host.rateLimit { fields["typed_per_filter_config"] = RateLimitBuilder.perRoute(limit) }
         return message("envoy.config.route.v3.VirtualHost", fields)
     }
 
     private static func route(_ route: Route) -> ProtoValue {
         var fields: [String: ProtoValue] = ["match": MatchBuilder.routeMatch(route)]
         HeaderBuilder.apply(route.headers, to: &fields)
+        if let limit = route.rateLimit { fields["typed_per_filter_config"] = RateLimitBuilder.perRoute(limit) }
         switch route.action {
         case .forward(let forward):
             fields["route"] = routeAction(forward)

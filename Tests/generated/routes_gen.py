@@ -299,6 +299,8 @@ class Generator:
                 self.out.line(4, f"name: {scalar(name)}")
             if certificate:
                 self.out.line(4, f"certificate: {certificate}")
+            if self.chance(0.1):
+                self.out.line(4, f"rate_limit: {{ requests: {r.randint(1, 100)}, per: {r.choice(['1s', '10s', '1m'])} }}")
             if self.chance(0.15):
                 self.header_edits(4)
             if sni:
@@ -369,6 +371,8 @@ class Generator:
         conditions = self.matches()
         if self.chance(0.1):
             self.header_edits(6)
+        if self.chance(0.05):
+            o.line(6, f"rate_limit: {{ requests: {r.randint(1, 1000)}, per: {r.choice(['50ms', '1s', '1m', '1h', '24h'])} }}")
         if self.chance(0.03):
             self.hazard()
             return None

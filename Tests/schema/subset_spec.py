@@ -73,5 +73,8 @@ SPEC = {
  C+"HealthCheck.HttpHealthCheck":"host path expected_statuses", C+"HealthCheck.TcpHealthCheck":"", "envoy.type.v3.Int64Range":"start end",
  CL+"OutlierDetection":"consecutive_5xx interval base_ejection_time max_ejection_percent",
  CL+"CircuitBreakers":"thresholds", CL+"CircuitBreakers.Thresholds":"priority max_connections max_pending_requests max_requests max_retries",
+ "envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit":"stat_prefix status token_bucket filter_enabled filter_enforced response_headers_to_add",
+ "envoy.type.v3.TokenBucket":"*", "envoy.type.v3.FractionalPercent":"*", "envoy.type.v3.HttpStatus":"*",
+ C+"RuntimeFractionalPercent":"*",
 }
 EXTRA_ENUMS = [G+"NullValue", C+"ApiVersion", C+"HealthStatus"]

@@ -28,6 +28,7 @@ SECTIONS = {
     "tlsKeys": "/$defs/tls",
     "tcpKeys": "/$defs/tcp",
     "passthroughKeys": "/$defs/passthrough",
+    "rateLimitKeys": "/$defs/rateLimit",
     "hstsKeys": "/$defs/hsts/anyOf/1",
     "accessLogKeys": "/$defs/accessLog/anyOf/1",
     "hostKeys": "/$defs/host",

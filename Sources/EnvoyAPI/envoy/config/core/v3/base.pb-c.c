@@ -379,6 +379,51 @@ void   envoy__config__core__v3__transport_socket__free_unpacked
   assert(message->base.descriptor == &envoy__config__core__v3__transport_socket__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   envoy__config__core__v3__runtime_fractional_percent__init
+                     (Envoy__Config__Core__V3__RuntimeFractionalPercent         *message)
+{
+  static const Envoy__Config__Core__V3__RuntimeFractionalPercent init_value = ENVOY__CONFIG__CORE__V3__RUNTIME_FRACTIONAL_PERCENT__INIT;
+  *message = init_value;
+}
+size_t envoy__config__core__v3__runtime_fractional_percent__get_packed_size
+                     (const Envoy__Config__Core__V3__RuntimeFractionalPercent *message)
+{
+  assert(message->base.descriptor == &envoy__config__core__v3__runtime_fractional_percent__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t envoy__config__core__v3__runtime_fractional_percent__pack
+                     (const Envoy__Config__Core__V3__RuntimeFractionalPercent *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &envoy__config__core__v3__runtime_fractional_percent__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t envoy__config__core__v3__runtime_fractional_percent__pack_to_buffer
+                     (const Envoy__Config__Core__V3__RuntimeFractionalPercent *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &envoy__config__core__v3__runtime_fractional_percent__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Envoy__Config__Core__V3__RuntimeFractionalPercent *
+       envoy__config__core__v3__runtime_fractional_percent__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Envoy__Config__Core__V3__RuntimeFractionalPercent *)
+     protobuf_c_message_unpack (&envoy__config__core__v3__runtime_fractional_percent__descriptor,
+                                allocator, len, data);
+}
+void   envoy__config__core__v3__runtime_fractional_percent__free_unpacked
+                     (Envoy__Config__Core__V3__RuntimeFractionalPercent *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &envoy__config__core__v3__runtime_fractional_percent__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   envoy__config__core__v3__control_plane__init
                      (Envoy__Config__Core__V3__ControlPlane         *message)
 {
@@ -1123,6 +1168,57 @@ const ProtobufCMessageDescriptor envoy__config__core__v3__transport_socket__desc
   envoy__config__core__v3__transport_socket__field_indices_by_name,
   2,  envoy__config__core__v3__transport_socket__number_ranges,
   (ProtobufCMessageInit) envoy__config__core__v3__transport_socket__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor envoy__config__core__v3__runtime_fractional_percent__field_descriptors[2] =
+{
+  {
+    "default_value",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Envoy__Config__Core__V3__RuntimeFractionalPercent, default_value),
+    &envoy__type__v3__fractional_percent__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "runtime_key",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Envoy__Config__Core__V3__RuntimeFractionalPercent, runtime_key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned envoy__config__core__v3__runtime_fractional_percent__field_indices_by_name[] = {
+  0,   /* field[0] = default_value */
+  1,   /* field[1] = runtime_key */
+};
+static const ProtobufCIntRange envoy__config__core__v3__runtime_fractional_percent__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor envoy__config__core__v3__runtime_fractional_percent__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "envoy.config.core.v3.RuntimeFractionalPercent",
+  "RuntimeFractionalPercent",
+  "Envoy__Config__Core__V3__RuntimeFractionalPercent",
+  "envoy.config.core.v3",
+  sizeof(Envoy__Config__Core__V3__RuntimeFractionalPercent),
+  2,
+  envoy__config__core__v3__runtime_fractional_percent__field_descriptors,
+  envoy__config__core__v3__runtime_fractional_percent__field_indices_by_name,
+  1,  envoy__config__core__v3__runtime_fractional_percent__number_ranges,
+  (ProtobufCMessageInit) envoy__config__core__v3__runtime_fractional_percent__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor envoy__config__core__v3__control_plane__field_descriptors[1] =
