@@ -221,3 +221,22 @@ public struct RateLimit: Hashable, Sendable {
         self.per = per
     }
 }
+
+/// Responses compressed by Envoy for clients that accept it: one algorithm per entry, the first preferred when the
+/// client weighs them alike.
+public struct Compression: Hashable, Sendable {
+    public enum Algorithm: String, Hashable, Sendable, CaseIterable {
+        case brotli, gzip, zstd
+    }
+    public var algorithms: [Algorithm]
+    /// Bodies shorter than this are sent as they are (compressing them costs more than it saves).
+    public var minSize: Int
+    /// The content types compressed; empty keeps Envoy's list (HTML, CSS, JavaScript, JSON, SVG, text, XML …).
+    public var contentTypes: [String]
+
+    public init(algorithms: [Algorithm] = [.brotli, .gzip], minSize: Int = 1024, contentTypes: [String] = []) {
+        self.algorithms = algorithms
+        self.minSize = minSize
+        self.contentTypes = contentTypes
+    }
+}

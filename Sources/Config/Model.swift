@@ -104,6 +104,8 @@ public struct HTTPListener: Hashable, Sendable {
     public var trustedProxies: Int = 0
     /// TLS server names forwarded untouched to their own clusters instead of being terminated here.
     public var passthrough: [Passthrough] = []
+    /// Response compression for every route that does not turn it off.
+    public var compression: Compression?
 
     public init(
         redirectToHTTPS: Bool = false, redirectPort: Int? = nil, tls: TLSSettings? = nil, hosts: [VirtualHost] = []
@@ -256,6 +258,8 @@ public struct Route: Hashable, Sendable {
     public var action: Action
     public var position: SourcePosition
     /// Request headers that must (or must not) be present for the route to match.
+    /// `false` turns the listener's compression off for this route (already compressed files, streams).
+    public var compression: Bool?
     /// Its own bucket, in place of its host's.
     public var rateLimit: RateLimit?
     public var headerMatches: [HeaderMatch] = []

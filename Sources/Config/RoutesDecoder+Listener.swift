@@ -3,7 +3,7 @@ extension RoutesDecoder {
     static let listenerKeys = [
         "name", "groups", "address", "port", "accept_proxy_protocol",
         "redirect_to_https", "https_port", "tls", "hosts", "passthrough", "tcp", "access_log", "hsts",
-        "trusted_proxies",
+        "trusted_proxies", "compression",
     ]
     static let tlsKeys = ["certificate", "alpn", "client_certificates", "client_ca"]
     static let tcpKeys = ["cluster", "idle_timeout"]
@@ -79,7 +79,9 @@ extension RoutesDecoder {
     }
 
     private func decodeTCP(_ map: MappingReader, listener: String) -> Listener.Kind? {
-        for key in ["hosts", "redirect_to_https", "https_port", "tls", "passthrough", "hsts", "trusted_proxies"]
+        for key in [
+            "hosts", "redirect_to_https", "https_port", "tls", "passthrough", "hsts", "trusted_proxies", "compression",
+        ]
         where map.has(key) {
             reader.report(
                 .conflictingKeys(
@@ -176,11 +178,13 @@ extension RoutesDecoder {
         let hsts = decodeHSTS(map, listener: listener)
         let trustedProxies = decodeTrustedProxies(map)
         let passthrough = decodePassthrough(map, listener: listener, tls: tls, hosts: hosts)
-        guard ok, let passthrough else { return nil }
+        let compression = decodeCompression(map)
+        guard ok, let passthrough, let compression else { return nil }
         var http = HTTPListener(redirectToHTTPS: redirect, redirectPort: redirectPort, tls: tls, hosts: hosts)
         http.hsts = hsts
         http.trustedProxies = trustedProxies
         http.passthrough = passthrough
+        http.compression = compression.value
         return .http(http)
     }
 

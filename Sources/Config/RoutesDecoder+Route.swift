@@ -9,6 +9,16 @@ extension RoutesDecoder {
         let queryMatches = decodeQueryMatches(map)
         let edits = decodeHeaderEdits(map)
         let rateLimit = decodeRateLimit(map)
+        var compression = map.value("compression").map { reader.bool($0) }
+        if compression == .some(true), let value = map.value("compression") {
+            reader.report(
+                .invalidValue(
+                    at: value.position, key: value.path, message: "a route can only turn compression off",
+                    hint:
+                        "set compression: true on the listener; compression: false here leaves this route's responses as they are"
+                ))
+            compression = .some(nil)
+        }
 
         let actionKeys = ["cluster", "clusters", "redirect", "respond"]
         let actions = actionKeys.filter(map.has)
@@ -52,12 +62,15 @@ extension RoutesDecoder {
                     hint: "Envoy rewrites a template match only with a template rewrite; match a prefix instead"))
             return nil
         }
-        guard let match, let action, let headerMatches, let queryMatches, let edits, let rateLimit else { return nil }
+        guard let match, let action, let headerMatches, let queryMatches, let edits, let rateLimit,
+            compression != .some(nil)
+        else { return nil }
         var route = Route(match: match, action: action, position: map.position)
         route.headerMatches = headerMatches
         route.queryMatches = queryMatches
         route.headers = edits
         route.rateLimit = rateLimit.limit
+        route.compression = compression ?? nil
         return route
     }
 

@@ -22,6 +22,10 @@
 #include "envoy/config/route/v3/route_components.pb-c.h"
 #include "envoy/extensions/access_loggers/file/v3/file.pb-c.h"
 #include "envoy/extensions/access_loggers/stream/v3/stream.pb-c.h"
+#include "envoy/extensions/compression/brotli/compressor/v3/brotli.pb-c.h"
+#include "envoy/extensions/compression/gzip/compressor/v3/gzip.pb-c.h"
+#include "envoy/extensions/compression/zstd/compressor/v3/zstd.pb-c.h"
+#include "envoy/extensions/filters/http/compressor/v3/compressor.pb-c.h"
 #include "envoy/extensions/filters/http/local_ratelimit/v3/local_rate_limit.pb-c.h"
 #include "envoy/extensions/filters/http/router/v3/router.pb-c.h"
 #include "envoy/extensions/filters/listener/proxy_protocol/v3/proxy_protocol.pb-c.h"
@@ -83,6 +87,7 @@ const ProtobufCMessageDescriptor *const envoyapi_message_descriptors[] = {
     &envoy__config__core__v3__node__descriptor,
     &envoy__config__core__v3__pipe__descriptor,
     &envoy__config__core__v3__proxy_protocol_config__descriptor,
+    &envoy__config__core__v3__runtime_feature_flag__descriptor,
     &envoy__config__core__v3__runtime_fractional_percent__descriptor,
     &envoy__config__core__v3__self_config_source__descriptor,
     &envoy__config__core__v3__socket_address__descriptor,
@@ -119,6 +124,13 @@ const ProtobufCMessageDescriptor *const envoyapi_message_descriptors[] = {
     &envoy__config__route__v3__weighted_cluster__descriptor,
     &envoy__extensions__access_loggers__file__v3__file_access_log__descriptor,
     &envoy__extensions__access_loggers__stream__v3__stdout_access_log__descriptor,
+    &envoy__extensions__compression__brotli__compressor__v3__brotli__descriptor,
+    &envoy__extensions__compression__gzip__compressor__v3__gzip__descriptor,
+    &envoy__extensions__compression__zstd__compressor__v3__zstd__descriptor,
+    &envoy__extensions__filters__http__compressor__v3__compressor__common_direction_config__descriptor,
+    &envoy__extensions__filters__http__compressor__v3__compressor__descriptor,
+    &envoy__extensions__filters__http__compressor__v3__compressor__response_direction_config__descriptor,
+    &envoy__extensions__filters__http__compressor__v3__compressor_per_route__descriptor,
     &envoy__extensions__filters__http__local_ratelimit__v3__local_rate_limit__descriptor,
     &envoy__extensions__filters__http__router__v3__router__descriptor,
     &envoy__extensions__filters__listener__proxy_protocol__v3__proxy_protocol__descriptor,
@@ -182,7 +194,7 @@ const ProtobufCMessageDescriptor *const envoyapi_message_descriptors[] = {
     &google__protobuf__value__descriptor,
     &google__rpc__status__descriptor,
 };
-const size_t envoyapi_message_descriptor_count = 129;
+const size_t envoyapi_message_descriptor_count = 137;
 
 const ProtobufCEnumDescriptor *const envoyapi_enum_descriptors[] = {
     &envoy__config__cluster__v3__cluster__discovery_type__descriptor,
@@ -198,13 +210,17 @@ const ProtobufCEnumDescriptor *const envoyapi_enum_descriptors[] = {
     &envoy__config__core__v3__socket_address__protocol__descriptor,
     &envoy__config__route__v3__redirect_action__redirect_response_code__descriptor,
     &envoy__config__route__v3__virtual_host__tls_requirement_type__descriptor,
+    &envoy__extensions__compression__brotli__compressor__v3__brotli__encoder_mode__descriptor,
+    &envoy__extensions__compression__gzip__compressor__v3__gzip__compression_level__descriptor,
+    &envoy__extensions__compression__gzip__compressor__v3__gzip__compression_strategy__descriptor,
+    &envoy__extensions__compression__zstd__compressor__v3__zstd__strategy__descriptor,
     &envoy__extensions__filters__network__http_connection_manager__v3__http_connection_manager__codec_type__descriptor,
     &envoy__extensions__transport_sockets__tls__v3__tls_parameters__tls_protocol__descriptor,
     &envoy__type__v3__fractional_percent__denominator_type__descriptor,
     &envoy__type__v3__status_code__descriptor,
     &google__protobuf__null_value__descriptor,
 };
-const size_t envoyapi_enum_descriptor_count = 18;
+const size_t envoyapi_enum_descriptor_count = 22;
 
 size_t envoyapi_message_count(void) { return envoyapi_message_descriptor_count; }
 const ProtobufCMessageDescriptor *envoyapi_message_at(size_t index) {

@@ -184,8 +184,11 @@ enum ListenerBuilder {
                 "merge_slashes": .bool(true),
             ])
         if http.trustedProxies > 0 { manager["xff_num_trusted_hops"] = .int(Int64(http.trustedProxies)) }
-        if RateLimitBuilder.needed(http), case .list(let filters)? = manager["http_filters"] {
-            manager["http_filters"] = .list([RateLimitBuilder.httpFilter] + filters)
+        if case .list(let router)? = manager["http_filters"] {
+            var filters: [ProtoValue] = []
+            if RateLimitBuilder.needed(http) { filters.append(RateLimitBuilder.httpFilter) }
+            if let compression = http.compression { filters += CompressionBuilder.httpFilters(compression) }
+            manager["http_filters"] = .list(filters + router)
         }
         if let log = AccessLogBuilder.accessLog(listener.accessLog, listener: listener.name, http: true) {
             manager["access_log"] = .list([log])

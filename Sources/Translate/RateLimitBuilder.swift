@@ -23,8 +23,8 @@ enum RateLimitBuilder {
             ])
     }
 
-    /// `typed_per_filter_config` holding the bucket of `limit`, for a virtual host or a route.
-    static func perRoute(_ limit: RateLimit) -> ProtoValue {
+    /// The `typed_per_filter_config` entry holding the bucket of `limit`, for a virtual host or a route.
+    static func perRoute(_ limit: RateLimit) -> [String: ProtoValue] {
         let always = message(
             "envoy.config.core.v3.RuntimeFractionalPercent",
             [
@@ -47,6 +47,6 @@ enum RateLimitBuilder {
                 "filter_enabled": always,
                 "filter_enforced": always,
             ])
-        return .map([filterName: .any(config)])
+        return [filterName: .any(config)]
     }
 }

@@ -5,7 +5,7 @@ import Vocabulary
 /// Builds the RouteConfiguration of an HTTP listener: one virtual host per `hosts` entry, then the https redirect.
 enum RouteBuilder {
     static func routeConfiguration(_ listener: Listener, _ http: HTTPListener) -> ProtoMessage {
-        var hosts = http.hosts.map { virtualHost($0, extraRoutes: []) }
+        var hosts = http.hosts.map { virtualHost($0, extraRoutes: [], compression: http.compression) }
         if http.redirectToHTTPS {
             var redirect: [String: ProtoValue] = ["https_redirect": .bool(true)]
             if let port = http.redirectPort { redirect["port_redirect"] = .int(Int64(port)) }
@@ -18,7 +18,8 @@ enum RouteBuilder {
             // Envoy allows one `*` virtual host per route configuration. A `*` host beside the redirect (the ACME
             // HTTP-01 challenge path served over plain HTTP) gets the redirect as its last route instead.
             if let index = http.hosts.firstIndex(where: { $0.domains.contains("*") }) {
-                hosts[index] = virtualHost(http.hosts[index], extraRoutes: [redirectRoute])
+                hosts[index] = virtualHost(
+                    http.hosts[index], extraRoutes: [redirectRoute], compression: http.compression)
             } else {
                 var name = "redirect_to_https"
                 let taken = Set(http.hosts.map(\.name))
@@ -49,21 +50,29 @@ enum RouteBuilder {
         return configuration
     }
 
-    private static func virtualHost(_ host: VirtualHost, extraRoutes: [ProtoValue]) -> ProtoValue {
+    private static func virtualHost(_ host: VirtualHost, extraRoutes: [ProtoValue], compression: Compression?)
+        -> ProtoValue
+    {
         var fields: [String: ProtoValue] = [
             "name": .string(host.name),
             "domains": .list(host.domains.map(ProtoValue.string)),
-            "routes": .list(host.routes.map(route) + extraRoutes),
+            "routes": .list(host.routes.map { route($0, compression: compression) } + extraRoutes),
         ]
         HeaderBuilder.apply(host.headers, to: &fields)
-        if let limit = host.rateLimit { fields["typed_per_filter_config"] = RateLimitBuilder.perRoute(limit) }
+        if let limit = host.rateLimit { fields["typed_per_filter_config"] = .map(RateLimitBuilder.perRoute(limit)) }
         return message("envoy.config.route.v3.VirtualHost", fields)
     }
 
-    private static func route(_ route: Route) -> ProtoValue {
+    private static func route(_ route: Route, compression: Compression?) -> ProtoValue {
         var fields: [String: ProtoValue] = ["match": MatchBuilder.routeMatch(route)]
         HeaderBuilder.apply(route.headers, to: &fields)
-        if let limit = route.rateLimit { fields["typed_per_filter_config"] = RateLimitBuilder.perRoute(limit) }
+        // Per-filter settings, by filter name: the route's own bucket, compressors turned off.
+        var perFilter: [String: ProtoValue] = [:]
+        if let limit = route.rateLimit { perFilter.merge(RateLimitBuilder.perRoute(limit)) { $1 } }
+        if route.compression == false, let compression {
+            perFilter.merge(CompressionBuilder.disabled(compression)) { $1 }
+        }
+        if !perFilter.isEmpty { fields["typed_per_filter_config"] = .map(perFilter) }
         switch route.action {
         case .forward(let forward):
             fields["route"] = routeAction(forward)

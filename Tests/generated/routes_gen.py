@@ -243,6 +243,9 @@ class Generator:
                 o.line(2, "hsts: " + r.choice(["false", "{ max_age: 30d }", "{ max_age: 365d, include_subdomains: true, preload: true }"]))
         if self.chance(0.2):
             o.line(2, f"trusted_proxies: {r.randint(0, 3)}")
+        if self.chance(0.15):
+            o.line(2, "compression: " + r.choice(["true", "false", "{ algorithms: [zstd, gzip], min_size: 0 }",
+                                                  "{ algorithms: [brotli], content_types: [text/html, application/json] }"]))
         if tls and not redirect and self.chance(0.3):
             self.passthrough(index)
         if redirect and self.chance(0.5):
@@ -371,6 +374,8 @@ class Generator:
         conditions = self.matches()
         if self.chance(0.1):
             self.header_edits(6)
+        if self.chance(0.05):
+            o.line(6, "compression: false")
         if self.chance(0.05):
             o.line(6, f"rate_limit: {{ requests: {r.randint(1, 1000)}, per: {r.choice(['50ms', '1s', '1m', '1h', '24h'])} }}")
         if self.chance(0.03):

@@ -75,6 +75,12 @@ SPEC = {
  CL+"CircuitBreakers":"thresholds", CL+"CircuitBreakers.Thresholds":"priority max_connections max_pending_requests max_requests max_retries",
  "envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit":"stat_prefix status token_bucket filter_enabled filter_enforced response_headers_to_add",
  "envoy.type.v3.TokenBucket":"*", "envoy.type.v3.FractionalPercent":"*", "envoy.type.v3.HttpStatus":"*",
- C+"RuntimeFractionalPercent":"*",
+ C+"RuntimeFractionalPercent":"*", C+"RuntimeFeatureFlag":"*",
+ "envoy.extensions.filters.http.compressor.v3.Compressor":"response_direction_config compressor_library choose_first",
+ "envoy.extensions.filters.http.compressor.v3.Compressor.CommonDirectionConfig":"enabled min_content_length content_type",
+ "envoy.extensions.filters.http.compressor.v3.Compressor.ResponseDirectionConfig":"common_config disable_on_etag_header remove_accept_encoding_header",
+ "envoy.extensions.filters.http.compressor.v3.CompressorPerRoute":"disabled",
+ "envoy.extensions.compression.gzip.compressor.v3.Gzip":"*", "envoy.extensions.compression.brotli.compressor.v3.Brotli":"*",
+ "envoy.extensions.compression.zstd.compressor.v3.Zstd":"*",
 }
 EXTRA_ENUMS = [G+"NullValue", C+"ApiVersion", C+"HealthStatus"]

@@ -29,6 +29,7 @@ SECTIONS = {
     "tcpKeys": "/$defs/tcp",
     "passthroughKeys": "/$defs/passthrough",
     "rateLimitKeys": "/$defs/rateLimit",
+    "compressionKeys": "/$defs/compression/anyOf/1",
     "hstsKeys": "/$defs/hsts/anyOf/1",
     "accessLogKeys": "/$defs/accessLog/anyOf/1",
     "hostKeys": "/$defs/host",

@@ -199,6 +199,51 @@ void   envoy__config__core__v3__metadata__free_unpacked
   assert(message->base.descriptor == &envoy__config__core__v3__metadata__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   envoy__config__core__v3__runtime_feature_flag__init
+                     (Envoy__Config__Core__V3__RuntimeFeatureFlag         *message)
+{
+  static const Envoy__Config__Core__V3__RuntimeFeatureFlag init_value = ENVOY__CONFIG__CORE__V3__RUNTIME_FEATURE_FLAG__INIT;
+  *message = init_value;
+}
+size_t envoy__config__core__v3__runtime_feature_flag__get_packed_size
+                     (const Envoy__Config__Core__V3__RuntimeFeatureFlag *message)
+{
+  assert(message->base.descriptor == &envoy__config__core__v3__runtime_feature_flag__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t envoy__config__core__v3__runtime_feature_flag__pack
+                     (const Envoy__Config__Core__V3__RuntimeFeatureFlag *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &envoy__config__core__v3__runtime_feature_flag__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t envoy__config__core__v3__runtime_feature_flag__pack_to_buffer
+                     (const Envoy__Config__Core__V3__RuntimeFeatureFlag *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &envoy__config__core__v3__runtime_feature_flag__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Envoy__Config__Core__V3__RuntimeFeatureFlag *
+       envoy__config__core__v3__runtime_feature_flag__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Envoy__Config__Core__V3__RuntimeFeatureFlag *)
+     protobuf_c_message_unpack (&envoy__config__core__v3__runtime_feature_flag__descriptor,
+                                allocator, len, data);
+}
+void   envoy__config__core__v3__runtime_feature_flag__free_unpacked
+                     (Envoy__Config__Core__V3__RuntimeFeatureFlag *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &envoy__config__core__v3__runtime_feature_flag__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   envoy__config__core__v3__header_value__init
                      (Envoy__Config__Core__V3__HeaderValue         *message)
 {
@@ -866,6 +911,57 @@ const ProtobufCMessageDescriptor envoy__config__core__v3__metadata__descriptor =
   envoy__config__core__v3__metadata__field_indices_by_name,
   1,  envoy__config__core__v3__metadata__number_ranges,
   (ProtobufCMessageInit) envoy__config__core__v3__metadata__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor envoy__config__core__v3__runtime_feature_flag__field_descriptors[2] =
+{
+  {
+    "default_value",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Envoy__Config__Core__V3__RuntimeFeatureFlag, default_value),
+    &google__protobuf__bool_value__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "runtime_key",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Envoy__Config__Core__V3__RuntimeFeatureFlag, runtime_key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned envoy__config__core__v3__runtime_feature_flag__field_indices_by_name[] = {
+  0,   /* field[0] = default_value */
+  1,   /* field[1] = runtime_key */
+};
+static const ProtobufCIntRange envoy__config__core__v3__runtime_feature_flag__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor envoy__config__core__v3__runtime_feature_flag__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "envoy.config.core.v3.RuntimeFeatureFlag",
+  "RuntimeFeatureFlag",
+  "Envoy__Config__Core__V3__RuntimeFeatureFlag",
+  "envoy.config.core.v3",
+  sizeof(Envoy__Config__Core__V3__RuntimeFeatureFlag),
+  2,
+  envoy__config__core__v3__runtime_feature_flag__field_descriptors,
+  envoy__config__core__v3__runtime_feature_flag__field_indices_by_name,
+  1,  envoy__config__core__v3__runtime_feature_flag__number_ranges,
+  (ProtobufCMessageInit) envoy__config__core__v3__runtime_feature_flag__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor envoy__config__core__v3__header_value__field_descriptors[3] =

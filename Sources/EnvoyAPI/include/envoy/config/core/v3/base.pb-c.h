@@ -26,6 +26,7 @@ typedef struct Envoy__Config__Core__V3__Node Envoy__Config__Core__V3__Node;
 typedef struct Envoy__Config__Core__V3__Metadata Envoy__Config__Core__V3__Metadata;
 typedef struct Envoy__Config__Core__V3__Metadata__FilterMetadataEntry Envoy__Config__Core__V3__Metadata__FilterMetadataEntry;
 typedef struct Envoy__Config__Core__V3__Metadata__TypedFilterMetadataEntry Envoy__Config__Core__V3__Metadata__TypedFilterMetadataEntry;
+typedef struct Envoy__Config__Core__V3__RuntimeFeatureFlag Envoy__Config__Core__V3__RuntimeFeatureFlag;
 typedef struct Envoy__Config__Core__V3__HeaderValue Envoy__Config__Core__V3__HeaderValue;
 typedef struct Envoy__Config__Core__V3__HeaderValueOption Envoy__Config__Core__V3__HeaderValueOption;
 typedef struct Envoy__Config__Core__V3__DataSource Envoy__Config__Core__V3__DataSource;
@@ -135,6 +136,17 @@ struct  Envoy__Config__Core__V3__Metadata
 #define ENVOY__CONFIG__CORE__V3__METADATA__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&envoy__config__core__v3__metadata__descriptor) \
     , 0,NULL, 0,NULL }
+
+
+struct  Envoy__Config__Core__V3__RuntimeFeatureFlag
+{
+  ProtobufCMessage base;
+  Google__Protobuf__BoolValue *default_value;
+  char *runtime_key;
+};
+#define ENVOY__CONFIG__CORE__V3__RUNTIME_FEATURE_FLAG__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&envoy__config__core__v3__runtime_feature_flag__descriptor) \
+    , NULL, (char *)protobuf_c_empty_string }
 
 
 struct  Envoy__Config__Core__V3__HeaderValue
@@ -310,6 +322,25 @@ Envoy__Config__Core__V3__Metadata *
 void   envoy__config__core__v3__metadata__free_unpacked
                      (Envoy__Config__Core__V3__Metadata *message,
                       ProtobufCAllocator *allocator);
+/* Envoy__Config__Core__V3__RuntimeFeatureFlag methods */
+void   envoy__config__core__v3__runtime_feature_flag__init
+                     (Envoy__Config__Core__V3__RuntimeFeatureFlag         *message);
+size_t envoy__config__core__v3__runtime_feature_flag__get_packed_size
+                     (const Envoy__Config__Core__V3__RuntimeFeatureFlag   *message);
+size_t envoy__config__core__v3__runtime_feature_flag__pack
+                     (const Envoy__Config__Core__V3__RuntimeFeatureFlag   *message,
+                      uint8_t             *out);
+size_t envoy__config__core__v3__runtime_feature_flag__pack_to_buffer
+                     (const Envoy__Config__Core__V3__RuntimeFeatureFlag   *message,
+                      ProtobufCBuffer     *buffer);
+Envoy__Config__Core__V3__RuntimeFeatureFlag *
+       envoy__config__core__v3__runtime_feature_flag__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   envoy__config__core__v3__runtime_feature_flag__free_unpacked
+                     (Envoy__Config__Core__V3__RuntimeFeatureFlag *message,
+                      ProtobufCAllocator *allocator);
 /* Envoy__Config__Core__V3__HeaderValue methods */
 void   envoy__config__core__v3__header_value__init
                      (Envoy__Config__Core__V3__HeaderValue         *message);
@@ -444,6 +475,9 @@ typedef void (*Envoy__Config__Core__V3__Metadata__TypedFilterMetadataEntry_Closu
 typedef void (*Envoy__Config__Core__V3__Metadata_Closure)
                  (const Envoy__Config__Core__V3__Metadata *message,
                   void *closure_data);
+typedef void (*Envoy__Config__Core__V3__RuntimeFeatureFlag_Closure)
+                 (const Envoy__Config__Core__V3__RuntimeFeatureFlag *message,
+                  void *closure_data);
 typedef void (*Envoy__Config__Core__V3__HeaderValue_Closure)
                  (const Envoy__Config__Core__V3__HeaderValue *message,
                   void *closure_data);
@@ -475,6 +509,7 @@ extern const ProtobufCMessageDescriptor envoy__config__core__v3__node__descripto
 extern const ProtobufCMessageDescriptor envoy__config__core__v3__metadata__descriptor;
 extern const ProtobufCMessageDescriptor envoy__config__core__v3__metadata__filter_metadata_entry__descriptor;
 extern const ProtobufCMessageDescriptor envoy__config__core__v3__metadata__typed_filter_metadata_entry__descriptor;
+extern const ProtobufCMessageDescriptor envoy__config__core__v3__runtime_feature_flag__descriptor;
 extern const ProtobufCMessageDescriptor envoy__config__core__v3__header_value__descriptor;
 extern const ProtobufCMessageDescriptor envoy__config__core__v3__header_value_option__descriptor;
 extern const ProtobufCEnumDescriptor    envoy__config__core__v3__header_value_option__header_append_action__descriptor;
