@@ -240,3 +240,33 @@ public struct Compression: Hashable, Sendable {
         self.contentTypes = contentTypes
     }
 }
+
+/// Cross-origin requests allowed from browsers on other sites: Envoy answers the preflight and adds the
+/// `Access-Control-Allow-*` headers for the origins listed.
+public struct CORS: Hashable, Sendable {
+    /// An allowed origin: any, one exactly (`https://app.example.com`), or the subdomains of one
+    /// (`https://*.example.com`).
+    public enum Origin: Hashable, Sendable {
+        case any
+        case exact(String)
+        case subdomains(scheme: String, suffix: String, port: String?)
+    }
+    public var origins: [Origin]
+    public var methods: [String]
+    public var headers: [String]
+    public var exposeHeaders: [String]
+    public var credentials: Bool
+    public var maxAge: Duration?
+
+    public init(
+        origins: [Origin], methods: [String] = [], headers: [String] = [], exposeHeaders: [String] = [],
+        credentials: Bool = false, maxAge: Duration? = nil
+    ) {
+        self.origins = origins
+        self.methods = methods
+        self.headers = headers
+        self.exposeHeaders = exposeHeaders
+        self.credentials = credentials
+        self.maxAge = maxAge
+    }
+}

@@ -176,6 +176,8 @@ public struct VirtualHost: Hashable, Sendable {
     public var headers = HeaderEdits()
     /// One bucket for all the host's routes, unless a route has its own.
     public var rateLimit: RateLimit?
+    /// Cross-origin requests allowed for all the host's routes, unless a route has its own policy.
+    public var cors: CORS?
 
     public init(name: String, domains: [String], certificate: String? = nil, routes: [Route], position: SourcePosition)
     {
@@ -262,6 +264,8 @@ public struct Route: Hashable, Sendable {
     public var compression: Bool?
     /// Its own bucket, in place of its host's.
     public var rateLimit: RateLimit?
+    /// Its own cross-origin policy, in place of its host's.
+    public var cors: CORS?
     public var headerMatches: [HeaderMatch] = []
     /// Query parameters that must be present for the route to match.
     public var queryMatches: [QueryMatch] = []

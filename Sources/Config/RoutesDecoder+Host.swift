@@ -2,12 +2,12 @@
 extension RoutesDecoder {
     static let hostKeys = [
         "name", "domains", "certificate", "client_certificates", "client_ca", "routes", "request_headers",
-        "response_headers", "rate_limit",
+        "response_headers", "rate_limit", "cors",
     ]
     static let routeKeys = [
         "prefix", "path", "regex", "path_template", "headers", "query", "cluster", "clusters", "timeout",
         "idle_timeout", "websockets", "prefix_rewrite", "host_rewrite", "retries", "request_headers",
-        "response_headers", "redirect", "respond", "rate_limit", "compression",
+        "response_headers", "redirect", "respond", "rate_limit", "compression", "cors",
     ]
     static let redirectKeys = ["https", "host", "port", "path", "status"]
     static let respondKeys = ["status", "body"]
@@ -131,6 +131,7 @@ extension RoutesDecoder {
         let client = decodeHostClientCertificates(map, host: name ?? "?", certificate: certificate, checks: &checks)
         let edits = decodeHeaderEdits(map)
         let rateLimit = decodeRateLimit(map)
+        let cors = decodeCORS(map)
 
         var routes: [Route] = []
         var routesOK = false
@@ -160,7 +161,8 @@ extension RoutesDecoder {
             }
         }
 
-        guard let name, nameOK, domainsOK, routesOK, let edits, let rateLimit, case .success(let clientRequest) = client
+        guard let name, nameOK, domainsOK, routesOK, let edits, let rateLimit, let cors,
+            case .success(let clientRequest) = client
         else {
             return nil
         }
@@ -170,6 +172,7 @@ extension RoutesDecoder {
         host.certificatePosition = certificatePosition
         host.headers = edits
         host.rateLimit = rateLimit.limit
+        host.cors = cors.policy
         if let request = clientRequest, let certificate {
             host.clientCertificates = request.mode
             host.clientCA = request.folder ?? certificate

@@ -9,6 +9,7 @@ extension RoutesDecoder {
         let queryMatches = decodeQueryMatches(map)
         let edits = decodeHeaderEdits(map)
         let rateLimit = decodeRateLimit(map)
+        let cors = decodeCORS(map)
         var compression = map.value("compression").map { reader.bool($0) }
         if compression == .some(true), let value = map.value("compression") {
             reader.report(
@@ -62,7 +63,7 @@ extension RoutesDecoder {
                     hint: "Envoy rewrites a template match only with a template rewrite; match a prefix instead"))
             return nil
         }
-        guard let match, let action, let headerMatches, let queryMatches, let edits, let rateLimit,
+        guard let match, let action, let headerMatches, let queryMatches, let edits, let rateLimit, let cors,
             compression != .some(nil)
         else { return nil }
         var route = Route(match: match, action: action, position: map.position)
@@ -70,6 +71,7 @@ extension RoutesDecoder {
         route.queryMatches = queryMatches
         route.headers = edits
         route.rateLimit = rateLimit.limit
+        route.cors = cors.policy
         route.compression = compression ?? nil
         return route
     }

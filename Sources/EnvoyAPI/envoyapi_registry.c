@@ -26,6 +26,7 @@
 #include "envoy/extensions/compression/gzip/compressor/v3/gzip.pb-c.h"
 #include "envoy/extensions/compression/zstd/compressor/v3/zstd.pb-c.h"
 #include "envoy/extensions/filters/http/compressor/v3/compressor.pb-c.h"
+#include "envoy/extensions/filters/http/cors/v3/cors.pb-c.h"
 #include "envoy/extensions/filters/http/local_ratelimit/v3/local_rate_limit.pb-c.h"
 #include "envoy/extensions/filters/http/router/v3/router.pb-c.h"
 #include "envoy/extensions/filters/listener/proxy_protocol/v3/proxy_protocol.pb-c.h"
@@ -131,6 +132,8 @@ const ProtobufCMessageDescriptor *const envoyapi_message_descriptors[] = {
     &envoy__extensions__filters__http__compressor__v3__compressor__descriptor,
     &envoy__extensions__filters__http__compressor__v3__compressor__response_direction_config__descriptor,
     &envoy__extensions__filters__http__compressor__v3__compressor_per_route__descriptor,
+    &envoy__extensions__filters__http__cors__v3__cors__descriptor,
+    &envoy__extensions__filters__http__cors__v3__cors_policy__descriptor,
     &envoy__extensions__filters__http__local_ratelimit__v3__local_rate_limit__descriptor,
     &envoy__extensions__filters__http__router__v3__router__descriptor,
     &envoy__extensions__filters__listener__proxy_protocol__v3__proxy_protocol__descriptor,
@@ -194,7 +197,7 @@ const ProtobufCMessageDescriptor *const envoyapi_message_descriptors[] = {
     &google__protobuf__value__descriptor,
     &google__rpc__status__descriptor,
 };
-const size_t envoyapi_message_descriptor_count = 137;
+const size_t envoyapi_message_descriptor_count = 139;
 
 const ProtobufCEnumDescriptor *const envoyapi_enum_descriptors[] = {
     &envoy__config__cluster__v3__cluster__discovery_type__descriptor,

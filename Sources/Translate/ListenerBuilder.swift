@@ -186,6 +186,7 @@ enum ListenerBuilder {
         if http.trustedProxies > 0 { manager["xff_num_trusted_hops"] = .int(Int64(http.trustedProxies)) }
         if case .list(let router)? = manager["http_filters"] {
             var filters: [ProtoValue] = []
+            if CORSBuilder.needed(http) { filters.append(CORSBuilder.httpFilter) }
             if RateLimitBuilder.needed(http) { filters.append(RateLimitBuilder.httpFilter) }
             if let compression = http.compression { filters += CompressionBuilder.httpFilters(compression) }
             manager["http_filters"] = .list(filters + router)

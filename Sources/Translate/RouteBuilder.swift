@@ -56,19 +56,26 @@ enum RouteBuilder {
         var fields: [String: ProtoValue] = [
             "name": .string(host.name),
             "domains": .list(host.domains.map(ProtoValue.string)),
-            "routes": .list(host.routes.map { route($0, compression: compression) } + extraRoutes),
+            "routes": .list(
+                host.routes.map { route($0, compression: compression, cors: $0.cors ?? host.cors) } + extraRoutes),
         ]
         HeaderBuilder.apply(host.headers, to: &fields)
-        if let limit = host.rateLimit { fields["typed_per_filter_config"] = .map(RateLimitBuilder.perRoute(limit)) }
+        var perFilter: [String: ProtoValue] = [:]
+        if let limit = host.rateLimit { perFilter.merge(RateLimitBuilder.perRoute(limit)) { $1 } }
+        if !perFilter.isEmpty { fields["typed_per_filter_config"] = .map(perFilter) }
         return message("envoy.config.route.v3.VirtualHost", fields)
     }
 
-    private static func route(_ route: Route, compression: Compression?) -> ProtoValue {
+    /// `cors` is the route's policy or else its host's: Envoy would merge a route's policy with its host's field by
+    /// field (a route allowing any origin would inherit the host's credentials), so each route carries its whole
+    /// policy and the host none.
+    private static func route(_ route: Route, compression: Compression?, cors: CORS?) -> ProtoValue {
         var fields: [String: ProtoValue] = ["match": MatchBuilder.routeMatch(route)]
         HeaderBuilder.apply(route.headers, to: &fields)
         // Per-filter settings, by filter name: the route's own bucket, compressors turned off.
         var perFilter: [String: ProtoValue] = [:]
         if let limit = route.rateLimit { perFilter.merge(RateLimitBuilder.perRoute(limit)) { $1 } }
+        if let policy = cors { perFilter.merge(CORSBuilder.perRoute(policy)) { $1 } }
         if route.compression == false, let compression {
             perFilter.merge(CompressionBuilder.disabled(compression)) { $1 }
         }

@@ -303,6 +303,11 @@ class Generator:
             if certificate:
                 self.out.line(4, f"certificate: {certificate}")
             if self.chance(0.1):
+                self.out.line(4, "cors: " + r.choice([
+                    '{ origins: ["*"] }',
+                    '{ origins: ["https://app.example.test", "https://*.example.org:8443"], methods: [GET, POST], '
+                    'headers: [content-type], expose_headers: [x-request-id], credentials: true, max_age: 10m }']))
+            if self.chance(0.1):
                 self.out.line(4, f"rate_limit: {{ requests: {r.randint(1, 100)}, per: {r.choice(['1s', '10s', '1m'])} }}")
             if self.chance(0.15):
                 self.header_edits(4)
@@ -379,8 +384,8 @@ class Generator:
         if self.chance(0.05):
             o.line(6, f"rate_limit: {{ requests: {r.randint(1, 1000)}, per: {r.choice(['50ms', '1s', '1m', '1h', '24h'])} }}")
         if self.chance(0.03):
-            self.hazard()
-            return None
+            self.hazard()  # a valid route (a 4096-byte body) still shadows and can be shadowed
+            return match + (conditions,)
         action = r.random()
         if action < 0.6:
             if self.chance(0.2) and len(self.clusters) > 1:

@@ -82,5 +82,7 @@ SPEC = {
  "envoy.extensions.filters.http.compressor.v3.CompressorPerRoute":"disabled",
  "envoy.extensions.compression.gzip.compressor.v3.Gzip":"*", "envoy.extensions.compression.brotli.compressor.v3.Brotli":"*",
  "envoy.extensions.compression.zstd.compressor.v3.Zstd":"*",
+ "envoy.extensions.filters.http.cors.v3.Cors":"*",
+ "envoy.extensions.filters.http.cors.v3.CorsPolicy":"allow_origin_string_match allow_methods allow_headers expose_headers max_age allow_credentials",
 }
 EXTRA_ENUMS = [G+"NullValue", C+"ApiVersion", C+"HealthStatus"]

@@ -30,6 +30,7 @@ SECTIONS = {
     "passthroughKeys": "/$defs/passthrough",
     "rateLimitKeys": "/$defs/rateLimit",
     "compressionKeys": "/$defs/compression/anyOf/1",
+    "corsKeys": "/$defs/cors",
     "hstsKeys": "/$defs/hsts/anyOf/1",
     "accessLogKeys": "/$defs/accessLog/anyOf/1",
     "hostKeys": "/$defs/host",
