@@ -74,6 +74,7 @@ public struct Listener: Hashable, Sendable {
     public enum Kind: Hashable, Sendable {
         case http(HTTPListener)
         case tcp(TCPListener)
+        case udp(UDPListener)
     }
 
     public init(
@@ -282,6 +283,22 @@ public struct Route: Hashable, Sendable {
 public struct TCPListener: Hashable, Sendable {
     public var cluster: String
     public var idleTimeout: Duration?
+    public var position: SourcePosition
+
+    public init(cluster: String, idleTimeout: Duration? = nil, position: SourcePosition) {
+        self.cluster = cluster
+        self.idleTimeout = idleTimeout
+        self.position = position
+    }
+}
+
+/// Datagrams proxied to a cluster: each client address is a session with its own upstream socket, closed after
+/// `idleTimeout` without traffic (Envoy's default: one minute).
+public struct UDPListener: Hashable, Sendable {
+    public var cluster: String
+    public var idleTimeout: Duration?
+    /// The largest datagram passed whole, each way (Envoy's own default, 1500, cuts larger ones short).
+    public var maxDatagramSize = 9000
     public var position: SourcePosition
 
     public init(cluster: String, idleTimeout: Duration? = nil, position: SourcePosition) {

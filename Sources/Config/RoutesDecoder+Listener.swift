@@ -3,7 +3,7 @@ extension RoutesDecoder {
     static let listenerKeys = [
         "name", "groups", "address", "port", "accept_proxy_protocol",
         "redirect_to_https", "https_port", "tls", "hosts", "passthrough", "tcp", "access_log", "hsts",
-        "trusted_proxies", "compression",
+        "trusted_proxies", "compression", "udp",
     ]
     static let tlsKeys = ["certificate", "alpn", "client_certificates", "client_ca"]
     static let tcpKeys = ["cluster", "idle_timeout"]
@@ -39,7 +39,7 @@ extension RoutesDecoder {
             references.binds.append(
                 .init(
                     listener: label, address: address, port: port, groups: groups,
-                    position: portValue.position, key: portValue.path))
+                    position: portValue.position, key: portValue.path, udp: map.has("udp")))
         }
 
         let acceptProxyProtocol = map.value("accept_proxy_protocol").flatMap(reader.bool) ?? false
@@ -47,6 +47,8 @@ extension RoutesDecoder {
         let kind: Listener.Kind?
         if map.has("tcp") {
             kind = decodeTCP(map, listener: label)
+        } else if map.has("udp") {
+            kind = decodeUDP(map, listener: label)
         } else {
             kind = decodeHTTP(map, listener: label)
         }
@@ -81,6 +83,7 @@ extension RoutesDecoder {
     private func decodeTCP(_ map: MappingReader, listener: String) -> Listener.Kind? {
         for key in [
             "hosts", "redirect_to_https", "https_port", "tls", "passthrough", "hsts", "trusted_proxies", "compression",
+            "udp",
         ]
         where map.has(key) {
             reader.report(

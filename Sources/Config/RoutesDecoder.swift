@@ -229,6 +229,8 @@ struct References {
         var groups: [String]
         var position: SourcePosition
         var key: String
+        /// A UDP port and a TCP port of the same number do not clash.
+        var udp = false
     }
     var listenerNames: [Named] = []
     var clusterNames: [Named] = []

@@ -19,7 +19,7 @@ enum Validation {
         for group in declaredGroups {
             var taken: [String: References.Bind] = [:]
             for bind in references.binds where bind.groups.contains(group) {
-                let slot = "\(bind.address.lowercased())|\(bind.port)"
+                let slot = "\(bind.address.lowercased())|\(bind.port)|\(bind.udp ? "udp" : "tcp")"
                 if let first = taken[slot] {
                     reader.report(
                         .addressInUse(

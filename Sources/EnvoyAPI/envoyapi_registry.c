@@ -13,11 +13,13 @@
 #include "envoy/config/core/v3/protocol.pb-c.h"
 #include "envoy/config/core/v3/proxy_protocol.pb-c.h"
 #include "envoy/config/core/v3/substitution_format_string.pb-c.h"
+#include "envoy/config/core/v3/udp_socket_config.pb-c.h"
 #include "envoy/config/endpoint/v3/endpoint.pb-c.h"
 #include "envoy/config/endpoint/v3/endpoint_components.pb-c.h"
 #include "envoy/config/listener/v3/api_listener.pb-c.h"
 #include "envoy/config/listener/v3/listener.pb-c.h"
 #include "envoy/config/listener/v3/listener_components.pb-c.h"
+#include "envoy/config/listener/v3/udp_listener_config.pb-c.h"
 #include "envoy/config/route/v3/route.pb-c.h"
 #include "envoy/config/route/v3/route_components.pb-c.h"
 #include "envoy/extensions/access_loggers/file/v3/file.pb-c.h"
@@ -33,6 +35,8 @@
 #include "envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.pb-c.h"
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb-c.h"
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb-c.h"
+#include "envoy/extensions/filters/udp/udp_proxy/v3/route.pb-c.h"
+#include "envoy/extensions/filters/udp/udp_proxy/v3/udp_proxy.pb-c.h"
 #include "envoy/extensions/path/match/uri_template/v3/uri_template_match.pb-c.h"
 #include "envoy/extensions/transport_sockets/proxy_protocol/v3/upstream_proxy_protocol.pb-c.h"
 #include "envoy/extensions/transport_sockets/raw_buffer/v3/raw_buffer.pb-c.h"
@@ -55,6 +59,8 @@
 #include "google/protobuf/timestamp.pb-c.h"
 #include "google/protobuf/wrappers.pb-c.h"
 #include "google/rpc/status.pb-c.h"
+#include "xds/core/v3/extension.pb-c.h"
+#include "xds/type/matcher/v3/matcher.pb-c.h"
 
 const ProtobufCMessageDescriptor *const envoyapi_message_descriptors[] = {
     &envoy__config__accesslog__v3__access_log__descriptor,
@@ -95,6 +101,7 @@ const ProtobufCMessageDescriptor *const envoyapi_message_descriptors[] = {
     &envoy__config__core__v3__substitution_format_string__descriptor,
     &envoy__config__core__v3__transport_socket__descriptor,
     &envoy__config__core__v3__typed_extension_config__descriptor,
+    &envoy__config__core__v3__udp_socket_config__descriptor,
     &envoy__config__endpoint__v3__cluster_load_assignment__descriptor,
     &envoy__config__endpoint__v3__cluster_load_assignment__policy__descriptor,
     &envoy__config__endpoint__v3__endpoint__descriptor,
@@ -106,6 +113,7 @@ const ProtobufCMessageDescriptor *const envoyapi_message_descriptors[] = {
     &envoy__config__listener__v3__filter_chain_match__descriptor,
     &envoy__config__listener__v3__listener__descriptor,
     &envoy__config__listener__v3__listener_filter__descriptor,
+    &envoy__config__listener__v3__udp_listener_config__descriptor,
     &envoy__config__route__v3__direct_response_action__descriptor,
     &envoy__config__route__v3__header_matcher__descriptor,
     &envoy__config__route__v3__query_parameter_matcher__descriptor,
@@ -143,6 +151,8 @@ const ProtobufCMessageDescriptor *const envoyapi_message_descriptors[] = {
     &envoy__extensions__filters__network__http_connection_manager__v3__http_filter__descriptor,
     &envoy__extensions__filters__network__http_connection_manager__v3__rds__descriptor,
     &envoy__extensions__filters__network__tcp_proxy__v3__tcp_proxy__descriptor,
+    &envoy__extensions__filters__udp__udp_proxy__v3__route__descriptor,
+    &envoy__extensions__filters__udp__udp_proxy__v3__udp_proxy_config__descriptor,
     &envoy__extensions__path__match__uri_template__v3__uri_template_match_config__descriptor,
     &envoy__extensions__transport_sockets__proxy_protocol__v3__proxy_protocol_upstream_transport__descriptor,
     &envoy__extensions__transport_sockets__raw_buffer__v3__raw_buffer__descriptor,
@@ -196,8 +206,11 @@ const ProtobufCMessageDescriptor *const envoyapi_message_descriptors[] = {
     &google__protobuf__uint64_value__descriptor,
     &google__protobuf__value__descriptor,
     &google__rpc__status__descriptor,
+    &xds__core__v3__typed_extension_config__descriptor,
+    &xds__type__matcher__v3__matcher__descriptor,
+    &xds__type__matcher__v3__matcher__on_match__descriptor,
 };
-const size_t envoyapi_message_descriptor_count = 139;
+const size_t envoyapi_message_descriptor_count = 146;
 
 const ProtobufCEnumDescriptor *const envoyapi_enum_descriptors[] = {
     &envoy__config__cluster__v3__cluster__discovery_type__descriptor,

@@ -18,17 +18,11 @@ func literal(_ text: String) -> String {
     return out
 }
 
-func socketAddress(_ host: String, _ port: Int) -> ProtoValue {
-    message(
-        "envoy.config.core.v3.Address",
-        [
-            "socket_address": message(
-                "envoy.config.core.v3.SocketAddress",
-                [
-                    "address": .string(host),
-                    "port_value": .int(Int64(port)),
-                ])
-        ])
+func socketAddress(_ host: String, _ port: Int, udp: Bool = false) -> ProtoValue {
+    var fields: [String: ProtoValue] = ["address": .string(host), "port_value": .int(Int64(port))]
+    if udp { fields["protocol"] = .enumValue("UDP") }
+    return message(
+        "envoy.config.core.v3.Address", ["socket_address": message("envoy.config.core.v3.SocketAddress", fields)])
 }
 
 /// How a config-source mode is written into the Listeners and Clusters that name RDS, EDS and SDS resources.

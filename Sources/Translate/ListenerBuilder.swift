@@ -41,6 +41,38 @@ enum ListenerBuilder {
             fields["filter_chains"] = .list([
                 message("envoy.config.listener.v3.FilterChain", ["filters": .list([proxy])])
             ])
+        case .udp(let udp):
+            // No filter chains: a UDP listener's work is its listener filter, the UDP proxy.
+            fields["address"] = socketAddress(listener.address, listener.port, udp: true)
+            let sockets = message(
+                "envoy.config.core.v3.UdpSocketConfig",
+                ["max_rx_datagram_size": .uint64Value(UInt64(udp.maxDatagramSize))])
+            fields["udp_listener_config"] = message(
+                "envoy.config.listener.v3.UdpListenerConfig", ["downstream_socket_config": sockets])
+            // Every datagram to one cluster: a matcher with only its no-match action (the plain `cluster` field is
+            // deprecated).
+            let route = message(
+                "xds.core.v3.TypedExtensionConfig",
+                [
+                    "name": .string("route"),
+                    "typed_config": any(
+                        "envoy.extensions.filters.udp.udp_proxy.v3.Route", ["cluster": .string(udp.cluster)]),
+                ])
+            var proxy: [String: ProtoValue] = [
+                "stat_prefix": .string(listener.name),
+                "matcher": message(
+                    "xds.type.matcher.v3.Matcher",
+                    ["on_no_match": message("xds.type.matcher.v3.Matcher.OnMatch", ["action": route])]),
+            ]
+            if let idle = udp.idleTimeout { proxy["idle_timeout"] = .duration(idle) }
+            proxy["upstream_socket_config"] = sockets
+            listenerFilters.append(
+                message(
+                    "envoy.config.listener.v3.ListenerFilter",
+                    [
+                        "name": .string("envoy.filters.udp_listener.udp_proxy"),
+                        "typed_config": any("envoy.extensions.filters.udp.udp_proxy.v3.UdpProxyConfig", proxy),
+                    ]))
         }
         if !listenerFilters.isEmpty { fields["listener_filters"] = .list(listenerFilters) }
         return ProtoMessage(ResourceType.listener.protoName, fields)

@@ -52,6 +52,8 @@ public enum Translator {
                     }
                 case .tcp(let tcp):
                     usedClusters.insert(tcp.cluster)
+                case .udp(let udp):
+                    usedClusters.insert(udp.cluster)
                 }
             }
             for service in config.grpcServices where service.groups.contains(group) {

@@ -210,6 +210,11 @@ class Generator:
         if self.chance(0.4):
             o.line(2, f"address: {scalar(r.choice(['0.0.0.0', '127.0.0.1', '::', '::1', '[::]']))}")
         o.line(2, f"port: {self.next_port()}")
+        if self.chance(0.07):  # UDP: no PROXY header, access log or HTTP keys
+            o.line(2, f"udp: {{ cluster: {r.choice(self.clusters)}"
+                      + (f", idle_timeout: {r.choice(DURATIONS[1:])}" if self.chance(0.5) else "")
+                      + (f", max_datagram_size: {r.choice([512, 1500, 9000, 65535])}" if self.chance(0.5) else "") + " }")
+            return
         if self.chance(0.2):
             o.line(2, f"accept_proxy_protocol: {scalar(r.choice([True, False]))}")
         if self.chance(0.3):

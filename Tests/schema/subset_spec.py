@@ -22,7 +22,7 @@ SPEC = {
  C+"Http1ProtocolOptions":"allow_absolute_url accept_http_10 default_host_for_http_10 enable_trailers allow_chunked_length override_stream_error_on_invalid_http_message",
  C+"Http2ProtocolOptions":"hpack_table_size max_concurrent_streams initial_stream_window_size initial_connection_window_size allow_connect allow_metadata",
  C+"HttpProtocolOptions":"*",
- L+"Listener":"name address stat_prefix filter_chains use_original_dst default_filter_chain per_connection_buffer_limit_bytes metadata listener_filters listener_filters_timeout continue_on_listener_filters_timeout api_listener",
+ L+"Listener":"name address stat_prefix filter_chains use_original_dst default_filter_chain per_connection_buffer_limit_bytes metadata listener_filters listener_filters_timeout continue_on_listener_filters_timeout api_listener udp_listener_config",
  L+"FilterChain":"filter_chain_match filters metadata transport_socket transport_socket_connect_timeout name",
  L+"FilterChainMatch":"destination_port server_names transport_protocol application_protocols",
  L+"Filter":"name typed_config", L+"ListenerFilter":"name typed_config", L+"ApiListener":"*",
@@ -83,6 +83,9 @@ SPEC = {
  "envoy.extensions.compression.gzip.compressor.v3.Gzip":"*", "envoy.extensions.compression.brotli.compressor.v3.Brotli":"*",
  "envoy.extensions.compression.zstd.compressor.v3.Zstd":"*",
  "envoy.extensions.filters.http.cors.v3.Cors":"*",
+ L+"UdpListenerConfig":"downstream_socket_config", C+"UdpSocketConfig":"max_rx_datagram_size", "envoy.extensions.filters.udp.udp_proxy.v3.UdpProxyConfig":"stat_prefix matcher idle_timeout upstream_socket_config",
+ "envoy.extensions.filters.udp.udp_proxy.v3.Route":"cluster", "xds.type.matcher.v3.Matcher":"on_no_match",
+ "xds.type.matcher.v3.Matcher.OnMatch":"action", "xds.core.v3.TypedExtensionConfig":"name typed_config",
  "envoy.extensions.filters.http.cors.v3.CorsPolicy":"allow_origin_string_match allow_methods allow_headers expose_headers max_age allow_credentials",
 }
 EXTRA_ENUMS = [G+"NullValue", C+"ApiVersion", C+"HealthStatus"]

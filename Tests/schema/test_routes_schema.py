@@ -31,6 +31,7 @@ SECTIONS = {
     "rateLimitKeys": "/$defs/rateLimit",
     "compressionKeys": "/$defs/compression/anyOf/1",
     "corsKeys": "/$defs/cors",
+    "udpKeys": "/$defs/udp",
     "hstsKeys": "/$defs/hsts/anyOf/1",
     "accessLogKeys": "/$defs/accessLog/anyOf/1",
     "hostKeys": "/$defs/host",

@@ -52,7 +52,7 @@ void   envoy__config__listener__v3__listener__free_unpacked
   assert(message->base.descriptor == &envoy__config__listener__v3__listener__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor envoy__config__listener__v3__listener__field_descriptors[12] =
+static const ProtobufCFieldDescriptor envoy__config__listener__v3__listener__field_descriptors[13] =
 {
   {
     "name",
@@ -163,6 +163,18 @@ static const ProtobufCFieldDescriptor envoy__config__listener__v3__listener__fie
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "udp_listener_config",
+    18,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Envoy__Config__Listener__V3__Listener, udp_listener_config),
+    &envoy__config__listener__v3__udp_listener_config__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "api_listener",
     19,
     PROTOBUF_C_LABEL_NONE,
@@ -201,28 +213,28 @@ static const ProtobufCFieldDescriptor envoy__config__listener__v3__listener__fie
 };
 static const unsigned envoy__config__listener__v3__listener__field_indices_by_name[] = {
   1,   /* field[1] = address */
-  9,   /* field[9] = api_listener */
+  10,   /* field[10] = api_listener */
   8,   /* field[8] = continue_on_listener_filters_timeout */
-  10,   /* field[10] = default_filter_chain */
+  11,   /* field[11] = default_filter_chain */
   2,   /* field[2] = filter_chains */
   6,   /* field[6] = listener_filters */
   7,   /* field[7] = listener_filters_timeout */
   5,   /* field[5] = metadata */
   0,   /* field[0] = name */
   4,   /* field[4] = per_connection_buffer_limit_bytes */
-  11,   /* field[11] = stat_prefix */
+  12,   /* field[12] = stat_prefix */
+  9,   /* field[9] = udp_listener_config */
   3,   /* field[3] = use_original_dst */
 };
-static const ProtobufCIntRange envoy__config__listener__v3__listener__number_ranges[7 + 1] =
+static const ProtobufCIntRange envoy__config__listener__v3__listener__number_ranges[6 + 1] =
 {
   { 1, 0 },
   { 9, 6 },
   { 15, 7 },
   { 17, 8 },
-  { 19, 9 },
-  { 25, 10 },
-  { 28, 11 },
-  { 0, 12 }
+  { 25, 11 },
+  { 28, 12 },
+  { 0, 13 }
 };
 const ProtobufCMessageDescriptor envoy__config__listener__v3__listener__descriptor =
 {
@@ -232,10 +244,10 @@ const ProtobufCMessageDescriptor envoy__config__listener__v3__listener__descript
   "Envoy__Config__Listener__V3__Listener",
   "envoy.config.listener.v3",
   sizeof(Envoy__Config__Listener__V3__Listener),
-  12,
+  13,
   envoy__config__listener__v3__listener__field_descriptors,
   envoy__config__listener__v3__listener__field_indices_by_name,
-  7,  envoy__config__listener__v3__listener__number_ranges,
+  6,  envoy__config__listener__v3__listener__number_ranges,
   (ProtobufCMessageInit) envoy__config__listener__v3__listener__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

@@ -18,6 +18,7 @@ PROTOBUF_C__BEGIN_DECLS
 #include "envoy/config/core/v3/base.pb-c.h"
 #include "envoy/config/listener/v3/api_listener.pb-c.h"
 #include "envoy/config/listener/v3/listener_components.pb-c.h"
+#include "envoy/config/listener/v3/udp_listener_config.pb-c.h"
 #include "google/protobuf/duration.pb-c.h"
 #include "google/protobuf/wrappers.pb-c.h"
 
@@ -45,11 +46,12 @@ struct  Envoy__Config__Listener__V3__Listener
   Envoy__Config__Listener__V3__ListenerFilter **listener_filters;
   Google__Protobuf__Duration *listener_filters_timeout;
   protobuf_c_boolean continue_on_listener_filters_timeout;
+  Envoy__Config__Listener__V3__UdpListenerConfig *udp_listener_config;
   Envoy__Config__Listener__V3__ApiListener *api_listener;
 };
 #define ENVOY__CONFIG__LISTENER__V3__LISTENER__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&envoy__config__listener__v3__listener__descriptor) \
-    , (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string, 0,NULL, NULL, NULL, NULL, NULL, 0,NULL, NULL, 0, NULL }
+    , (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string, 0,NULL, NULL, NULL, NULL, NULL, 0,NULL, NULL, 0, NULL, NULL }
 
 
 /* Envoy__Config__Listener__V3__Listener methods */
