@@ -66,9 +66,17 @@ public struct CertificateDirectory {
                 result.brokenAuthorities[name] = error
             case nil: break
             }
-            // A folder holding only ca.crt is a CA for client certificates, with nothing to serve.
-            if result.authorities[name] != nil || result.brokenAuthorities[name] != nil,
-                !hasAny(certificateFileNames + keyFileNames, in: directory)
+            switch UserList.load(name: name, directory: directory) {
+            case .success(let users)?: result.userLists[name] = users
+            case .failure(let error)?:
+                result.errors.append(error)
+                result.brokenUserLists[name] = error
+            case nil: break
+            }
+            // A folder holding only ca.crt or htpasswd has nothing to serve.
+            let other = [result.authorities[name] != nil, result.brokenAuthorities[name] != nil,
+                result.userLists[name] != nil, result.brokenUserLists[name] != nil]
+            if other.contains(true), !hasAny(certificateFileNames + keyFileNames, in: directory)
             {
                 continue
             }

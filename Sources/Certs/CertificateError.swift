@@ -7,7 +7,7 @@ public struct CertificateError: Error, Hashable, Sendable, CustomStringConvertib
         fileprivate enum Backing: String, Hashable, Sendable {
             case directoryMissing, directoryUnreadable, noCertificates, missingFile, unreadableFile
             case invalidPEM, invalidCertificate, invalidPrivateKey, unsupportedPrivateKey, encryptedPrivateKey
-            case privateKeyInCertificateFile, keyMismatch, expired, notYetValid
+            case privateKeyInCertificateFile, keyMismatch, expired, notYetValid, invalidUsers
         }
         fileprivate let backing: Backing
         fileprivate init(_ backing: Backing) { self.backing = backing }
@@ -41,6 +41,8 @@ public struct CertificateError: Error, Hashable, Sendable, CustomStringConvertib
         public static let expired = Code(.expired)
         /// The leaf certificate's notBefore is in the future.
         public static let notYetValid = Code(.notYetValid)
+        /// An `htpasswd` file with a line Envoy cannot check.
+        public static let invalidUsers = Code(.invalidUsers)
     }
 
     public let code: Code
@@ -90,6 +92,9 @@ extension CertificateError {
     }
     static func unreadableFile(_ path: String, _ why: String) -> Self {
         Self(.unreadableFile, path: path, reason: "cannot read file: \(why)")
+    }
+    static func invalidUsers(_ path: String, _ why: String) -> Self {
+        Self(.invalidUsers, path: path, reason: why)
     }
     static func invalidPEM(_ path: String, _ why: String) -> Self {
         Self(.invalidPEM, path: path, reason: why)

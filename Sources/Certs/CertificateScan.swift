@@ -16,6 +16,10 @@ public struct CertificateScan: Sendable {
     public var authorities: [String: TrustedAuthority] = [:]
     /// Folders whose `ca.crt` is present but broken (also listed in `errors`); their serving pair is unaffected.
     public var brokenAuthorities: [String: CertificateError] = [:]
+    /// Basic-auth user lists (`DIR/NAME/htpasswd`) that parsed, by folder name.
+    public var userLists: [String: UserList] = [:]
+    /// Folders whose `htpasswd` is present but broken (also listed in `errors`).
+    public var brokenUserLists: [String: CertificateError] = [:]
 
     public init() {}
 
@@ -37,5 +41,6 @@ public struct CertificateScan: Sendable {
     public var contentDigest: String {
         bundles.keys.sorted().map { "\($0)=\(bundles[$0]!.contentDigest)" }.joined(separator: ",")
             + ";" + authorities.keys.sorted().map { "\($0)=\(authorities[$0]!.contentDigest)" }.joined(separator: ",")
+            + ";" + userLists.keys.sorted().map { "\($0)=\(userLists[$0]!.contentDigest)" }.joined(separator: ",")
     }
 }

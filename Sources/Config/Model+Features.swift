@@ -270,3 +270,16 @@ public struct CORS: Hashable, Sendable {
         self.maxAge = maxAge
     }
 }
+
+/// HTTP basic authentication in front of a host or a route, with the users of `DIR/NAME/htpasswd`.
+public enum BasicAuth: Hashable, Sendable {
+    /// The folder in the certificate directory whose `htpasswd` lists the users, and where it is named.
+    case users(String, position: SourcePosition)
+    /// On a route: no authentication, though its host has some (a health check, a public page).
+    case off
+
+    public var folder: String? {
+        if case .users(let folder, _) = self { return folder }
+        return nil
+    }
+}

@@ -179,6 +179,8 @@ public struct VirtualHost: Hashable, Sendable {
     public var rateLimit: RateLimit?
     /// Cross-origin requests allowed for all the host's routes, unless a route has its own policy.
     public var cors: CORS?
+    /// Basic authentication for every route of the host that does not say otherwise.
+    public var basicAuth: BasicAuth?
 
     public init(name: String, domains: [String], certificate: String? = nil, routes: [Route], position: SourcePosition)
     {
@@ -267,6 +269,8 @@ public struct Route: Hashable, Sendable {
     public var rateLimit: RateLimit?
     /// Its own cross-origin policy, in place of its host's.
     public var cors: CORS?
+    /// Its own users, or `.off`, in place of its host's.
+    public var basicAuth: BasicAuth?
     public var headerMatches: [HeaderMatch] = []
     /// Query parameters that must be present for the route to match.
     public var queryMatches: [QueryMatch] = []

@@ -2,12 +2,12 @@
 extension RoutesDecoder {
     static let hostKeys = [
         "name", "domains", "certificate", "client_certificates", "client_ca", "routes", "request_headers",
-        "response_headers", "rate_limit", "cors",
+        "response_headers", "rate_limit", "cors", "basic_auth",
     ]
     static let routeKeys = [
         "prefix", "path", "regex", "path_template", "headers", "query", "cluster", "clusters", "timeout",
         "idle_timeout", "websockets", "prefix_rewrite", "host_rewrite", "retries", "request_headers",
-        "response_headers", "redirect", "respond", "rate_limit", "compression", "cors",
+        "response_headers", "redirect", "respond", "rate_limit", "compression", "cors", "basic_auth",
     ]
     static let redirectKeys = ["https", "host", "port", "path", "status"]
     static let respondKeys = ["status", "body"]
@@ -132,6 +132,7 @@ extension RoutesDecoder {
         let edits = decodeHeaderEdits(map)
         let rateLimit = decodeRateLimit(map)
         let cors = decodeCORS(map)
+        let basicAuth = decodeBasicAuth(map, onRoute: false)
 
         var routes: [Route] = []
         var routesOK = false
@@ -161,7 +162,7 @@ extension RoutesDecoder {
             }
         }
 
-        guard let name, nameOK, domainsOK, routesOK, let edits, let rateLimit, let cors,
+        guard let name, nameOK, domainsOK, routesOK, let edits, let rateLimit, let cors, let basicAuth,
             case .success(let clientRequest) = client
         else {
             return nil
@@ -173,6 +174,7 @@ extension RoutesDecoder {
         host.headers = edits
         host.rateLimit = rateLimit.limit
         host.cors = cors.policy
+        host.basicAuth = basicAuth.value
         if let request = clientRequest, let certificate {
             host.clientCertificates = request.mode
             host.clientCA = request.folder ?? certificate

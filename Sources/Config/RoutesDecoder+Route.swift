@@ -10,6 +10,7 @@ extension RoutesDecoder {
         let edits = decodeHeaderEdits(map)
         let rateLimit = decodeRateLimit(map)
         let cors = decodeCORS(map)
+        let basicAuth = decodeBasicAuth(map, onRoute: true)
         var compression = map.value("compression").map { reader.bool($0) }
         if compression == .some(true), let value = map.value("compression") {
             reader.report(
@@ -64,6 +65,7 @@ extension RoutesDecoder {
             return nil
         }
         guard let match, let action, let headerMatches, let queryMatches, let edits, let rateLimit, let cors,
+            let basicAuth,
             compression != .some(nil)
         else { return nil }
         var route = Route(match: match, action: action, position: map.position)
@@ -72,6 +74,7 @@ extension RoutesDecoder {
         route.headers = edits
         route.rateLimit = rateLimit.limit
         route.cors = cors.policy
+        route.basicAuth = basicAuth.value
         route.compression = compression ?? nil
         return route
     }

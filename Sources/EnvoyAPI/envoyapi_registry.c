@@ -27,6 +27,7 @@
 #include "envoy/extensions/compression/brotli/compressor/v3/brotli.pb-c.h"
 #include "envoy/extensions/compression/gzip/compressor/v3/gzip.pb-c.h"
 #include "envoy/extensions/compression/zstd/compressor/v3/zstd.pb-c.h"
+#include "envoy/extensions/filters/http/basic_auth/v3/basic_auth.pb-c.h"
 #include "envoy/extensions/filters/http/compressor/v3/compressor.pb-c.h"
 #include "envoy/extensions/filters/http/cors/v3/cors.pb-c.h"
 #include "envoy/extensions/filters/http/local_ratelimit/v3/local_rate_limit.pb-c.h"
@@ -136,6 +137,8 @@ const ProtobufCMessageDescriptor *const envoyapi_message_descriptors[] = {
     &envoy__extensions__compression__brotli__compressor__v3__brotli__descriptor,
     &envoy__extensions__compression__gzip__compressor__v3__gzip__descriptor,
     &envoy__extensions__compression__zstd__compressor__v3__zstd__descriptor,
+    &envoy__extensions__filters__http__basic_auth__v3__basic_auth__descriptor,
+    &envoy__extensions__filters__http__basic_auth__v3__basic_auth_per_route__descriptor,
     &envoy__extensions__filters__http__compressor__v3__compressor__common_direction_config__descriptor,
     &envoy__extensions__filters__http__compressor__v3__compressor__descriptor,
     &envoy__extensions__filters__http__compressor__v3__compressor__response_direction_config__descriptor,
@@ -210,7 +213,7 @@ const ProtobufCMessageDescriptor *const envoyapi_message_descriptors[] = {
     &xds__type__matcher__v3__matcher__descriptor,
     &xds__type__matcher__v3__matcher__on_match__descriptor,
 };
-const size_t envoyapi_message_descriptor_count = 146;
+const size_t envoyapi_message_descriptor_count = 148;
 
 const ProtobufCEnumDescriptor *const envoyapi_enum_descriptors[] = {
     &envoy__config__cluster__v3__cluster__discovery_type__descriptor,

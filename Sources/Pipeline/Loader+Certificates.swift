@@ -19,6 +19,12 @@ extension Loader {
         // The item already says where; the routes-file error behind it is told without its position again.
         func reason(_ error: ConfigError) -> String { error.message + (error.hint.map { " (\($0))" } ?? "") }
         return skipped.map { item in
+            if item.users {
+                if let problem = scan.brokenUserLists[item.certificate] { return "\(item): \(problem)" }
+                let folders = scan.userLists.keys.sorted()
+                return "\(item): the certificate directory has no folder \"\(item.certificate)\" with an htpasswd"
+                    + (folders.isEmpty ? "" : " (folders with one: \(folders.joined(separator: ", ")))")
+            }
             if item.clientCA {
                 if let problem = scan.brokenAuthorities[item.certificate] { return "\(item): \(problem)" }
                 if let error = unknownCA[item.position] { return "\(item): \(reason(error))" }

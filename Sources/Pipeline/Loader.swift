@@ -143,7 +143,8 @@ public enum Loader {
         }
 
         let (usable, skipped) = CertificateSelection.apply(
-            config, usable: Set(scan.bundles.keys), usableAuthorities: Set(scan.authorities.keys))
+            config, usable: Set(scan.bundles.keys), usableAuthorities: Set(scan.authorities.keys),
+            usableUserLists: Set(scan.userLists.keys))
         let leftOut = explain(skipped, config: config, scan: scan)
         warnings += leftOut
         return Validated(
@@ -168,7 +169,8 @@ public enum Loader {
         for mode in ConfigSourceMode.allCases {
             translated[mode] = Translator.translate(
                 validated.config, certificates: validated.certificates.bundles,
-                mode: mode, authorities: validated.certificates.authorities)
+                mode: mode, authorities: validated.certificates.authorities,
+                userLists: validated.certificates.userLists)
         }
         return translated
     }

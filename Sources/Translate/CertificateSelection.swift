@@ -17,8 +17,14 @@ public enum CertificateSelection {
         public var clientCA = false
         /// The cluster whose upstream TLS needed the certificate (then `listener` is empty).
         public var cluster: String? = nil
+        /// True when what was missing is the folder's `htpasswd` for basic auth.
+        public var users = false
 
         public var description: String {
+            if users {
+                return
+                    "\(position): host \"\(host ?? "?")\" of listener \"\(listener)\" left out: \"\(certificate)/htpasswd\" (basic auth users) is not usable"
+            }
             if let cluster {
                 return
                     "\(position): cluster \"\(cluster)\" gets no endpoints: \"\(certificate)\" (upstream TLS) is not usable"
@@ -38,9 +44,11 @@ public enum CertificateSelection {
     /// `config` without what needs a certificate outside `usable`, and the list of what was left out, in file order.
     /// A listener asking for client certificates whose CA folder is not in `usableAuthorities` is left out whole:
     /// serving it without the check would let in clients it means to refuse.
+    /// A host whose basic auth (or one of its routes') names users that cannot be loaded is left out whole: serving it
+    /// without the check would open what it means to protect.
     public static func apply(
         _ config: RoutesConfig, usable: Set<String>,
-        usableAuthorities: Set<String> = []
+        usableAuthorities: Set<String> = [], usableUserLists: Set<String> = []
     ) -> (config: RoutesConfig, skipped: [Skipped]) {
         var out = config
         var skipped: [Skipped] = []
@@ -61,6 +69,14 @@ public enum CertificateSelection {
                 return nil
             }
             http.hosts = http.hosts.filter { host in
+                let needs = [host.basicAuth] + host.routes.map(\.basicAuth)
+                for case .users(let folder, let position)? in needs where !usableUserLists.contains(folder) {
+                    skipped.append(
+                        Skipped(
+                            listener: listener.name, host: host.name, certificate: folder, position: position,
+                            users: true))
+                    return false
+                }
                 if let name = host.certificate, !usable.contains(name) {
                     skipped.append(
                         Skipped(

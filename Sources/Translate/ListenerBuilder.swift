@@ -219,6 +219,7 @@ enum ListenerBuilder {
         if case .list(let router)? = manager["http_filters"] {
             var filters: [ProtoValue] = []
             if CORSBuilder.needed(http) { filters.append(CORSBuilder.httpFilter) }
+            if BasicAuthBuilder.needed(http) { filters.append(BasicAuthBuilder.httpFilter) }
             if RateLimitBuilder.needed(http) { filters.append(RateLimitBuilder.httpFilter) }
             if let compression = http.compression { filters += CompressionBuilder.httpFilters(compression) }
             manager["http_filters"] = .list(filters + router)

@@ -1,11 +1,16 @@
+import Certs
 import Config
 import Protobuf
 import Vocabulary
 
 /// Builds the RouteConfiguration of an HTTP listener: one virtual host per `hosts` entry, then the https redirect.
 enum RouteBuilder {
-    static func routeConfiguration(_ listener: Listener, _ http: HTTPListener) -> ProtoMessage {
-        var hosts = http.hosts.map { virtualHost($0, extraRoutes: [], compression: http.compression) }
+    static func routeConfiguration(_ listener: Listener, _ http: HTTPListener, userLists: [String: UserList] = [:])
+        -> ProtoMessage
+    {
+        var hosts = http.hosts.map {
+            virtualHost($0, extraRoutes: [], compression: http.compression, userLists: userLists)
+        }
         if http.redirectToHTTPS {
             var redirect: [String: ProtoValue] = ["https_redirect": .bool(true)]
             if let port = http.redirectPort { redirect["port_redirect"] = .int(Int64(port)) }
@@ -19,7 +24,8 @@ enum RouteBuilder {
             // HTTP-01 challenge path served over plain HTTP) gets the redirect as its last route instead.
             if let index = http.hosts.firstIndex(where: { $0.domains.contains("*") }) {
                 hosts[index] = virtualHost(
-                    http.hosts[index], extraRoutes: [redirectRoute], compression: http.compression)
+                    http.hosts[index], extraRoutes: [redirectRoute], compression: http.compression, userLists: userLists
+                )
             } else {
                 var name = "redirect_to_https"
                 let taken = Set(http.hosts.map(\.name))
@@ -50,14 +56,18 @@ enum RouteBuilder {
         return configuration
     }
 
-    private static func virtualHost(_ host: VirtualHost, extraRoutes: [ProtoValue], compression: Compression?)
-        -> ProtoValue
-    {
+    private static func virtualHost(
+        _ host: VirtualHost, extraRoutes: [ProtoValue], compression: Compression?, userLists: [String: UserList]
+    ) -> ProtoValue {
         var fields: [String: ProtoValue] = [
             "name": .string(host.name),
             "domains": .list(host.domains.map(ProtoValue.string)),
             "routes": .list(
-                host.routes.map { route($0, compression: compression, cors: $0.cors ?? host.cors) } + extraRoutes),
+                host.routes.map {
+                    route(
+                        $0, compression: compression, cors: $0.cors ?? host.cors,
+                        users: ($0.basicAuth ?? host.basicAuth)?.folder.flatMap { userLists[$0] })
+                } + extraRoutes),
         ]
         HeaderBuilder.apply(host.headers, to: &fields)
         var perFilter: [String: ProtoValue] = [:]
@@ -69,13 +79,14 @@ enum RouteBuilder {
     /// `cors` is the route's policy or else its host's: Envoy would merge a route's policy with its host's field by
     /// field (a route allowing any origin would inherit the host's credentials), so each route carries its whole
     /// policy and the host none.
-    private static func route(_ route: Route, compression: Compression?, cors: CORS?) -> ProtoValue {
+    private static func route(_ route: Route, compression: Compression?, cors: CORS?, users: UserList?) -> ProtoValue {
         var fields: [String: ProtoValue] = ["match": MatchBuilder.routeMatch(route)]
         HeaderBuilder.apply(route.headers, to: &fields)
         // Per-filter settings, by filter name: the route's own bucket, compressors turned off.
         var perFilter: [String: ProtoValue] = [:]
         if let limit = route.rateLimit { perFilter.merge(RateLimitBuilder.perRoute(limit)) { $1 } }
         if let policy = cors { perFilter.merge(CORSBuilder.perRoute(policy)) { $1 } }
+        if let users { perFilter.merge(BasicAuthBuilder.perRoute(users)) { $1 } }
         if route.compression == false, let compression {
             perFilter.merge(CompressionBuilder.disabled(compression)) { $1 }
         }

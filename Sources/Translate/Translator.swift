@@ -22,7 +22,7 @@ public struct GroupResources: Hashable, Sendable {
 public enum Translator {
     public static func translate(
         _ config: RoutesConfig, certificates: [String: CertificateBundle], mode: ConfigSourceMode = .ads,
-        authorities: [String: TrustedAuthority] = [:]
+        authorities: [String: TrustedAuthority] = [:], userLists: [String: UserList] = [:]
     ) -> [String: GroupResources] {
         let clustersByName = Dictionary(config.clusters.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var result: [String: GroupResources] = [:]
@@ -38,7 +38,7 @@ public enum Translator {
                     usedClusters.formUnion(http.passthrough.map(\.cluster))
                     if ListenerBuilder.servesHTTP(http) {
                         out.resources[.route, default: [:]][listener.name] = RouteBuilder.routeConfiguration(
-                            listener, http)
+                            listener, http, userLists: userLists)
                     }
                     usedCertificates.formUnion(ListenerBuilder.certificateNames(http))
                     usedAuthorities.formUnion(ListenerBuilder.authorityNames(http))

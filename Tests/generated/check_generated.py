@@ -52,6 +52,10 @@ def make_certificates(directory):
                        check=True, capture_output=True)
         # Each certificate also trusts itself as the CA for client certificates (`client_ca`).
         shutil.copy(os.path.join(target, "tls.crt"), os.path.join(target, "ca.crt"))
+    # The users of `basic_auth: { users: admins }` (alice, password "wonderland").
+    os.makedirs(os.path.join(directory, "admins"), exist_ok=True)
+    with open(os.path.join(directory, "admins", "htpasswd"), "w") as f:
+        f.write("alice:{SHA}tiY7sUhYKUwI5L3866kDY+ENcrQ=\n")
 
 
 @dataclass

@@ -308,6 +308,8 @@ class Generator:
             if certificate:
                 self.out.line(4, f"certificate: {certificate}")
             if self.chance(0.1):
+                self.out.line(4, "basic_auth: { users: admins }")
+            if self.chance(0.1):
                 self.out.line(4, "cors: " + r.choice([
                     '{ origins: ["*"] }',
                     '{ origins: ["https://app.example.test", "https://*.example.org:8443"], methods: [GET, POST], '
@@ -386,6 +388,8 @@ class Generator:
             self.header_edits(6)
         if self.chance(0.05):
             o.line(6, "compression: false")
+        if self.chance(0.04):
+            o.line(6, "basic_auth: " + r.choice(["false", "{ users: admins }"]))
         if self.chance(0.05):
             o.line(6, f"rate_limit: {{ requests: {r.randint(1, 1000)}, per: {r.choice(['50ms', '1s', '1m', '1h', '24h'])} }}")
         if self.chance(0.03):

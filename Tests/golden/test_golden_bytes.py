@@ -38,11 +38,12 @@ CASES = sorted(name for name in os.listdir(FIXTURES)
 
 
 def redact(value):
-    """Mirror Chancery's redaction of TlsCertificate.private_key in golden files."""
+    """Mirror Chancery's redaction in golden files: TlsCertificate.private_key and basic auth's users."""
     if isinstance(value, dict):
         out = {}
+        basic_auth = str(value.get("@type", "")).split(".")[-1] in ("BasicAuth", "BasicAuthPerRoute")
         for key, item in value.items():
-            if key == "privateKey" and isinstance(item, dict):
+            if (key == "privateKey" or (basic_auth and key == "users")) and isinstance(item, dict):
                 out[key] = "[redacted]"
             else:
                 out[key] = redact(item)

@@ -83,6 +83,7 @@ SPEC = {
  "envoy.extensions.compression.gzip.compressor.v3.Gzip":"*", "envoy.extensions.compression.brotli.compressor.v3.Brotli":"*",
  "envoy.extensions.compression.zstd.compressor.v3.Zstd":"*",
  "envoy.extensions.filters.http.cors.v3.Cors":"*",
+ "envoy.extensions.filters.http.basic_auth.v3.BasicAuth":"users", "envoy.extensions.filters.http.basic_auth.v3.BasicAuthPerRoute":"users",
  L+"UdpListenerConfig":"downstream_socket_config", C+"UdpSocketConfig":"max_rx_datagram_size", "envoy.extensions.filters.udp.udp_proxy.v3.UdpProxyConfig":"stat_prefix matcher idle_timeout upstream_socket_config",
  "envoy.extensions.filters.udp.udp_proxy.v3.Route":"cluster", "xds.type.matcher.v3.Matcher":"on_no_match",
  "xds.type.matcher.v3.Matcher.OnMatch":"action", "xds.core.v3.TypedExtensionConfig":"name typed_config",

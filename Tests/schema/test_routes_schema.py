@@ -32,6 +32,7 @@ SECTIONS = {
     "compressionKeys": "/$defs/compression/anyOf/1",
     "corsKeys": "/$defs/cors",
     "udpKeys": "/$defs/udp",
+    "basicAuthKeys": "/$defs/basicAuth",
     "hstsKeys": "/$defs/hsts/anyOf/1",
     "accessLogKeys": "/$defs/accessLog/anyOf/1",
     "hostKeys": "/$defs/host",
