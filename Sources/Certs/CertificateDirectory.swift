@@ -74,10 +74,11 @@ public struct CertificateDirectory {
             case nil: break
             }
             // A folder holding only ca.crt or htpasswd has nothing to serve.
-            let other = [result.authorities[name] != nil, result.brokenAuthorities[name] != nil,
-                result.userLists[name] != nil, result.brokenUserLists[name] != nil]
-            if other.contains(true), !hasAny(certificateFileNames + keyFileNames, in: directory)
-            {
+            let other = [
+                result.authorities[name] != nil, result.brokenAuthorities[name] != nil,
+                result.userLists[name] != nil, result.brokenUserLists[name] != nil,
+            ]
+            if other.contains(true), !hasAny(certificateFileNames + keyFileNames, in: directory) {
                 continue
             }
             switch loadBundle(name: name, directory: directory, now: now) {
