@@ -2,8 +2,8 @@ import Certs
 import Foundation
 
 /// Runs the certificate bundle checks (`CertificateDirectory.bundle`: PEM blocks, X.509 chain, private key type,
-/// key-to-leaf match, validity) on fuzzed `tls.crt` and `tls.key` bytes, and the `ca.crt` check on the same
-/// `tls.crt` bytes, without touching files.
+/// key-to-leaf match, validity) on fuzzed `tls.crt` and `tls.key` bytes, the `ca.crt` check on the same `tls.crt`
+/// bytes and the basic-auth `htpasswd` check on the `tls.key` bytes, without touching files.
 ///
 /// Input layout: the `tls.crt` bytes, one NUL byte, the `tls.key` bytes (PEM text never holds NUL). Like the
 /// directory loader, which refuses empty files before checking anything, an input with an empty part is skipped.
@@ -23,6 +23,11 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     // The chain bytes also go through the ca.crt check (CERTIFICATE blocks only, each valid X.509).
     if case .failure(let error) = TrustedAuthority.parse(name: "fuzz", bytes: chain, path: "fuzz/ca.crt") {
         _ = "\(error)"
+    }
+    // The key bytes also go through the htpasswd check; a refusal must never repeat what follows a user's colon.
+    switch UserList.parse(name: "fuzz", bytes: key, path: "fuzz/htpasswd") {
+    case .success(let list): precondition(!list.users.isEmpty && list.text.hasSuffix("\n"))
+    case .failure(let error): _ = "\(error)"
     }
     switch result {
     case .success(let bundle):
