@@ -66,6 +66,13 @@ public struct CertificateDirectory {
                 result.brokenAuthorities[name] = error
             case nil: break
             }
+            switch DescriptorSet.load(name: name, directory: directory) {
+            case .success(let set)?: result.descriptorSets[name] = set
+            case .failure(let error)?:
+                result.errors.append(error)
+                result.brokenDescriptorSets[name] = error
+            case nil: break
+            }
             switch UserList.load(name: name, directory: directory) {
             case .success(let users)?: result.userLists[name] = users
             case .failure(let error)?:
@@ -77,6 +84,7 @@ public struct CertificateDirectory {
             let other = [
                 result.authorities[name] != nil, result.brokenAuthorities[name] != nil,
                 result.userLists[name] != nil, result.brokenUserLists[name] != nil,
+                result.descriptorSets[name] != nil, result.brokenDescriptorSets[name] != nil,
             ]
             if other.contains(true), !hasAny(certificateFileNames + keyFileNames, in: directory) {
                 continue

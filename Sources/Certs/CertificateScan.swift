@@ -20,6 +20,9 @@ public struct CertificateScan: Sendable {
     public var userLists: [String: UserList] = [:]
     /// Folders whose `htpasswd` is present but broken (also listed in `errors`).
     public var brokenUserLists: [String: CertificateError] = [:]
+    /// Descriptor sets for gRPC-JSON transcoding (`DIR/NAME/descriptors.pb`), by folder name.
+    public var descriptorSets: [String: DescriptorSet] = [:]
+    public var brokenDescriptorSets: [String: CertificateError] = [:]
 
     public init() {}
 
@@ -42,5 +45,8 @@ public struct CertificateScan: Sendable {
         bundles.keys.sorted().map { "\($0)=\(bundles[$0]!.contentDigest)" }.joined(separator: ",")
             + ";" + authorities.keys.sorted().map { "\($0)=\(authorities[$0]!.contentDigest)" }.joined(separator: ",")
             + ";" + userLists.keys.sorted().map { "\($0)=\(userLists[$0]!.contentDigest)" }.joined(separator: ",")
+            + ";"
+            + descriptorSets.keys.sorted().map { "\($0)=\(descriptorSets[$0]!.contentDigest)" }
+            .joined(separator: ",")
     }
 }

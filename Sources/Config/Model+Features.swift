@@ -283,3 +283,21 @@ public enum BasicAuth: Hashable, Sendable {
         return nil
     }
 }
+
+/// gRPC-JSON transcoding on a route: JSON over HTTP/1.1 or HTTP/2 in, the gRPC method of `services` called on the
+/// route's cluster, JSON out. Methods map from their `google.api.http` annotations, or else to
+/// `POST /package.Service/Method`.
+public struct GRPCJSON: Hashable, Sendable {
+    /// The folder of the certificate directory whose `descriptors.pb` (`protoc --include_imports
+    /// --descriptor_set_out`) describes the services.
+    public var descriptors: String
+    /// Fully qualified service names, e.g. `helloworld.Greeter`.
+    public var services: [String]
+    public var position: SourcePosition
+
+    public init(descriptors: String, services: [String], position: SourcePosition) {
+        self.descriptors = descriptors
+        self.services = services
+        self.position = position
+    }
+}

@@ -271,6 +271,8 @@ public struct Route: Hashable, Sendable {
     public var cors: CORS?
     /// Its own users, or `.off`, in place of its host's.
     public var basicAuth: BasicAuth?
+    /// JSON in, gRPC to the cluster, JSON out.
+    public var grpcJSON: GRPCJSON?
     public var headerMatches: [HeaderMatch] = []
     /// Query parameters that must be present for the route to match.
     public var queryMatches: [QueryMatch] = []

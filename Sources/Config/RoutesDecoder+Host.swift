@@ -7,7 +7,7 @@ extension RoutesDecoder {
     static let routeKeys = [
         "prefix", "path", "regex", "path_template", "headers", "query", "cluster", "clusters", "timeout",
         "idle_timeout", "websockets", "prefix_rewrite", "host_rewrite", "retries", "request_headers",
-        "response_headers", "redirect", "respond", "rate_limit", "compression", "cors", "basic_auth",
+        "response_headers", "redirect", "respond", "rate_limit", "compression", "cors", "basic_auth", "grpc_json",
     ]
     static let redirectKeys = ["https", "host", "port", "path", "status"]
     static let respondKeys = ["status", "body"]

@@ -11,6 +11,7 @@ extension RoutesDecoder {
         let rateLimit = decodeRateLimit(map)
         let cors = decodeCORS(map)
         let basicAuth = decodeBasicAuth(map, onRoute: true)
+        let grpcJSON = decodeGRPCJSON(map)
         var compression = map.value("compression").map { reader.bool($0) }
         if compression == .some(true), let value = map.value("compression") {
             reader.report(
@@ -65,8 +66,7 @@ extension RoutesDecoder {
             return nil
         }
         guard let match, let action, let headerMatches, let queryMatches, let edits, let rateLimit, let cors,
-            let basicAuth,
-            compression != .some(nil)
+            let basicAuth, let grpcJSON, compression != .some(nil)
         else { return nil }
         var route = Route(match: match, action: action, position: map.position)
         route.headerMatches = headerMatches
@@ -75,13 +75,14 @@ extension RoutesDecoder {
         route.rateLimit = rateLimit.limit
         route.cors = cors.policy
         route.basicAuth = basicAuth.value
+        route.grpcJSON = grpcJSON.value
         route.compression = compression ?? nil
         return route
     }
 
     /// Keys that only make sense when the route forwards to a cluster.
     static let forwardOnlyKeys = [
-        "timeout", "websockets", "prefix_rewrite", "host_rewrite", "retries", "idle_timeout",
+        "timeout", "websockets", "prefix_rewrite", "host_rewrite", "retries", "idle_timeout", "grpc_json",
     ]
 
     /// Exactly one of `prefix`, `path`, `regex`, `path_template`.

@@ -28,6 +28,7 @@ public enum RoutesFile {
         let decoder = RoutesDecoder(reader: reader)
         let config = decoder.decode(root: root)
         Validation.check(decoder.references, declaredGroups: decoder.declaredGroups, into: reader)
+        Validation.grpcJSONClusters(config, into: reader)
         if !reader.errors.isEmpty {
             throw ConfigErrors(inFileOrder(reader.errors))
         }

@@ -33,6 +33,28 @@ enum Validation {
         }
     }
 
+    /// A `grpc_json` route sends gRPC to its clusters, and gRPC needs HTTP/2 to the backend.
+    static func grpcJSONClusters(_ config: RoutesConfig, into reader: YAMLReader) {
+        let http2 = Dictionary(config.clusters.map { ($0.name, $0.http2) }, uniquingKeysWith: { first, _ in first })
+        for (listenerIndex, listener) in config.listeners.enumerated() {
+            guard case .http(let http) = listener.kind else { continue }
+            for (hostIndex, host) in http.hosts.enumerated() {
+                for (routeIndex, route) in host.routes.enumerated() {
+                    guard let transcoding = route.grpcJSON, case .forward(let forward) = route.action else { continue }
+                    let names = forward.split.isEmpty ? [forward.cluster] : forward.split.map(\.name)
+                    for name in names where http2[name] == false {
+                        reader.report(
+                            .conflictingKeys(
+                                at: transcoding.position,
+                                key: "listeners[\(listenerIndex)].hosts[\(hostIndex)].routes[\(routeIndex)].grpc_json",
+                                message: "grpc_json calls gRPC on cluster \"\(name)\", which does not speak HTTP/2",
+                                hint: "gRPC needs HTTP/2 to the backend: add http2: true to cluster \"\(name)\""))
+                    }
+                }
+            }
+        }
+    }
+
     /// Envoy accepts an API listener only from its bootstrap and ignores one sent over LDS, so a group that holds
     /// gRPC services must be a group of gRPC clients, not of Envoy proxies.
     static func separateGRPCGroups(_ references: References, into reader: YAMLReader) {

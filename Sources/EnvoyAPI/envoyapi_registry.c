@@ -30,6 +30,7 @@
 #include "envoy/extensions/filters/http/basic_auth/v3/basic_auth.pb-c.h"
 #include "envoy/extensions/filters/http/compressor/v3/compressor.pb-c.h"
 #include "envoy/extensions/filters/http/cors/v3/cors.pb-c.h"
+#include "envoy/extensions/filters/http/grpc_json_transcoder/v3/transcoder.pb-c.h"
 #include "envoy/extensions/filters/http/local_ratelimit/v3/local_rate_limit.pb-c.h"
 #include "envoy/extensions/filters/http/router/v3/router.pb-c.h"
 #include "envoy/extensions/filters/listener/proxy_protocol/v3/proxy_protocol.pb-c.h"
@@ -54,6 +55,7 @@
 #include "envoy/type/v3/semantic_version.pb-c.h"
 #include "envoy/type/v3/token_bucket.pb-c.h"
 #include "google/protobuf/any.pb-c.h"
+#include "google/protobuf/descriptor.pb-c.h"
 #include "google/protobuf/duration.pb-c.h"
 #include "google/protobuf/empty.pb-c.h"
 #include "google/protobuf/struct.pb-c.h"
@@ -145,6 +147,8 @@ const ProtobufCMessageDescriptor *const envoyapi_message_descriptors[] = {
     &envoy__extensions__filters__http__compressor__v3__compressor_per_route__descriptor,
     &envoy__extensions__filters__http__cors__v3__cors__descriptor,
     &envoy__extensions__filters__http__cors__v3__cors_policy__descriptor,
+    &envoy__extensions__filters__http__grpc_json_transcoder__v3__grpc_json_transcoder__descriptor,
+    &envoy__extensions__filters__http__grpc_json_transcoder__v3__grpc_json_transcoder__print_options__descriptor,
     &envoy__extensions__filters__http__local_ratelimit__v3__local_rate_limit__descriptor,
     &envoy__extensions__filters__http__router__v3__router__descriptor,
     &envoy__extensions__filters__listener__proxy_protocol__v3__proxy_protocol__descriptor,
@@ -197,10 +201,14 @@ const ProtobufCMessageDescriptor *const envoyapi_message_descriptors[] = {
     &google__protobuf__double_value__descriptor,
     &google__protobuf__duration__descriptor,
     &google__protobuf__empty__descriptor,
+    &google__protobuf__file_descriptor_proto__descriptor,
+    &google__protobuf__file_descriptor_set__descriptor,
     &google__protobuf__float_value__descriptor,
     &google__protobuf__int32_value__descriptor,
     &google__protobuf__int64_value__descriptor,
     &google__protobuf__list_value__descriptor,
+    &google__protobuf__method_descriptor_proto__descriptor,
+    &google__protobuf__service_descriptor_proto__descriptor,
     &google__protobuf__string_value__descriptor,
     &google__protobuf__struct__descriptor,
     &google__protobuf__struct__fields_entry__descriptor,
@@ -213,7 +221,7 @@ const ProtobufCMessageDescriptor *const envoyapi_message_descriptors[] = {
     &xds__type__matcher__v3__matcher__descriptor,
     &xds__type__matcher__v3__matcher__on_match__descriptor,
 };
-const size_t envoyapi_message_descriptor_count = 148;
+const size_t envoyapi_message_descriptor_count = 154;
 
 const ProtobufCEnumDescriptor *const envoyapi_enum_descriptors[] = {
     &envoy__config__cluster__v3__cluster__discovery_type__descriptor,

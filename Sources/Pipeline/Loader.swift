@@ -142,10 +142,15 @@ public enum Loader {
                     + "still served, renew it")
         }
 
+        let (services, problems) = services(in: scan.descriptorSets)
         let (usable, skipped) = CertificateSelection.apply(
             config, usable: Set(scan.bundles.keys), usableAuthorities: Set(scan.authorities.keys),
-            usableUserLists: Set(scan.userLists.keys))
-        let leftOut = explain(skipped, config: config, scan: scan)
+            usableUserLists: Set(scan.userLists.keys), usableServices: services)
+        let leftOut = skipped.map { item in
+            item.descriptors
+                ? descriptorProblem(item, config: config, scan: scan, services: services, problems: problems)
+                : explain([item], config: config, scan: scan)[0]
+        }
         warnings += leftOut
         return Validated(
             config: usable, certificates: scan, warnings: warnings, skipped: skipped, leftOut: leftOut,
@@ -170,7 +175,8 @@ public enum Loader {
             translated[mode] = Translator.translate(
                 validated.config, certificates: validated.certificates.bundles,
                 mode: mode, authorities: validated.certificates.authorities,
-                userLists: validated.certificates.userLists)
+                userLists: validated.certificates.userLists,
+                descriptors: validated.certificates.descriptorSets.mapValues(\.bytes))
         }
         return translated
     }

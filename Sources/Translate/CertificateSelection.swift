@@ -19,8 +19,14 @@ public enum CertificateSelection {
         public var cluster: String? = nil
         /// True when what was missing is the folder's `htpasswd` for basic auth.
         public var users = false
+        /// True when what was missing is the folder's `descriptors.pb`, or a service in it, for gRPC-JSON.
+        public var descriptors = false
 
         public var description: String {
+            if descriptors {
+                return
+                    "\(position): host \"\(host ?? "?")\" of listener \"\(listener)\" left out: \"\(certificate)/descriptors.pb\" (gRPC descriptors) is not usable"
+            }
             if users {
                 return
                     "\(position): host \"\(host ?? "?")\" of listener \"\(listener)\" left out: \"\(certificate)/htpasswd\" (basic auth users) is not usable"
@@ -48,7 +54,8 @@ public enum CertificateSelection {
     /// without the check would open what it means to protect.
     public static func apply(
         _ config: RoutesConfig, usable: Set<String>,
-        usableAuthorities: Set<String> = [], usableUserLists: Set<String> = []
+        usableAuthorities: Set<String> = [], usableUserLists: Set<String> = [],
+        usableServices: [String: Set<String>] = [:]
     ) -> (config: RoutesConfig, skipped: [Skipped]) {
         var out = config
         var skipped: [Skipped] = []
@@ -69,6 +76,16 @@ public enum CertificateSelection {
                 return nil
             }
             http.hosts = http.hosts.filter { host in
+                for case let transcoding? in host.routes.map(\.grpcJSON) {
+                    let available = usableServices[transcoding.descriptors] ?? []
+                    guard transcoding.services.allSatisfy(available.contains) else {
+                        skipped.append(
+                            Skipped(
+                                listener: listener.name, host: host.name, certificate: transcoding.descriptors,
+                                position: transcoding.position, descriptors: true))
+                        return false
+                    }
+                }
                 let needs = [host.basicAuth] + host.routes.map(\.basicAuth)
                 for case .users(let folder, let position)? in needs where !usableUserLists.contains(folder) {
                     skipped.append(

@@ -4,7 +4,9 @@ import Vocabulary
 
 /// Builds Envoy Listeners from the routes model. Stateless: same input, same output.
 enum ListenerBuilder {
-    static func listener(_ listener: Listener, mode: ConfigSourceMode) -> ProtoMessage {
+    static func listener(_ listener: Listener, mode: ConfigSourceMode, descriptors: [String: [UInt8]] = [:])
+        -> ProtoMessage
+    {
         var fields: [String: ProtoValue] = [
             "name": .string(listener.name),
             "address": socketAddress(listener.address, listener.port),
@@ -21,7 +23,7 @@ enum ListenerBuilder {
         }
         switch listener.kind {
         case .http(let http):
-            var chains = servesHTTP(http) ? httpFilterChains(listener, http, mode: mode) : []
+            var chains = servesHTTP(http) ? httpFilterChains(listener, http, mode: mode, descriptors: descriptors) : []
             chains += http.passthrough.map { passthroughChain(listener, $0) }
             // With TLS, the inspector reads SNI before the handshake: it picks a host's own certificate or a
             // passthrough, and it is what makes the server name known to the access log.
@@ -150,14 +152,14 @@ enum ListenerBuilder {
     }
 
     /// One filter chain per certificate; with more than one, each non-default chain matches its hosts' domains by SNI.
-    private static func httpFilterChains(_ listener: Listener, _ http: HTTPListener, mode: ConfigSourceMode)
-        -> [ProtoValue]
-    {
+    private static func httpFilterChains(
+        _ listener: Listener, _ http: HTTPListener, mode: ConfigSourceMode, descriptors: [String: [UInt8]]
+    ) -> [ProtoValue] {
         let hcm = message(
             "envoy.config.listener.v3.Filter",
             [
                 "name": .string("envoy.filters.network.http_connection_manager"),
-                "typed_config": .any(connectionManager(listener, http, mode: mode)),
+                "typed_config": .any(connectionManager(listener, http, mode: mode, descriptors: descriptors)),
             ])
         guard let tls = http.tls else {
             return [message("envoy.config.listener.v3.FilterChain", ["filters": .list([hcm])])]
@@ -186,9 +188,9 @@ enum ListenerBuilder {
         }
     }
 
-    private static func connectionManager(_ listener: Listener, _ http: HTTPListener, mode: ConfigSourceMode)
-        -> ProtoMessage
-    {
+    private static func connectionManager(
+        _ listener: Listener, _ http: HTTPListener, mode: ConfigSourceMode, descriptors: [String: [UInt8]]
+    ) -> ProtoMessage {
         var manager = ProtoMessage(
             "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
             [
@@ -220,6 +222,9 @@ enum ListenerBuilder {
             var filters: [ProtoValue] = []
             if CORSBuilder.needed(http) { filters.append(CORSBuilder.httpFilter) }
             if BasicAuthBuilder.needed(http) { filters.append(BasicAuthBuilder.httpFilter) }
+            if let transcoding = TranscoderBuilder.first(http, descriptors) {
+                filters.append(TranscoderBuilder.httpFilter(transcoding, descriptors))
+            }
             if RateLimitBuilder.needed(http) { filters.append(RateLimitBuilder.httpFilter) }
             if let compression = http.compression { filters += CompressionBuilder.httpFilters(compression) }
             manager["http_filters"] = .list(filters + router)

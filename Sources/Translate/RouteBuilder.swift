@@ -5,11 +5,14 @@ import Vocabulary
 
 /// Builds the RouteConfiguration of an HTTP listener: one virtual host per `hosts` entry, then the https redirect.
 enum RouteBuilder {
-    static func routeConfiguration(_ listener: Listener, _ http: HTTPListener, userLists: [String: UserList] = [:])
-        -> ProtoMessage
-    {
+    static func routeConfiguration(
+        _ listener: Listener, _ http: HTTPListener, userLists: [String: UserList] = [:],
+        descriptors: [String: [UInt8]] = [:]
+    ) -> ProtoMessage {
         var hosts = http.hosts.map {
-            virtualHost($0, extraRoutes: [], compression: http.compression, userLists: userLists)
+            virtualHost(
+                $0, extraRoutes: [], compression: http.compression, userLists: userLists,
+                descriptors: descriptors)
         }
         if http.redirectToHTTPS {
             var redirect: [String: ProtoValue] = ["https_redirect": .bool(true)]
@@ -24,8 +27,9 @@ enum RouteBuilder {
             // HTTP-01 challenge path served over plain HTTP) gets the redirect as its last route instead.
             if let index = http.hosts.firstIndex(where: { $0.domains.contains("*") }) {
                 hosts[index] = virtualHost(
-                    http.hosts[index], extraRoutes: [redirectRoute], compression: http.compression, userLists: userLists
-                )
+                    http.hosts[index], extraRoutes: [redirectRoute], compression: http.compression,
+                    userLists: userLists,
+                    descriptors: descriptors)
             } else {
                 var name = "redirect_to_https"
                 let taken = Set(http.hosts.map(\.name))
@@ -57,7 +61,8 @@ enum RouteBuilder {
     }
 
     private static func virtualHost(
-        _ host: VirtualHost, extraRoutes: [ProtoValue], compression: Compression?, userLists: [String: UserList]
+        _ host: VirtualHost, extraRoutes: [ProtoValue], compression: Compression?, userLists: [String: UserList],
+        descriptors: [String: [UInt8]]
     ) -> ProtoValue {
         var fields: [String: ProtoValue] = [
             "name": .string(host.name),
@@ -66,7 +71,8 @@ enum RouteBuilder {
                 host.routes.map {
                     route(
                         $0, compression: compression, cors: $0.cors ?? host.cors,
-                        users: ($0.basicAuth ?? host.basicAuth)?.folder.flatMap { userLists[$0] })
+                        users: ($0.basicAuth ?? host.basicAuth)?.folder.flatMap { userLists[$0] },
+                        descriptors: descriptors)
                 } + extraRoutes),
         ]
         HeaderBuilder.apply(host.headers, to: &fields)
@@ -79,7 +85,9 @@ enum RouteBuilder {
     /// `cors` is the route's policy or else its host's: Envoy would merge a route's policy with its host's field by
     /// field (a route allowing any origin would inherit the host's credentials), so each route carries its whole
     /// policy and the host none.
-    private static func route(_ route: Route, compression: Compression?, cors: CORS?, users: UserList?) -> ProtoValue {
+    private static func route(
+        _ route: Route, compression: Compression?, cors: CORS?, users: UserList?, descriptors: [String: [UInt8]]
+    ) -> ProtoValue {
         var fields: [String: ProtoValue] = ["match": MatchBuilder.routeMatch(route)]
         HeaderBuilder.apply(route.headers, to: &fields)
         // Per-filter settings, by filter name: the route's own bucket, compressors turned off.
@@ -87,6 +95,9 @@ enum RouteBuilder {
         if let limit = route.rateLimit { perFilter.merge(RateLimitBuilder.perRoute(limit)) { $1 } }
         if let policy = cors { perFilter.merge(CORSBuilder.perRoute(policy)) { $1 } }
         if let users { perFilter.merge(BasicAuthBuilder.perRoute(users)) { $1 } }
+        if let transcoding = route.grpcJSON {
+            perFilter.merge(TranscoderBuilder.perRoute(transcoding, descriptors)) { $1 }
+        }
         if route.compression == false, let compression {
             perFilter.merge(CompressionBuilder.disabled(compression)) { $1 }
         }

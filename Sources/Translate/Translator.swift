@@ -22,7 +22,8 @@ public struct GroupResources: Hashable, Sendable {
 public enum Translator {
     public static func translate(
         _ config: RoutesConfig, certificates: [String: CertificateBundle], mode: ConfigSourceMode = .ads,
-        authorities: [String: TrustedAuthority] = [:], userLists: [String: UserList] = [:]
+        authorities: [String: TrustedAuthority] = [:], userLists: [String: UserList] = [:],
+        descriptors: [String: [UInt8]] = [:]
     ) -> [String: GroupResources] {
         let clustersByName = Dictionary(config.clusters.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var result: [String: GroupResources] = [:]
@@ -32,13 +33,14 @@ public enum Translator {
             var usedCertificates = Set<String>()
             var usedAuthorities = Set<String>()
             for listener in config.listeners where listener.groups.contains(group) {
-                out.resources[.listener, default: [:]][listener.name] = ListenerBuilder.listener(listener, mode: mode)
+                out.resources[.listener, default: [:]][listener.name] = ListenerBuilder.listener(
+                    listener, mode: mode, descriptors: descriptors)
                 switch listener.kind {
                 case .http(let http):
                     usedClusters.formUnion(http.passthrough.map(\.cluster))
                     if ListenerBuilder.servesHTTP(http) {
                         out.resources[.route, default: [:]][listener.name] = RouteBuilder.routeConfiguration(
-                            listener, http, userLists: userLists)
+                            listener, http, userLists: userLists, descriptors: descriptors)
                     }
                     usedCertificates.formUnion(ListenerBuilder.certificateNames(http))
                     usedAuthorities.formUnion(ListenerBuilder.authorityNames(http))

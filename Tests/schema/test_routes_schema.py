@@ -33,6 +33,7 @@ SECTIONS = {
     "corsKeys": "/$defs/cors",
     "udpKeys": "/$defs/udp",
     "basicAuthKeys": "/$defs/basicAuth",
+    "grpcJSONKeys": "/$defs/grpcJson",
     "hstsKeys": "/$defs/hsts/anyOf/1",
     "accessLogKeys": "/$defs/accessLog/anyOf/1",
     "hostKeys": "/$defs/host",
