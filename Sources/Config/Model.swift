@@ -107,6 +107,8 @@ public struct HTTPListener: Hashable, Sendable {
     public var passthrough: [Passthrough] = []
     /// Response compression for every route that does not turn it off.
     public var compression: Compression?
+    /// Also serve HTTP/3 (QUIC) on the same port number over UDP, advertised to browsers with `alt-svc`.
+    public var http3 = false
 
     public init(
         redirectToHTTPS: Bool = false, redirectPort: Int? = nil, tls: TLSSettings? = nil, hosts: [VirtualHost] = []

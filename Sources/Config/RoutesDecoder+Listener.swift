@@ -3,7 +3,7 @@ extension RoutesDecoder {
     static let listenerKeys = [
         "name", "groups", "address", "port", "accept_proxy_protocol",
         "redirect_to_https", "https_port", "tls", "hosts", "passthrough", "tcp", "access_log", "hsts",
-        "trusted_proxies", "compression", "udp",
+        "trusted_proxies", "compression", "udp", "http3",
     ]
     static let tlsKeys = ["certificate", "alpn", "client_certificates", "client_ca"]
     static let tcpKeys = ["cluster", "idle_timeout"]
@@ -83,7 +83,7 @@ extension RoutesDecoder {
     private func decodeTCP(_ map: MappingReader, listener: String) -> Listener.Kind? {
         for key in [
             "hosts", "redirect_to_https", "https_port", "tls", "passthrough", "hsts", "trusted_proxies", "compression",
-            "udp",
+            "udp", "http3",
         ]
         where map.has(key) {
             reader.report(
@@ -182,12 +182,14 @@ extension RoutesDecoder {
         let trustedProxies = decodeTrustedProxies(map)
         let passthrough = decodePassthrough(map, listener: listener, tls: tls, hosts: hosts)
         let compression = decodeCompression(map)
-        guard ok, let passthrough, let compression else { return nil }
+        let http3 = decodeHTTP3(map, listener: listener, tls: tls)
+        guard ok, let passthrough, let compression, let http3 else { return nil }
         var http = HTTPListener(redirectToHTTPS: redirect, redirectPort: redirectPort, tls: tls, hosts: hosts)
         http.hsts = hsts
         http.trustedProxies = trustedProxies
         http.passthrough = passthrough
         http.compression = compression.value
+        http.http3 = http3
         return .http(http)
     }
 

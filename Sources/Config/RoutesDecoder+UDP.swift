@@ -5,7 +5,7 @@ extension RoutesDecoder {
     func decodeUDP(_ map: MappingReader, listener: String) -> Listener.Kind? {
         let others = [
             "hosts", "redirect_to_https", "https_port", "tls", "passthrough", "hsts", "trusted_proxies", "compression",
-            "tcp", "accept_proxy_protocol", "access_log",
+            "tcp", "accept_proxy_protocol", "access_log", "http3",
         ]
         for key in others where map.has(key) {
             reader.report(

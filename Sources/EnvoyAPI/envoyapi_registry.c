@@ -19,6 +19,7 @@
 #include "envoy/config/listener/v3/api_listener.pb-c.h"
 #include "envoy/config/listener/v3/listener.pb-c.h"
 #include "envoy/config/listener/v3/listener_components.pb-c.h"
+#include "envoy/config/listener/v3/quic_config.pb-c.h"
 #include "envoy/config/listener/v3/udp_listener_config.pb-c.h"
 #include "envoy/config/route/v3/route.pb-c.h"
 #include "envoy/config/route/v3/route_components.pb-c.h"
@@ -41,6 +42,7 @@
 #include "envoy/extensions/filters/udp/udp_proxy/v3/udp_proxy.pb-c.h"
 #include "envoy/extensions/path/match/uri_template/v3/uri_template_match.pb-c.h"
 #include "envoy/extensions/transport_sockets/proxy_protocol/v3/upstream_proxy_protocol.pb-c.h"
+#include "envoy/extensions/transport_sockets/quic/v3/quic_transport.pb-c.h"
 #include "envoy/extensions/transport_sockets/raw_buffer/v3/raw_buffer.pb-c.h"
 #include "envoy/extensions/transport_sockets/tls/v3/common.pb-c.h"
 #include "envoy/extensions/transport_sockets/tls/v3/secret.pb-c.h"
@@ -89,6 +91,7 @@ const ProtobufCMessageDescriptor *const envoyapi_message_descriptors[] = {
     &envoy__config__core__v3__health_check__tcp_health_check__descriptor,
     &envoy__config__core__v3__http1_protocol_options__descriptor,
     &envoy__config__core__v3__http2_protocol_options__descriptor,
+    &envoy__config__core__v3__http3_protocol_options__descriptor,
     &envoy__config__core__v3__http_protocol_options__descriptor,
     &envoy__config__core__v3__locality__descriptor,
     &envoy__config__core__v3__metadata__descriptor,
@@ -116,6 +119,7 @@ const ProtobufCMessageDescriptor *const envoyapi_message_descriptors[] = {
     &envoy__config__listener__v3__filter_chain_match__descriptor,
     &envoy__config__listener__v3__listener__descriptor,
     &envoy__config__listener__v3__listener_filter__descriptor,
+    &envoy__config__listener__v3__quic_protocol_options__descriptor,
     &envoy__config__listener__v3__udp_listener_config__descriptor,
     &envoy__config__route__v3__direct_response_action__descriptor,
     &envoy__config__route__v3__header_matcher__descriptor,
@@ -162,6 +166,7 @@ const ProtobufCMessageDescriptor *const envoyapi_message_descriptors[] = {
     &envoy__extensions__filters__udp__udp_proxy__v3__udp_proxy_config__descriptor,
     &envoy__extensions__path__match__uri_template__v3__uri_template_match_config__descriptor,
     &envoy__extensions__transport_sockets__proxy_protocol__v3__proxy_protocol_upstream_transport__descriptor,
+    &envoy__extensions__transport_sockets__quic__v3__quic_downstream_transport__descriptor,
     &envoy__extensions__transport_sockets__raw_buffer__v3__raw_buffer__descriptor,
     &envoy__extensions__transport_sockets__tls__v3__certificate_validation_context__descriptor,
     &envoy__extensions__transport_sockets__tls__v3__common_tls_context__descriptor,
@@ -221,7 +226,7 @@ const ProtobufCMessageDescriptor *const envoyapi_message_descriptors[] = {
     &xds__type__matcher__v3__matcher__descriptor,
     &xds__type__matcher__v3__matcher__on_match__descriptor,
 };
-const size_t envoyapi_message_descriptor_count = 154;
+const size_t envoyapi_message_descriptor_count = 157;
 
 const ProtobufCEnumDescriptor *const envoyapi_enum_descriptors[] = {
     &envoy__config__cluster__v3__cluster__discovery_type__descriptor,

@@ -37,4 +37,9 @@ enum HeaderBuilder {
     static func hsts(_ hsts: HSTS) -> ProtoValue {
         option("strict-transport-security", hsts.headerValue, append: false)
     }
+
+    /// `alt-svc: h3=":443"; ma=86400`: HTTP/3 on this port, remembered for a day.
+    static func altSvc(port: Int) -> ProtoValue {
+        option("alt-svc", "h3=\":\(port)\"; ma=86400", append: false)
+    }
 }

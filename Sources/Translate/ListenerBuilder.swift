@@ -152,14 +152,41 @@ enum ListenerBuilder {
     }
 
     /// One filter chain per certificate; with more than one, each non-default chain matches its hosts' domains by SNI.
-    private static func httpFilterChains(
+    /// The HTTP/3 twin of a TLS listener with `http3`: the same chains over QUIC on the UDP port of the same
+    /// number, sharing the TCP listener's route configuration (which advertises it with `alt-svc`). QUIC reads the
+    /// server name itself, so it needs no TLS inspector.
+    static func quicListener(
         _ listener: Listener, _ http: HTTPListener, mode: ConfigSourceMode, descriptors: [String: [UInt8]]
+    )
+        -> ProtoMessage
+    {
+        ProtoMessage(
+            ResourceType.listener.protoName,
+            [
+                "name": .string(listener.name + "-http3"),
+                "address": socketAddress(listener.address, listener.port, udp: true),
+                "udp_listener_config": message(
+                    "envoy.config.listener.v3.UdpListenerConfig",
+                    ["quic_options": message("envoy.config.listener.v3.QuicProtocolOptions")]),
+                "filter_chains": .list(
+                    httpFilterChains(listener, http, mode: mode, descriptors: descriptors, quic: true)),
+            ])
+    }
+
+    private static func httpFilterChains(
+        _ listener: Listener, _ http: HTTPListener, mode: ConfigSourceMode, descriptors: [String: [UInt8]],
+        quic: Bool = false
     ) -> [ProtoValue] {
+        var manager = connectionManager(listener, http, mode: mode, descriptors: descriptors)
+        if quic {
+            manager["codec_type"] = .enumValue("HTTP3")
+            manager["http3_protocol_options"] = message("envoy.config.core.v3.Http3ProtocolOptions")
+        }
         let hcm = message(
             "envoy.config.listener.v3.Filter",
             [
                 "name": .string("envoy.filters.network.http_connection_manager"),
-                "typed_config": .any(connectionManager(listener, http, mode: mode, descriptors: descriptors)),
+                "typed_config": .any(manager),
             ])
         guard let tls = http.tls else {
             return [message("envoy.config.listener.v3.FilterChain", ["filters": .list([hcm])])]
@@ -169,7 +196,7 @@ enum ListenerBuilder {
                 "name": .string(cert),
                 "filters": .list([hcm]),
                 "transport_socket": downstreamTLS(
-                    certificate: cert, tls: chainSettings(http, tls, certificate: cert), mode: mode),
+                    certificate: cert, tls: chainSettings(http, tls, certificate: cert), mode: mode, quic: quic),
             ]
             if cert != tls.certificate {
                 // SNI carries no port and Envoy compares it in lower case; one name once.
@@ -240,8 +267,11 @@ enum ListenerBuilder {
     public static func authoritySecretName(_ folder: String) -> String { folder + "/ca.crt" }
 
     /// Every chain of a listener asks for client certificates alike, whichever certificate SNI selects.
-    private static func downstreamTLS(certificate: String, tls: TLSSettings, mode: ConfigSourceMode) -> ProtoValue {
-        let alpn = tls.alpn
+    /// Over QUIC the same context sits inside QUIC's transport socket, and the only protocol offered is `h3`.
+    private static func downstreamTLS(certificate: String, tls: TLSSettings, mode: ConfigSourceMode, quic: Bool = false)
+        -> ProtoValue
+    {
+        let alpn = quic ? ["h3"] : tls.alpn
         var common: [String: ProtoValue] = [
             "tls_certificate_sds_secret_configs": .list([
                 message(
@@ -264,6 +294,19 @@ enum ListenerBuilder {
             if tls.clientCertificates == .required { context["require_client_certificate"] = .boolValue(true) }
         }
         context["common_tls_context"] = message("envoy.extensions.transport_sockets.tls.v3.CommonTlsContext", common)
+        if quic {
+            return message(
+                "envoy.config.core.v3.TransportSocket",
+                [
+                    "name": .string("envoy.transport_sockets.quic"),
+                    "typed_config": any(
+                        "envoy.extensions.transport_sockets.quic.v3.QuicDownstreamTransport",
+                        [
+                            "downstream_tls_context": message(
+                                "envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext", context)
+                        ]),
+                ])
+        }
         return message(
             "envoy.config.core.v3.TransportSocket",
             [

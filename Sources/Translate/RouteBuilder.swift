@@ -54,9 +54,11 @@ enum RouteBuilder {
                 "name": .string(listener.name),
                 "virtual_hosts": .list(hosts),
             ])
-        if http.tls != nil, let hsts = http.hsts {
-            configuration["response_headers_to_add"] = .list([HeaderBuilder.hsts(hsts)])
-        }
+        var added: [ProtoValue] = []
+        if http.tls != nil, let hsts = http.hsts { added.append(HeaderBuilder.hsts(hsts)) }
+        // Browsers learn of HTTP/3 from this header on a TCP answer, then try QUIC on the same port.
+        if http.tls != nil, http.http3 { added.append(HeaderBuilder.altSvc(port: listener.port)) }
+        if !added.isEmpty { configuration["response_headers_to_add"] = .list(added) }
         return configuration
     }
 

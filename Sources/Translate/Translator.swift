@@ -38,6 +38,10 @@ public enum Translator {
                 switch listener.kind {
                 case .http(let http):
                     usedClusters.formUnion(http.passthrough.map(\.cluster))
+                    if http.http3 && http.tls != nil {
+                        out.resources[.listener, default: [:]][listener.name + "-http3"] = ListenerBuilder.quicListener(
+                            listener, http, mode: mode, descriptors: descriptors)
+                    }
                     if ListenerBuilder.servesHTTP(http) {
                         out.resources[.route, default: [:]][listener.name] = RouteBuilder.routeConfiguration(
                             listener, http, userLists: userLists, descriptors: descriptors)

@@ -240,10 +240,13 @@ class Generator:
             o.line(3, f"certificate: {tls}")
             if self.chance(0.3):
                 o.line(3, f"alpn: {flow(r.choice([['h2'], ['http/1.1'], ['h2', 'http/1.1']]))}")
-            if self.chance(0.3):
+            mtls = self.chance(0.3)
+            if mtls:
                 o.line(3, f"client_certificates: {r.choice(['required', 'optional'])}")
                 if self.chance(0.5):
                     o.line(3, f"client_ca: {r.choice(CERTIFICATES)}")
+            elif self.chance(0.25):
+                o.line(2, "http3: true")
             if self.chance(0.3):
                 o.line(2, "hsts: " + r.choice(["false", "{ max_age: 30d }", "{ max_age: 365d, include_subdomains: true, preload: true }"]))
         if self.chance(0.2):

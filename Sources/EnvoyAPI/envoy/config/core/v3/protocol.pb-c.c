@@ -142,6 +142,51 @@ void   envoy__config__core__v3__http2_protocol_options__free_unpacked
   assert(message->base.descriptor == &envoy__config__core__v3__http2_protocol_options__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   envoy__config__core__v3__http3_protocol_options__init
+                     (Envoy__Config__Core__V3__Http3ProtocolOptions         *message)
+{
+  static const Envoy__Config__Core__V3__Http3ProtocolOptions init_value = ENVOY__CONFIG__CORE__V3__HTTP3_PROTOCOL_OPTIONS__INIT;
+  *message = init_value;
+}
+size_t envoy__config__core__v3__http3_protocol_options__get_packed_size
+                     (const Envoy__Config__Core__V3__Http3ProtocolOptions *message)
+{
+  assert(message->base.descriptor == &envoy__config__core__v3__http3_protocol_options__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t envoy__config__core__v3__http3_protocol_options__pack
+                     (const Envoy__Config__Core__V3__Http3ProtocolOptions *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &envoy__config__core__v3__http3_protocol_options__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t envoy__config__core__v3__http3_protocol_options__pack_to_buffer
+                     (const Envoy__Config__Core__V3__Http3ProtocolOptions *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &envoy__config__core__v3__http3_protocol_options__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Envoy__Config__Core__V3__Http3ProtocolOptions *
+       envoy__config__core__v3__http3_protocol_options__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Envoy__Config__Core__V3__Http3ProtocolOptions *)
+     protobuf_c_message_unpack (&envoy__config__core__v3__http3_protocol_options__descriptor,
+                                allocator, len, data);
+}
+void   envoy__config__core__v3__http3_protocol_options__free_unpacked
+                     (Envoy__Config__Core__V3__Http3ProtocolOptions *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &envoy__config__core__v3__http3_protocol_options__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCEnumValue envoy__config__core__v3__http_protocol_options__headers_with_underscores_action__enum_values_by_number[3] =
 {
   { "ALLOW", "ENVOY__CONFIG__CORE__V3__HTTP_PROTOCOL_OPTIONS__HEADERS_WITH_UNDERSCORES_ACTION__ALLOW", 0 },
@@ -493,5 +538,23 @@ const ProtobufCMessageDescriptor envoy__config__core__v3__http2_protocol_options
   envoy__config__core__v3__http2_protocol_options__field_indices_by_name,
   1,  envoy__config__core__v3__http2_protocol_options__number_ranges,
   (ProtobufCMessageInit) envoy__config__core__v3__http2_protocol_options__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define envoy__config__core__v3__http3_protocol_options__field_descriptors NULL
+#define envoy__config__core__v3__http3_protocol_options__field_indices_by_name NULL
+#define envoy__config__core__v3__http3_protocol_options__number_ranges NULL
+const ProtobufCMessageDescriptor envoy__config__core__v3__http3_protocol_options__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "envoy.config.core.v3.Http3ProtocolOptions",
+  "Http3ProtocolOptions",
+  "Envoy__Config__Core__V3__Http3ProtocolOptions",
+  "envoy.config.core.v3",
+  sizeof(Envoy__Config__Core__V3__Http3ProtocolOptions),
+  0,
+  envoy__config__core__v3__http3_protocol_options__field_descriptors,
+  envoy__config__core__v3__http3_protocol_options__field_indices_by_name,
+  0,  envoy__config__core__v3__http3_protocol_options__number_ranges,
+  (ProtobufCMessageInit) envoy__config__core__v3__http3_protocol_options__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

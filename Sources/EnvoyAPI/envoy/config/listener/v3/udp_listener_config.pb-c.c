@@ -52,7 +52,7 @@ void   envoy__config__listener__v3__udp_listener_config__free_unpacked
   assert(message->base.descriptor == &envoy__config__listener__v3__udp_listener_config__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor envoy__config__listener__v3__udp_listener_config__field_descriptors[1] =
+static const ProtobufCFieldDescriptor envoy__config__listener__v3__udp_listener_config__field_descriptors[2] =
 {
   {
     "downstream_socket_config",
@@ -66,14 +66,28 @@ static const ProtobufCFieldDescriptor envoy__config__listener__v3__udp_listener_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "quic_options",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Envoy__Config__Listener__V3__UdpListenerConfig, quic_options),
+    &envoy__config__listener__v3__quic_protocol_options__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned envoy__config__listener__v3__udp_listener_config__field_indices_by_name[] = {
   0,   /* field[0] = downstream_socket_config */
+  1,   /* field[1] = quic_options */
 };
-static const ProtobufCIntRange envoy__config__listener__v3__udp_listener_config__number_ranges[1 + 1] =
+static const ProtobufCIntRange envoy__config__listener__v3__udp_listener_config__number_ranges[2 + 1] =
 {
   { 5, 0 },
-  { 0, 1 }
+  { 7, 1 },
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor envoy__config__listener__v3__udp_listener_config__descriptor =
 {
@@ -83,10 +97,10 @@ const ProtobufCMessageDescriptor envoy__config__listener__v3__udp_listener_confi
   "Envoy__Config__Listener__V3__UdpListenerConfig",
   "envoy.config.listener.v3",
   sizeof(Envoy__Config__Listener__V3__UdpListenerConfig),
-  1,
+  2,
   envoy__config__listener__v3__udp_listener_config__field_descriptors,
   envoy__config__listener__v3__udp_listener_config__field_indices_by_name,
-  1,  envoy__config__listener__v3__udp_listener_config__number_ranges,
+  2,  envoy__config__listener__v3__udp_listener_config__number_ranges,
   (ProtobufCMessageInit) envoy__config__listener__v3__udp_listener_config__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

@@ -20,6 +20,7 @@ PROTOBUF_C__BEGIN_DECLS
 typedef struct Envoy__Config__Core__V3__HttpProtocolOptions Envoy__Config__Core__V3__HttpProtocolOptions;
 typedef struct Envoy__Config__Core__V3__Http1ProtocolOptions Envoy__Config__Core__V3__Http1ProtocolOptions;
 typedef struct Envoy__Config__Core__V3__Http2ProtocolOptions Envoy__Config__Core__V3__Http2ProtocolOptions;
+typedef struct Envoy__Config__Core__V3__Http3ProtocolOptions Envoy__Config__Core__V3__Http3ProtocolOptions;
 
 
 /* --- enums --- */
@@ -79,6 +80,15 @@ struct  Envoy__Config__Core__V3__Http2ProtocolOptions
     , NULL, NULL, NULL, NULL, 0, 0 }
 
 
+struct  Envoy__Config__Core__V3__Http3ProtocolOptions
+{
+  ProtobufCMessage base;
+};
+#define ENVOY__CONFIG__CORE__V3__HTTP3_PROTOCOL_OPTIONS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&envoy__config__core__v3__http3_protocol_options__descriptor) \
+     }
+
+
 /* Envoy__Config__Core__V3__HttpProtocolOptions methods */
 void   envoy__config__core__v3__http_protocol_options__init
                      (Envoy__Config__Core__V3__HttpProtocolOptions         *message);
@@ -136,6 +146,25 @@ Envoy__Config__Core__V3__Http2ProtocolOptions *
 void   envoy__config__core__v3__http2_protocol_options__free_unpacked
                      (Envoy__Config__Core__V3__Http2ProtocolOptions *message,
                       ProtobufCAllocator *allocator);
+/* Envoy__Config__Core__V3__Http3ProtocolOptions methods */
+void   envoy__config__core__v3__http3_protocol_options__init
+                     (Envoy__Config__Core__V3__Http3ProtocolOptions         *message);
+size_t envoy__config__core__v3__http3_protocol_options__get_packed_size
+                     (const Envoy__Config__Core__V3__Http3ProtocolOptions   *message);
+size_t envoy__config__core__v3__http3_protocol_options__pack
+                     (const Envoy__Config__Core__V3__Http3ProtocolOptions   *message,
+                      uint8_t             *out);
+size_t envoy__config__core__v3__http3_protocol_options__pack_to_buffer
+                     (const Envoy__Config__Core__V3__Http3ProtocolOptions   *message,
+                      ProtobufCBuffer     *buffer);
+Envoy__Config__Core__V3__Http3ProtocolOptions *
+       envoy__config__core__v3__http3_protocol_options__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   envoy__config__core__v3__http3_protocol_options__free_unpacked
+                     (Envoy__Config__Core__V3__Http3ProtocolOptions *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Envoy__Config__Core__V3__HttpProtocolOptions_Closure)
@@ -147,6 +176,9 @@ typedef void (*Envoy__Config__Core__V3__Http1ProtocolOptions_Closure)
 typedef void (*Envoy__Config__Core__V3__Http2ProtocolOptions_Closure)
                  (const Envoy__Config__Core__V3__Http2ProtocolOptions *message,
                   void *closure_data);
+typedef void (*Envoy__Config__Core__V3__Http3ProtocolOptions_Closure)
+                 (const Envoy__Config__Core__V3__Http3ProtocolOptions *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -157,6 +189,7 @@ extern const ProtobufCMessageDescriptor envoy__config__core__v3__http_protocol_o
 extern const ProtobufCEnumDescriptor    envoy__config__core__v3__http_protocol_options__headers_with_underscores_action__descriptor;
 extern const ProtobufCMessageDescriptor envoy__config__core__v3__http1_protocol_options__descriptor;
 extern const ProtobufCMessageDescriptor envoy__config__core__v3__http2_protocol_options__descriptor;
+extern const ProtobufCMessageDescriptor envoy__config__core__v3__http3_protocol_options__descriptor;
 
 PROTOBUF_C__END_DECLS
 

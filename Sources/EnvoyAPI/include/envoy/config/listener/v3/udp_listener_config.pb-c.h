@@ -15,6 +15,7 @@ PROTOBUF_C__BEGIN_DECLS
 #endif
 
 #include "envoy/config/core/v3/udp_socket_config.pb-c.h"
+#include "envoy/config/listener/v3/quic_config.pb-c.h"
 
 typedef struct Envoy__Config__Listener__V3__UdpListenerConfig Envoy__Config__Listener__V3__UdpListenerConfig;
 
@@ -28,10 +29,11 @@ struct  Envoy__Config__Listener__V3__UdpListenerConfig
 {
   ProtobufCMessage base;
   Envoy__Config__Core__V3__UdpSocketConfig *downstream_socket_config;
+  Envoy__Config__Listener__V3__QuicProtocolOptions *quic_options;
 };
 #define ENVOY__CONFIG__LISTENER__V3__UDP_LISTENER_CONFIG__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&envoy__config__listener__v3__udp_listener_config__descriptor) \
-    , NULL }
+    , NULL, NULL }
 
 
 /* Envoy__Config__Listener__V3__UdpListenerConfig methods */

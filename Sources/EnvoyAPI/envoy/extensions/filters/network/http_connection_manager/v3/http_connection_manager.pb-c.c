@@ -244,7 +244,7 @@ const ProtobufCEnumDescriptor envoy__extensions__filters__network__http_connecti
   envoy__extensions__filters__network__http_connection_manager__v3__http_connection_manager__codec_type__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCFieldDescriptor envoy__extensions__filters__network__http_connection_manager__v3__http_connection_manager__field_descriptors[25] =
+static const ProtobufCFieldDescriptor envoy__extensions__filters__network__http_connection_manager__v3__http_connection_manager__field_descriptors[26] =
 {
   {
     "codec_type",
@@ -546,6 +546,18 @@ static const ProtobufCFieldDescriptor envoy__extensions__filters__network__http_
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "http3_protocol_options",
+    44,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Envoy__Extensions__Filters__Network__HttpConnectionManager__V3__HttpConnectionManager, http3_protocol_options),
+    &envoy__config__core__v3__http3_protocol_options__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned envoy__extensions__filters__network__http_connection_manager__v3__http_connection_manager__field_indices_by_name[] = {
   10,   /* field[10] = access_log */
@@ -555,6 +567,7 @@ static const unsigned envoy__extensions__filters__network__http_connection_manag
   9,   /* field[9] = drain_timeout */
   12,   /* field[12] = generate_request_id */
   7,   /* field[7] = http2_protocol_options */
+  25,   /* field[25] = http3_protocol_options */
   4,   /* field[4] = http_filters */
   6,   /* field[6] = http_protocol_options */
   19,   /* field[19] = max_request_headers_kb */
@@ -574,7 +587,7 @@ static const unsigned envoy__extensions__filters__network__http_connection_manag
   15,   /* field[15] = via */
   13,   /* field[13] = xff_num_trusted_hops */
 };
-static const ProtobufCIntRange envoy__extensions__filters__network__http_connection_manager__v3__http_connection_manager__number_ranges[9 + 1] =
+static const ProtobufCIntRange envoy__extensions__filters__network__http_connection_manager__v3__http_connection_manager__number_ranges[10 + 1] =
 {
   { 1, 0 },
   { 8, 6 },
@@ -585,7 +598,8 @@ static const ProtobufCIntRange envoy__extensions__filters__network__http_connect
   { 33, 21 },
   { 35, 22 },
   { 41, 23 },
-  { 0, 25 }
+  { 44, 25 },
+  { 0, 26 }
 };
 const ProtobufCMessageDescriptor envoy__extensions__filters__network__http_connection_manager__v3__http_connection_manager__descriptor =
 {
@@ -595,10 +609,10 @@ const ProtobufCMessageDescriptor envoy__extensions__filters__network__http_conne
   "Envoy__Extensions__Filters__Network__HttpConnectionManager__V3__HttpConnectionManager",
   "envoy.extensions.filters.network.http_connection_manager.v3",
   sizeof(Envoy__Extensions__Filters__Network__HttpConnectionManager__V3__HttpConnectionManager),
-  25,
+  26,
   envoy__extensions__filters__network__http_connection_manager__v3__http_connection_manager__field_descriptors,
   envoy__extensions__filters__network__http_connection_manager__v3__http_connection_manager__field_indices_by_name,
-  9,  envoy__extensions__filters__network__http_connection_manager__v3__http_connection_manager__number_ranges,
+  10,  envoy__extensions__filters__network__http_connection_manager__v3__http_connection_manager__number_ranges,
   (ProtobufCMessageInit) envoy__extensions__filters__network__http_connection_manager__v3__http_connection_manager__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

@@ -77,6 +77,7 @@ struct  Envoy__Extensions__Filters__Network__HttpConnectionManager__V3__HttpConn
   Envoy__Config__Core__V3__HttpProtocolOptions *common_http_protocol_options;
   Envoy__Config__Core__V3__Http1ProtocolOptions *http_protocol_options;
   Envoy__Config__Core__V3__Http2ProtocolOptions *http2_protocol_options;
+  Envoy__Config__Core__V3__Http3ProtocolOptions *http3_protocol_options;
   char *server_name;
   Google__Protobuf__UInt32Value *max_request_headers_kb;
   Google__Protobuf__Duration *stream_idle_timeout;
@@ -106,7 +107,7 @@ struct  Envoy__Extensions__Filters__Network__HttpConnectionManager__V3__HttpConn
 };
 #define ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_CONNECTION_MANAGER__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&envoy__extensions__filters__network__http_connection_manager__v3__http_connection_manager__descriptor) \
-    , ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_CONNECTION_MANAGER__CODEC_TYPE__AUTO, (char *)protobuf_c_empty_string, 0,NULL, NULL, NULL, NULL, NULL, (char *)protobuf_c_empty_string, NULL, NULL, NULL, NULL, NULL, 0,NULL, NULL, 0, 0, (char *)protobuf_c_empty_string, NULL, 0,NULL, NULL, 0, ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_CONNECTION_MANAGER__ROUTE_SPECIFIER__NOT_SET, {0}, ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_CONNECTION_MANAGER__STRIP_PORT_MODE__NOT_SET, {0} }
+    , ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_CONNECTION_MANAGER__CODEC_TYPE__AUTO, (char *)protobuf_c_empty_string, 0,NULL, NULL, NULL, NULL, NULL, NULL, (char *)protobuf_c_empty_string, NULL, NULL, NULL, NULL, NULL, 0,NULL, NULL, 0, 0, (char *)protobuf_c_empty_string, NULL, 0,NULL, NULL, 0, ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_CONNECTION_MANAGER__ROUTE_SPECIFIER__NOT_SET, {0}, ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_CONNECTION_MANAGER__STRIP_PORT_MODE__NOT_SET, {0} }
 
 
 struct  Envoy__Extensions__Filters__Network__HttpConnectionManager__V3__Rds
