@@ -245,6 +245,15 @@ enum ListenerBuilder {
                 "merge_slashes": .bool(true),
             ])
         if http.trustedProxies > 0 { manager["xff_num_trusted_hops"] = .int(Int64(http.trustedProxies)) }
+        // WebSockets over HTTP/2 arrive as extended CONNECT (RFC 8441), which Envoy takes only when told to.
+        let websockets = http.hosts.flatMap(\.routes).contains {
+            if case .forward(let forward) = $0.action { return forward.websockets }
+            return false
+        }
+        if websockets {
+            manager["http2_protocol_options"] = message(
+                "envoy.config.core.v3.Http2ProtocolOptions", ["allow_connect": .bool(true)])
+        }
         if case .list(let router)? = manager["http_filters"] {
             var filters: [ProtoValue] = []
             if CORSBuilder.needed(http) { filters.append(CORSBuilder.httpFilter) }

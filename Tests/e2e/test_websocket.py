@@ -4,6 +4,8 @@ import socket
 import ssl
 import threading
 
+import pytest
+
 from harness import FIXTURES, Chancery, Envoy, wait_until
 from test_example_site import HTTPS_PORT
 
@@ -67,9 +69,16 @@ def upgrade(host):
     return sock, head.split(b"\r\n", 1)[0]
 
 
-def test_websocket_upgrade_only_where_enabled():
-    dav = UpgradeEchoBackend(18082)  # the example site's dav backend: `websockets: true`
-    www = UpgradeEchoBackend(18081)  # www: no websockets
+@pytest.fixture(scope="module")
+def backends():
+    """The example site's dav backend (`websockets: true`) and www (no websockets), on their fixed ports."""
+    dav, www = UpgradeEchoBackend(18082), UpgradeEchoBackend(18081)
+    yield dav, www
+    dav.stop()
+    www.stop()
+
+
+def test_websocket_upgrade_only_where_enabled(backends):
     chancery = Chancery(os.path.join(SITE, "routes.yaml"), os.path.join(SITE, "certs"))
     envoy = None
     try:
@@ -86,5 +95,69 @@ def test_websocket_upgrade_only_where_enabled():
         if envoy:
             envoy.stop()
         chancery.stop()
-        dav.stop()
-        www.stop()
+
+
+def h2_websocket(host, payload):
+    """A WebSocket over HTTP/2 (RFC 8441's extended CONNECT); returns (status, the bytes echoed back)."""
+    import h2.config
+    import h2.connection
+    import h2.events
+    import h2.exceptions
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.set_alpn_protocols(["h2"])
+    sock = context.wrap_socket(socket.create_connection(("127.0.0.1", HTTPS_PORT), timeout=5), server_hostname=host)
+    assert sock.selected_alpn_protocol() == "h2"
+    connection = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    connection.initiate_connection()
+    sock.sendall(connection.data_to_send())
+    status, echoed, sent, connect_allowed = None, b"", False, False
+    while True:
+        data = sock.recv(65535)
+        if not data:
+            break
+        try:
+            events = connection.receive_data(data)
+        except h2.exceptions.ProtocolError:  # Envoy closed the connection (GOAWAY) with frames behind it
+            break
+        for event in events:
+            if isinstance(event, h2.events.RemoteSettingsChanged):
+                setting = event.changed_settings.get(h2.settings.SettingCodes.ENABLE_CONNECT_PROTOCOL)
+                connect_allowed = connect_allowed or (setting is not None and setting.new_value == 1)
+            elif isinstance(event, h2.events.ResponseReceived):
+                status = dict(event.headers)[b":status"]
+                if status == b"200":
+                    connection.send_data(1, payload)
+            elif isinstance(event, h2.events.DataReceived):
+                connection.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                echoed += event.data
+            elif isinstance(event, (h2.events.StreamEnded, h2.events.StreamReset, h2.events.ConnectionTerminated)):
+                sock.close()
+                return status, echoed
+        if connect_allowed and not sent:
+            connection.send_headers(1, [(":method", "CONNECT"), (":protocol", "websocket"), (":scheme", "https"),
+                                        (":path", "/socket"), (":authority", host), ("sec-websocket-version", "13")])
+            sent = True
+        sock.sendall(connection.data_to_send())
+        if len(echoed) >= len(payload):
+            break
+    sock.close()
+    return status, echoed
+
+
+def test_websocket_over_http2_only_where_enabled(backends):
+    chancery = Chancery(os.path.join(SITE, "routes.yaml"), os.path.join(SITE, "certs"))
+    envoy = None
+    try:
+        envoy = Envoy(chancery, node="ws-h2")
+        status, echoed = wait_until(lambda: (lambda r: r if r[0] == b"200" else None)(
+            h2_websocket("dav.example.test", b"ping over h2")), timeout=30, what="an extended CONNECT through envoy")
+        assert echoed == b"ping over h2"
+        # No websockets on that route: Envoy ends the attempt (it resets the connection), no tunnel is opened.
+        status, echoed = h2_websocket("www.example.test", b"x")
+        assert status != b"200" and echoed == b"", (status, echoed)
+    finally:
+        if envoy:
+            envoy.stop()
+        chancery.stop()
