@@ -1,7 +1,7 @@
 /// `http3: true` on a TLS listener: the same hosts over QUIC on the UDP port of the same number.
 extension RoutesDecoder {
     /// nil after an error.
-    func decodeHTTP3(_ map: MappingReader, listener: String, tls: TLSSettings?) -> Bool? {
+    func decodeHTTP3(_ map: MappingReader, listener: String, tls: TLSSettings?, hosts: [VirtualHost]) -> Bool? {
         guard let value = map.value("http3") else { return false }
         guard let on = reader.bool(value) else { return nil }
         guard on else { return false }
@@ -13,7 +13,7 @@ extension RoutesDecoder {
                     hint: "HTTP/3 is always encrypted: set it on the https listener"))
             return nil
         }
-        if tls.clientCertificates != nil {
+        if tls.clientCertificates != nil || hosts.contains(where: { $0.clientCertificates != nil }) {
             reader.report(
                 .conflictingKeys(
                     at: map.keyPosition("http3"), key: map.keyPath("http3"),

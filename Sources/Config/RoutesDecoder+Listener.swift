@@ -53,6 +53,13 @@ extension RoutesDecoder {
             kind = decodeHTTP(map, listener: label)
         }
         let accessLog = decodeAccessLog(map)
+        // HTTP/3 takes the UDP port of the same number: a `udp` listener there would clash.
+        if case .http(let http)? = kind, http.http3, let port {
+            references.binds.append(
+                .init(
+                    listener: label + " (http3)", address: address, port: port, groups: groups,
+                    position: map.keyPosition("http3"), key: map.keyPath("http3"), udp: true))
+        }
         guard let name, let port, let kind else { return nil }
         var listener = Listener(
             name: name, groups: groups, address: address, port: port,
@@ -182,7 +189,7 @@ extension RoutesDecoder {
         let trustedProxies = decodeTrustedProxies(map)
         let passthrough = decodePassthrough(map, listener: listener, tls: tls, hosts: hosts)
         let compression = decodeCompression(map)
-        let http3 = decodeHTTP3(map, listener: listener, tls: tls)
+        let http3 = decodeHTTP3(map, listener: listener, tls: tls, hosts: hosts)
         guard ok, let passthrough, let compression, let http3 else { return nil }
         var http = HTTPListener(redirectToHTTPS: redirect, redirectPort: redirectPort, tls: tls, hosts: hosts)
         http.hsts = hsts

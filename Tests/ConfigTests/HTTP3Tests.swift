@@ -27,3 +27,33 @@ struct HTTP3Tests {
         #expect(parseErrors(taken).map(\.code) == [.duplicateName])
     }
 }
+
+/// What HTTP/3 takes besides its TCP listener: the UDP port, and no client certificates on any host.
+@Suite("HTTP/3 clashes")
+struct HTTP3ClashTests {
+    @Test func theUDPPortOfHTTP3ClashesWithAUDPListener() {
+        let yaml = ListenerOptionsTests.https("    http3: true").replacingOccurrences(
+            of: "clusters:\n", with: "  - { name: dns, port: 8443, udp: { cluster: app } }\nclusters:\n")
+        let errors = parseErrors(yaml)
+        #expect(errors.map(\.code) == [.addressInUse], "\(errors)")
+        #expect(errors.first?.message.contains("web (http3)") == true, "\(errors)")
+    }
+
+    @Test func aHostWithClientCertificatesRefusesHTTP3() {
+        let yaml = """
+            listeners:
+              - name: web
+                port: 8443
+                tls: { certificate: example.test }
+                http3: true
+                hosts:
+                  - domains: [admin.example.com]
+                    certificate: admin.test
+                    client_certificates: required
+                    routes: [{ prefix: /, cluster: app }]
+            clusters:
+              - { name: app, endpoints: [127.0.0.1:9000] }
+            """
+        #expect(parseErrors(yaml).map(\.code) == [.conflictingKeys])
+    }
+}
