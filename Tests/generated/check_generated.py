@@ -52,6 +52,13 @@ def make_certificates(directory):
                        check=True, capture_output=True)
         # Each certificate also trusts itself as the CA for client certificates (`client_ca`).
         shutil.copy(os.path.join(target, "tls.crt"), os.path.join(target, "ca.crt"))
+    # The descriptors of `grpc_json: { descriptors: greeter, services: [hello.Greeter] }`, made by protoc.
+    os.makedirs(os.path.join(directory, "greeter"), exist_ok=True)
+    with open(os.path.join(directory, "greeter", "hello.proto"), "w") as f:
+        f.write('syntax = "proto3"; package hello; service Greeter { rpc SayHello (Req) returns (Rep); } '
+                "message Req { string name = 1; } message Rep { string message = 1; }\n")
+    subprocess.run(["protoc", "--include_imports", "--descriptor_set_out=descriptors.pb", "hello.proto"],
+                   cwd=os.path.join(directory, "greeter"), check=True, capture_output=True)
     # The users of `basic_auth: { users: admins }` (alice, password "wonderland").
     os.makedirs(os.path.join(directory, "admins"), exist_ok=True)
     with open(os.path.join(directory, "admins", "htpasswd"), "w") as f:

@@ -62,6 +62,7 @@ class Generator:
         self.r = random.Random(seed)
         self.out = Writer()
         self.refusals = []
+        self.grpc_clusters = set()  # clusters a grpc_json route uses: they must speak HTTP/2
         self.port = 10000 + self.r.randrange(0, 20000)
 
     def chance(self, p):
@@ -155,7 +156,9 @@ class Generator:
             o.line(2, "tls: { " + ", ".join(parts) + " }")
         elif self.chance(0.25):
             o.line(2, f"proxy_protocol: {r.choice(['v1', 'v2'])}")
-        if self.chance(0.3):
+        if name in self.grpc_clusters:
+            o.line(2, "http2: true")
+        elif self.chance(0.3):
             o.line(2, f"http2: {scalar(r.choice([True, False]))}")
         if self.chance(0.3):
             o.line(2, f"dns_lookup_family: {r.choice(DNS_FAMILIES)}")
@@ -199,6 +202,7 @@ class Generator:
         r = self.r
         o = self.out
         self.catch_all_taken = False
+        self.http3 = False  # a host asking for client certificates then makes the file one Chancery refuses
         # One server name written three ways: hosts that share it must not select different certificates.
         self.shared_variants = ["shared.example.test", "shared.example.test:8443", "Shared.example.test:443"]
         self.shared_certificate = {}
@@ -247,6 +251,7 @@ class Generator:
                     o.line(3, f"client_ca: {r.choice(CERTIFICATES)}")
             elif self.chance(0.25):
                 o.line(2, "http3: true")
+                self.http3 = True
             if self.chance(0.3):
                 o.line(2, "hsts: " + r.choice(["false", "{ max_age: 30d }", "{ max_age: 365d, include_subdomains: true, preload: true }"]))
         if self.chance(0.2):
@@ -326,6 +331,8 @@ class Generator:
                     client_rules[certificate] = r.choice([None, None, "required", "optional"])
                 if client_rules[certificate]:
                     self.out.line(4, f"client_certificates: {client_rules[certificate]}")
+                    if self.http3:
+                        self.refusals.append("http3 beside a host asking for client certificates")
             self.out.line(4, "routes:")
             earlier = []
             count = r.randint(1, 4)
@@ -406,7 +413,12 @@ class Generator:
                 weights.insert(0, 100 - sum(weights))
                 o.line(6, "clusters: [" + ", ".join(f"{{ name: {n}, weight: {w} }}" for n, w in zip(names, weights)) + "]")
             else:
-                o.line(6, f"cluster: {r.choice(self.clusters)}")
+                cluster = r.choice(self.clusters)
+                o.line(6, f"cluster: {cluster}")
+                if self.chance(0.04):
+                    # gRPC-JSON needs an HTTP/2 cluster: cluster() will make this one so.
+                    o.line(6, "grpc_json: { descriptors: greeter, services: [hello.Greeter] }")
+                    self.grpc_clusters.add(cluster)
             if self.chance(0.2):
                 o.line(6, f"retries: {{ on: {flow(r.sample(RETRY_ON, r.randint(1, 3)))}, count: {r.randint(1, 5)}"
                           + (", per_try_timeout: 2s }" if self.chance(0.5) else " }"))
