@@ -251,4 +251,24 @@ public struct CertificateDirectory {
         }
         return String(decoding: out, as: UTF8.self)
     }
+
+    /// Reads `directory/fileName` when it exists (regular file or a link to one, at most `limit` bytes) and checks it
+    /// with `parse`; nil when there is no such file. An empty file is `emptyError`; other read failures say why.
+    static func readOptional<T>(
+        _ fileName: String, in directory: String, limit: Int, emptyError: (String) -> CertificateError,
+        parse: (String, [UInt8]) -> Result<T, CertificateError>
+    ) -> Result<T, CertificateError>? {
+        let path = (directory as NSString).appendingPathComponent(fileName)
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return nil }
+        switch InputFile.read(path, limit: limit) {
+        case .success(let contents): return parse(path, contents.bytes)
+        case .failure(let failure):
+            switch failure.kind {
+            case .missing: return .failure(.missingFile(path, failure.reason))
+            case .empty: return .failure(emptyError(path))
+            default: return .failure(.unreadableFile(path, failure.reason))
+            }
+        }
+    }
 }

@@ -21,17 +21,8 @@ public struct DescriptorSet: Hashable, Sendable {
 
     /// Reads `directory/descriptors.pb` (regular file or a link to one, size-capped); nil when there is none.
     static func load(name: String, directory: String) -> Result<DescriptorSet, CertificateError>? {
-        let path = (directory as NSString).appendingPathComponent(fileName)
-        var info = stat()
-        guard lstat(path, &info) == 0 else { return nil }
-        switch InputFile.read(path, limit: maximumFileSize) {
-        case .success(let contents): return .success(DescriptorSet(name: name, bytes: contents.bytes))
-        case .failure(let failure):
-            switch failure.kind {
-            case .missing: return .failure(.missingFile(path, failure.reason))
-            case .empty: return .failure(.unreadableFile(path, "file is empty"))
-            default: return .failure(.unreadableFile(path, failure.reason))
-            }
-        }
+        CertificateDirectory.readOptional(
+            fileName, in: directory, limit: maximumFileSize, emptyError: { .unreadableFile($0, "file is empty") },
+            parse: { _, bytes in .success(DescriptorSet(name: name, bytes: bytes)) })
     }
 }

@@ -56,17 +56,8 @@ public struct TrustedAuthority: Hashable, Sendable {
     /// Reads `directory/ca.crt` through `InputFile` (regular file or a link to one, size-capped).
     /// nil when there is no `ca.crt` at all.
     static func load(name: String, directory: String) -> Result<TrustedAuthority, CertificateError>? {
-        let path = (directory as NSString).appendingPathComponent(fileName)
-        var info = stat()
-        guard lstat(path, &info) == 0 else { return nil }
-        switch InputFile.read(path, limit: CertificateDirectory.maximumFileSize) {
-        case .success(let contents): return parse(name: name, bytes: contents.bytes, path: path)
-        case .failure(let failure):
-            switch failure.kind {
-            case .missing: return .failure(.missingFile(path, failure.reason))
-            case .empty: return .failure(.invalidPEM(path, "file is empty"))
-            default: return .failure(.unreadableFile(path, failure.reason))
-            }
-        }
+        CertificateDirectory.readOptional(
+            fileName, in: directory, limit: CertificateDirectory.maximumFileSize,
+            emptyError: { .invalidPEM($0, "file is empty") }, parse: { parse(name: name, bytes: $1, path: $0) })
     }
 }

@@ -67,17 +67,8 @@ public struct UserList: Hashable, Sendable {
 
     /// Reads `directory/htpasswd` (regular file or a link to one, size-capped); nil when there is none.
     static func load(name: String, directory: String) -> Result<UserList, CertificateError>? {
-        let path = (directory as NSString).appendingPathComponent(fileName)
-        var info = stat()
-        guard lstat(path, &info) == 0 else { return nil }
-        switch InputFile.read(path, limit: maximumFileSize) {
-        case .success(let contents): return parse(name: name, bytes: contents.bytes, path: path)
-        case .failure(let failure):
-            switch failure.kind {
-            case .missing: return .failure(.missingFile(path, failure.reason))
-            case .empty: return .failure(.invalidUsers(path, "file is empty"))
-            default: return .failure(.unreadableFile(path, failure.reason))
-            }
-        }
+        CertificateDirectory.readOptional(
+            fileName, in: directory, limit: maximumFileSize, emptyError: { .invalidUsers($0, "file is empty") },
+            parse: { parse(name: name, bytes: $1, path: $0) })
     }
 }
