@@ -17,19 +17,15 @@ enum BasicAuthBuilder {
     /// The filter, off unless a route turns it on. Its own user list is never consulted, but Envoy refuses an empty
     /// one: it holds one user whose hash is twenty zero bytes, which no known password has.
     static var httpFilter: ProtoValue {
-        message(
-            "envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter",
-            [
-                "name": .string(filterName),
-                "typed_config": any(
-                    "envoy.extensions.filters.http.basic_auth.v3.BasicAuth",
-                    [
-                        "users": message(
-                            "envoy.config.core.v3.DataSource",
-                            ["inline_string": .string("chancery-disabled:{SHA}AAAAAAAAAAAAAAAAAAAAAAAAAAA=\n")])
-                    ]),
-                "disabled": .bool(true),
-            ])
+        chainFilter(
+            filterName,
+            any(
+                "envoy.extensions.filters.http.basic_auth.v3.BasicAuth",
+                [
+                    "users": message(
+                        "envoy.config.core.v3.DataSource",
+                        ["inline_string": .string("chancery-disabled:{SHA}AAAAAAAAAAAAAAAAAAAAAAAAAAA=\n")])
+                ]), disabled: true)
     }
 
     static func perRoute(_ users: UserList) -> [String: ProtoValue] {

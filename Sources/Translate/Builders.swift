@@ -63,3 +63,11 @@ extension ConfigSourceMode {
         }
     }
 }
+
+/// An HTTP filter of the connection manager's chain; `disabled` ones run only where a route's per-filter
+/// configuration turns them on.
+func chainFilter(_ name: String, _ typedConfig: ProtoValue, disabled: Bool = false) -> ProtoValue {
+    var fields: [String: ProtoValue] = ["name": .string(name), "typed_config": typedConfig]
+    if disabled { fields["disabled"] = .bool(true) }
+    return message("envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter", fields)
+}

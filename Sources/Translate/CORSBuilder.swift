@@ -11,12 +11,7 @@ enum CORSBuilder {
     }
 
     static var httpFilter: ProtoValue {
-        message(
-            "envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter",
-            [
-                "name": .string(filterName),
-                "typed_config": any("envoy.extensions.filters.http.cors.v3.Cors"),
-            ])
+        chainFilter(filterName, any("envoy.extensions.filters.http.cors.v3.Cors"))
     }
 
     /// The `typed_per_filter_config` entry holding `policy`.

@@ -29,12 +29,8 @@ enum CompressionBuilder {
                     ]),
             ]
             if index == 0 { compressor["choose_first"] = .bool(true) }
-            return message(
-                "envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter",
-                [
-                    "name": .string(filterName(algorithm)),
-                    "typed_config": any("envoy.extensions.filters.http.compressor.v3.Compressor", compressor),
-                ])
+            return chainFilter(
+                filterName(algorithm), any("envoy.extensions.filters.http.compressor.v3.Compressor", compressor))
         }
     }
 

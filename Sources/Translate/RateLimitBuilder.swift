@@ -15,12 +15,7 @@ enum RateLimitBuilder {
 
     /// The filter for the connection manager's chain, before the router.
     static var httpFilter: ProtoValue {
-        message(
-            "envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter",
-            [
-                "name": .string(filterName),
-                "typed_config": any(configType, ["stat_prefix": .string("rate_limit")]),
-            ])
+        chainFilter(filterName, any(configType, ["stat_prefix": .string("rate_limit")]))
     }
 
     /// The `typed_per_filter_config` entry holding the bucket of `limit`, for a virtual host or a route.

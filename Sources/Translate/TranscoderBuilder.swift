@@ -13,13 +13,7 @@ enum TranscoderBuilder {
     }
 
     static func httpFilter(_ transcoding: GRPCJSON, _ descriptors: [String: [UInt8]]) -> ProtoValue {
-        message(
-            "envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter",
-            [
-                "name": .string(filterName),
-                "typed_config": .any(config(transcoding, descriptors)),
-                "disabled": .bool(true),
-            ])
+        chainFilter(filterName, .any(config(transcoding, descriptors)), disabled: true)
     }
 
     static func perRoute(_ transcoding: GRPCJSON, _ descriptors: [String: [UInt8]]) -> [String: ProtoValue] {
