@@ -4,6 +4,7 @@ Everything listens on 127.0.0.1; every wait is bounded; every process is stopped
 """
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -50,7 +51,31 @@ def wait_until(check, timeout=30.0, interval=0.1, what="condition"):
         except Exception as error:  # the thing we wait for may not be up yet
             last = error
         time.sleep(interval)
+    what = what() if callable(what) else what
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last error: {last})")
+
+
+SERVING_LINE = re.compile(r"admin=\S*:(\d+) .*xds=(\S+) .*\[chancery\] serving")
+
+
+def wait_serving(process, timeout=30.0):
+    """Waits for chancery's "serving" log line and /readyz, and returns (admin_port, xds_address) as bound.
+
+    Tests start chancery on port 0 and read the ports back, so no port handed out by `free_port` can be taken by
+    another process in between. A process that exits fails at once, with its output."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not process.alive():
+            raise AssertionError(f"{process.name} exited with {process.proc.returncode} before serving:\n"
+                                 f"{process.output()}")
+        match = SERVING_LINE.search(process.output())
+        if match:
+            admin_port = int(match.group(1))
+            wait_until(lambda: process.alive() and http_get(f"http://127.0.0.1:{admin_port}/readyz")[0] == 200,
+                       timeout=max(1.0, deadline - time.monotonic()), what=lambda: f"ready\n{process.output()}")
+            return admin_port, match.group(2)
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {process.name} to serve:\n{process.output()}")
 
 
 def http_get(url, timeout=5.0):
@@ -119,13 +144,11 @@ class Process:
 
 class Chancery(Process):
     def __init__(self, config, certs, extra=(), xds_port=None, admin_port=None):
-        self.xds_port = xds_port or free_port()
-        self.admin_port = admin_port or free_port()
         super().__init__("chancery", [chancery_bin(), "serve", "--config", config, "--certs", certs,
-                                      "--xds", f"127.0.0.1:{self.xds_port}",
-                                      "--admin", f"127.0.0.1:{self.admin_port}", *extra])
-        wait_until(lambda: self.alive() and http_get(self.admin("/readyz"))[0] == 200, timeout=30,
-                   what=f"chancery ready\n{self.output()}")
+                                      "--xds", f"127.0.0.1:{xds_port or 0}",
+                                      "--admin", f"127.0.0.1:{admin_port or 0}", *extra])
+        self.admin_port, xds = wait_serving(self)
+        self.xds_port = int(xds.rsplit(":", 1)[1])
 
     def admin(self, path):
         return f"http://127.0.0.1:{self.admin_port}{path}"

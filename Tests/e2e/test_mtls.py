@@ -14,7 +14,8 @@ import pytest
 from envoy.config.core.v3 import base_pb2
 from envoy.service.discovery.v3 import ads_pb2_grpc, discovery_pb2
 
-from harness import FIXTURES, Backend, Process, chancery_bin, envoy_bin, free_port, get_json, http_get, wait_until
+from harness import (FIXTURES, Backend, Process, chancery_bin, envoy_bin, free_port, get_json, http_get, wait_serving,
+                     wait_until)
 
 SITE = os.path.join(FIXTURES, "example-site")
 SECRET = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret"
@@ -110,22 +111,18 @@ class Setup:
         self.processes = []
 
     def chancery(self, xds, extra=()):
-        admin_port = free_port()
         process = Process("chancery", [chancery_bin(), "serve", "--config", self.routes, "--certs", self.certs,
-                                       "--xds", xds, "--admin", f"127.0.0.1:{admin_port}", *extra])
-        process.admin_port = admin_port
+                                       "--xds", xds, "--admin", "127.0.0.1:0", *extra])
         self.processes.append(process)
-        wait_until(lambda: process.alive() and http_get(f"http://127.0.0.1:{admin_port}/readyz")[0] == 200,
-                   timeout=30, what=f"chancery ready\n{process.output()}")
+        process.admin_port, process.xds_address = wait_serving(process)
         return process
 
     def mtls_chancery(self):
-        port = free_port()
-        process = self.chancery(f"127.0.0.1:{port}", [
+        process = self.chancery("127.0.0.1:0", [
             "--xds-tls-cert", os.path.join(self.tls_dir, "tls.crt"),
             "--xds-tls-key", os.path.join(self.tls_dir, "tls.key"),
             "--xds-client-ca", self.pki.path("xds-ca.crt")])
-        process.xds_port = port
+        process.xds_port = int(process.xds_address.rsplit(":", 1)[1])
         return process
 
     def envoy(self, node, group, xds, extra=()):
