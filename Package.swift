@@ -66,7 +66,11 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]),
-        .target(name: "Translate", dependencies: ["Vocabulary", "Config", "Certs", "Protobuf"]),
+        // Envoy resources written by hand (`--raw DIR`), read from proto3 JSON or YAML.
+        .target(
+            name: "RawResources",
+            dependencies: ["Vocabulary", "Config", "Protobuf", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Translate", dependencies: ["Vocabulary", "Config", "Certs", "Protobuf", "RawResources"]),
         .target(
             name: "Snapshot",
             dependencies: [
@@ -77,7 +81,7 @@ let package = Package(
         .target(
             name: "Pipeline",
             dependencies: [
-                "Vocabulary", "Config", "Certs", "Translate", "Snapshot", "Protobuf",
+                "Vocabulary", "Config", "Certs", "Translate", "Snapshot", "Protobuf", "RawResources",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
         .target(
@@ -124,6 +128,12 @@ let package = Package(
             ]),
 
         .testTarget(name: "ProtobufTests", dependencies: ["Protobuf"]),
+        .testTarget(
+            name: "RawResourcesTests",
+            dependencies: [
+                "RawResources", "Protobuf", "Config", "Vocabulary", "Pipeline", "Snapshot", "TestSupport",
+                .product(name: "Yams", package: "Yams"),
+            ]),
         .testTarget(
             name: "GRPCServerTests",
             dependencies: [

@@ -13,7 +13,7 @@ public struct ConfigError: Error, Hashable, Sendable, CustomStringConvertible {
             case portOutOfRange, invalidEndpoint, invalidAddress, emptyList, duplicateDomain
             case invalidDomain, redirectStatusNotAllowed, invalidStatus, conflictingKeys
             case missingAction, invalidPath, invalidValue, listenerHasNothingToDo, unknownCertificate
-            case shadowedRoute
+            case shadowedRoute, rawResource
         }
         fileprivate let backing: Backing
         fileprivate init(_ backing: Backing) { self.backing = backing }
@@ -71,6 +71,8 @@ public struct ConfigError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let unknownCertificate = Code(.unknownCertificate)
         /// A route that can never match because an earlier route of its host takes every request it would.
         public static let shadowedRoute = Code(.shadowedRoute)
+        /// A raw Envoy resource file (`--raw`) that is not a valid resource, or one that cannot join the snapshot.
+        public static let rawResource = Code(.rawResource)
     }
 
     public let code: Code
@@ -372,6 +374,13 @@ extension ConfigError {
         return ConfigError(
             .unknownCertificate, position, key: key,
             "upstream TLS needs \(name)/ca.crt in the certificate directory, which is missing or not valid", hint: hint)
+    }
+
+    /// A problem in a raw Envoy resource file, found by the `RawResources` module or by the pipeline.
+    public static func rawResource(at position: SourcePosition, key: String, message: String, hint: String? = nil)
+        -> ConfigError
+    {
+        ConfigError(.rawResource, position, key: key, message, hint: hint)
     }
 
     /// The last component of a dotted key path: `listeners[0].port` → `port`.

@@ -68,7 +68,7 @@ public enum RoutesFile {
     }
 
     /// Converts whatever Yams threw into one positioned error.
-    static func syntaxError(_ error: any Error, yaml: String, file: String) -> ConfigError {
+    public static func syntaxError(_ error: any Error, yaml: String, file: String) -> ConfigError {
         func at(_ mark: Mark) -> SourcePosition {
             SourcePosition(file: file, line: max(mark.line, 1), column: max(mark.column, 1))
         }

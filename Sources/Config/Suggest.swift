@@ -1,10 +1,10 @@
 /// "Did you mean …?" for typos in keys and names.
-enum Suggest {
+public enum Suggest {
     /// The candidate nearest to `word` by edit distance, when it is close enough to be a plausible typo.
     ///
     /// Close enough: at most a third of the word's length (at least 1, at most 3) edits, or a match ignoring case
     /// and `-`/`_`. Ties go to the earlier candidate so the answer is deterministic.
-    static func closest(to word: String, in candidates: [String]) -> String? {
+    public static func closest(to word: String, in candidates: [String]) -> String? {
         guard !word.isEmpty else { return nil }
         let folded = fold(word)
         if let same = candidates.first(where: { fold($0) == folded && $0 != word }) { return same }

@@ -6,6 +6,8 @@ import Snapshot
 public enum LoadError: Error, Sendable, CustomStringConvertible {
     /// The routes file cannot be read: missing, not a regular file, over the size cap, unreadable.
     case unreadable(path: String, InputFile.Failure)
+    /// The raw resource directory (`--raw`) or a file in it cannot be read.
+    case rawUnreadable(path: String, reason: String)
     /// The routes file was read and has errors, each with its file:line:col.
     case invalid(ConfigErrors)
     /// The translated resources could not be encoded or do not hold together. Validation should make this
@@ -16,6 +18,7 @@ public enum LoadError: Error, Sendable, CustomStringConvertible {
     public var lines: [String] {
         switch self {
         case .unreadable(let path, let failure): return ["\(path): cannot read the routes file: \(failure.reason)"]
+        case .rawUnreadable(let path, let reason): return ["\(path): cannot read raw resources: \(reason)"]
         case .invalid(let errors): return errors.errors.map(\.description)
         case .inconsistent(let error): return ["\(error)"]
         }

@@ -2,6 +2,7 @@ import Certs
 import Config
 import Crypto
 import Foundation
+import RawResources
 import Snapshot
 import Translate
 import Vocabulary
@@ -25,7 +26,9 @@ public enum Loader {
         public var configPath: String
         public var routesText: [UInt8]
         public var certificates: CertificateScan
-        /// Changes whenever the routes file or any usable certificate changes; a rescan compares it.
+        /// The raw resource files (`--raw`), in name order; empty without the flag.
+        public var rawFiles: [RawFile] = []
+        /// Changes whenever the routes file, a raw file or any usable certificate changes; a rescan compares it.
         public var digest: String
     }
 
@@ -38,6 +41,8 @@ public enum Loader {
         public var skipped: [CertificateSelection.Skipped]
         /// One line per element of `skipped`, naming the cause (also the last lines of `warnings`).
         public var leftOut: [String]
+        /// Hand-written Envoy resources to add to the groups (`--raw`).
+        public var raw: [RawResource] = []
         public var digest: String
     }
 
@@ -61,11 +66,13 @@ public enum Loader {
 
     /// All four stages.
     public static func load(
-        configPath: String, certsPath: String, lastGood: [String: CertificateBundle] = [:],
+        configPath: String, certsPath: String, rawPath: String? = nil, lastGood: [String: CertificateBundle] = [:],
         limits: Limits = Limits(), now: Date = Date()
     ) throws(LoadError) -> Result {
         try build(
-            read(configPath: configPath, certsPath: certsPath, lastGood: lastGood, limits: limits, now: now),
+            read(
+                configPath: configPath, certsPath: certsPath, rawPath: rawPath, lastGood: lastGood, limits: limits,
+                now: now),
             lastGood: lastGood, now: now)
     }
 
@@ -75,10 +82,11 @@ public enum Loader {
         now: Date = Date()
     ) throws(LoadError) -> Result {
         let validated = try validate(inputs, lastGood: lastGood, now: now)
-        let snapshot = try snapshot(translate(validated)).with(identities: validated.config.identities)
+        let (translated, notes) = translateNoting(validated)
+        let snapshot = try snapshot(translated, raw: validated.raw).with(identities: validated.config.identities)
         let scan = validated.certificates
         return Result(
-            snapshot: snapshot, warnings: validated.warnings, certificates: scan.bundles,
+            snapshot: snapshot, warnings: validated.warnings + notes, certificates: scan.bundles,
             skipped: validated.skipped, leftOut: validated.leftOut, kept: scan.kept, broken: scan.broken,
             inputDigest: inputs.digest)
     }
@@ -87,16 +95,21 @@ public enum Loader {
 
     /// Reads the routes file (refusing anything but a regular file within the size cap) and scans the certificates.
     public static func read(
-        configPath: String, certsPath: String, lastGood: [String: CertificateBundle] = [:],
+        configPath: String, certsPath: String, rawPath: String? = nil, lastGood: [String: CertificateBundle] = [:],
         limits: Limits = Limits(), now: Date = Date()
     ) throws(LoadError) -> Inputs {
         let routes = try readRoutes(configPath, limits: limits)
+        let raw = try rawPath.map { path throws(LoadError) in try readRaw(path, limits: limits) } ?? []
         let scan = CertificateDirectory.scan(path: certsPath, now: now, lastGood: lastGood)
         var digest = SHA256()
         digest.update(data: routes)
+        for file in raw {
+            digest.update(data: Array("\0raw\0\(file.path)\0\(file.bytes.count)\0".utf8))
+            digest.update(data: file.bytes)
+        }
         digest.update(data: Array(scan.contentDigest.utf8))
         let hex = digest.finalize().map { String(format: "%02x", $0) }.joined()
-        return Inputs(configPath: configPath, routesText: routes, certificates: scan, digest: hex)
+        return Inputs(configPath: configPath, routesText: routes, certificates: scan, rawFiles: raw, digest: hex)
     }
 
     /// The routes file's bytes; an empty file is an empty routes file.
@@ -116,6 +129,7 @@ public enum Loader {
         now: Date = Date()
     ) throws(LoadError) -> Validated {
         let config = try parseRoutes(inputs.routesText, path: inputs.configPath)
+        let raw = try parseRaw(inputs.rawFiles, groups: config.groups)
         var scan = inputs.certificates
         // Kept and expired certificates get their own, louder lines below.
         let keptProblems = Set(scan.kept.values.map(\.description))
@@ -153,7 +167,7 @@ public enum Loader {
         }
         warnings += leftOut
         return Validated(
-            config: usable, certificates: scan, warnings: warnings, skipped: skipped, leftOut: leftOut,
+            config: usable, certificates: scan, warnings: warnings, skipped: skipped, leftOut: leftOut, raw: raw,
             digest: inputs.digest)
     }
 
@@ -168,28 +182,60 @@ public enum Loader {
 
     // MARK: Stage 3: translate (pure)
 
-    /// Envoy resources for every group, once per config-source mode.
+    /// Envoy resources for every group, once per config-source mode, raw resources included.
     public static func translate(_ validated: Validated) -> [ConfigSourceMode: [String: GroupResources]] {
+        translateNoting(validated).translated
+    }
+
+    /// `translate`, with one note per raw resource that the routes file overrides.
+    static func translateNoting(_ validated: Validated) -> (
+        translated: [ConfigSourceMode: [String: GroupResources]], notes: [String]
+    ) {
         var translated: [ConfigSourceMode: [String: GroupResources]] = [:]
+        var notes: [String] = []
         for mode in ConfigSourceMode.allCases {
-            translated[mode] = Translator.translate(
+            let declarative = Translator.translate(
                 validated.config, certificates: validated.certificates.bundles,
                 mode: mode, authorities: validated.certificates.authorities,
                 userLists: validated.certificates.userLists,
                 descriptors: validated.certificates.descriptorSets.mapValues(\.bytes))
+            let merged = RawMerge.merge(
+                declarative, raw: validated.raw, config: validated.config,
+                certificates: validated.certificates.bundles, authorities: validated.certificates.authorities,
+                mode: mode)
+            translated[mode] = merged.groups
+            notes = merged.notes
         }
-        return translated
+        return (translated, notes)
     }
 
     // MARK: Stage 4: snapshot (pure)
 
-    /// Encodes every resource once and checks that every reference resolves.
-    public static func snapshot(_ translated: [ConfigSourceMode: [String: GroupResources]]) throws(LoadError)
-        -> Snapshot
+    /// Encodes every resource once and checks that every reference resolves. A raw resource that refers to
+    /// something its group lacks is reported at its own file:line:col, as a mistake in that file.
+    public static func snapshot(_ translated: [ConfigSourceMode: [String: GroupResources]], raw: [RawResource] = [])
+        throws(LoadError) -> Snapshot
     {
         do {
             return try Snapshot.build(translated.mapValues { $0.mapValues(\.resources) })
         } catch {
+            if case .dangling(let group, let fromType, let fromName, let type, let name) = error,
+                let source = raw.first(where: {
+                    $0.type == fromType && $0.name == fromName && ($0.groups?.contains(group) ?? true)
+                })
+            {
+                throw .invalid(
+                    ConfigErrors([
+                        .rawResource(
+                            at: source.position, key: "resources",
+                            message:
+                                "\(source.label) refers to \(type.rawValue) \"\(name)\", which group \"\(group)\" "
+                                + "does not hold",
+                            hint:
+                                "define it in a raw file for this group, or in the routes file; "
+                                + "certificates come from the certificate directory")
+                    ]))
+            }
             throw .inconsistent(error)
         }
     }

@@ -16,8 +16,7 @@ enum Consistency {
                 }
                 for (refType, name) in refs where group[refType].resources[name] == nil {
                     throw SnapshotError.dangling(
-                        group: group.group, from: "\(type.rawValue) \"\(resource.name)\"",
-                        type: refType, name: name)
+                        group: group.group, fromType: type, fromName: resource.name, type: refType, name: name)
                 }
             }
         }

@@ -112,14 +112,15 @@ public struct Snapshot: Hashable, Sendable {
 
 public enum SnapshotError: Error, Hashable, Sendable, CustomStringConvertible {
     case encoding(group: String, type: ResourceType, name: String, reason: String)
-    case dangling(group: String, from: String, type: ResourceType, name: String)
+    case dangling(group: String, fromType: ResourceType, fromName: String, type: ResourceType, name: String)
 
     public var description: String {
         switch self {
         case .encoding(let group, let type, let name, let reason):
             return "group \(group): cannot encode \(type.rawValue) \"\(name)\": \(reason)"
-        case .dangling(let group, let from, let type, let name):
-            return "group \(group): \(from) references \(type.rawValue) \"\(name)\", which the snapshot does not hold"
+        case .dangling(let group, let fromType, let fromName, let type, let name):
+            return
+                "group \(group): \(fromType.rawValue) \"\(fromName)\" references \(type.rawValue) \"\(name)\", which the snapshot does not hold"
         }
     }
 }

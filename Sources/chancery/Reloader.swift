@@ -27,6 +27,7 @@ final class Reloader: @unchecked Sendable {
 
     let configPath: String
     let certsPath: String
+    let rawPath: String?
     let store: SnapshotStore
     let logger: Logger
     let limits: Loader.Limits
@@ -53,7 +54,7 @@ final class Reloader: @unchecked Sendable {
     private var retryScheduled = false
 
     init(
-        configPath: String, certsPath: String, store: SnapshotStore, logger: Logger,
+        configPath: String, certsPath: String, rawPath: String? = nil, store: SnapshotStore, logger: Logger,
         limits: Loader.Limits = Loader.Limits(), deadline: DispatchTimeInterval = .seconds(10),
         retryDelay: DispatchTimeInterval = .seconds(1), check: (any SnapshotCheck)? = nil,
         metrics: ReloadMetrics = ReloadMetrics()
@@ -62,6 +63,7 @@ final class Reloader: @unchecked Sendable {
         self.metrics = metrics
         self.configPath = configPath
         self.certsPath = certsPath
+        self.rawPath = rawPath
         self.store = store
         self.logger = logger
         self.limits = limits
@@ -92,7 +94,7 @@ final class Reloader: @unchecked Sendable {
         var counted = false
         do {
             let inputs = try Loader.read(
-                configPath: configPath, certsPath: certsPath, lastGood: lastGood,
+                configPath: configPath, certsPath: certsPath, rawPath: rawPath, lastGood: lastGood,
                 limits: limits)
             if trigger == .rescan, inputs.digest == lastDigest {
                 logger.trace("rescan: no change")

@@ -15,6 +15,12 @@ struct Render: ParsableCommand {
     @Option(help: "The certificate directory.")
     var certs: String
 
+    @Option(
+        help:
+            "A directory of raw Envoy resources (.yaml/.json in proto3 JSON form) added to the groups' snapshots; see docs/ROUTES.md."
+    )
+    var raw: String?
+
     @Option(help: "Only this node group.")
     var group: String?
 
@@ -33,7 +39,7 @@ struct Render: ParsableCommand {
         }
         let result: Loader.Result
         do {
-            result = try Loader.load(configPath: config, certsPath: certs)
+            result = try Loader.load(configPath: config, certsPath: certs, rawPath: raw)
         } catch {
             for line in error.lines { printError(line) }
             throw ExitCode(1)

@@ -16,6 +16,12 @@ struct InputOptions: ParsableArguments {
     )
     var rescanInterval: Int = 60
 
+    @Option(
+        help:
+            "A directory of raw Envoy resources (.yaml/.json in proto3 JSON form) added to the groups' snapshots; see docs/ROUTES.md."
+    )
+    var raw: String?
+
     var limits: Loader.Limits { Loader.Limits(maxConfigBytes: maxConfigBytes) }
 
     func validate() throws {

@@ -70,10 +70,12 @@ struct Serve: AsyncParsableCommand {
 
         let store = SnapshotStore()
         let reloader = Reloader(
-            configPath: config, certsPath: certs, store: store, logger: logger,
+            configPath: config, certsPath: certs, rawPath: inputs.raw, store: store, logger: logger,
             limits: inputs.limits, check: envoyCheck.check, metrics: telemetry.reloads)
         // Watch before the first load, so an edit made while starting is not missed.
-        let watcher = try FileWatcher(paths: [config, certs], logger: logger) { reloader.schedule(.fileEvent) }
+        let watcher = try FileWatcher(paths: [config, certs] + (inputs.raw.map { [$0] } ?? []), logger: logger) {
+            reloader.schedule(.fileEvent)
+        }
         reloadOnHangup(reloader, watcher)
         guard reloader.reload() else {
             watcher.stop()

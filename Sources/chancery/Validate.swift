@@ -15,6 +15,12 @@ struct Validate: ParsableCommand {
     @Option(help: "The certificate directory (DIR/NAME/tls.crt and tls.key, or fullchain.pem and privkey.pem).")
     var certs: String?
 
+    @Option(
+        help:
+            "A directory of raw Envoy resources (.yaml/.json in proto3 JSON form) added to the groups' snapshots; see docs/ROUTES.md."
+    )
+    var raw: String?
+
     /// Certificates closer than this to their notAfter are warned about.
     static let expiryWarningDays = 14
 
@@ -22,7 +28,7 @@ struct Validate: ParsableCommand {
         if let certs {
             let result: Loader.Result
             do {
-                result = try Loader.load(configPath: config, certsPath: certs)
+                result = try Loader.load(configPath: config, certsPath: certs, rawPath: raw)
             } catch {
                 for line in error.lines { printError(line) }
                 throw ExitCode(1)
@@ -48,7 +54,8 @@ struct Validate: ParsableCommand {
             return
         }
         do {
-            _ = try Loader.parseRoutes(Loader.readRoutes(config), path: config)
+            let routes = try Loader.parseRoutes(Loader.readRoutes(config), path: config)
+            if let raw { _ = try Loader.parseRaw(Loader.readRaw(raw), groups: routes.groups) }
             print("\(config): ok")
         } catch {
             for line in error.lines { printError(line) }

@@ -1,0 +1,122 @@
+/// Scalars in proto3 JSON: integers as numbers or text (64-bit ones usually text), floats with `"NaN"` and
+/// `"Infinity"`, bools, strings, bytes in base64.
+enum Scalars {
+    static func read(_ input: ProtoInput, _ kind: FieldKind, path: String, reader: JSONReader) throws(ProtoInputError)
+        -> ProtoValue
+    {
+        func wrong(_ expected: String) -> ProtoInputError {
+            reader.fail(input, path, "\(reader.label(path)) must be \(expected), found \(input.shape)")
+        }
+        switch kind {
+        case .bool:
+            guard case .bool(let b) = input.value else { throw wrong("true or false") }
+            return .bool(b)
+        case .string:
+            switch input.value {
+            case .string(let s): return .string(s)
+            // A YAML plain scalar that happens to look like a number or a boolean is still the text the user wrote.
+            case .number(let n): return .string(n)
+            case .bool(let b): return .string(b ? "true" : "false")
+            default: throw wrong("text")
+            }
+        case .bytes:
+            guard case .string(let s) = input.value else { throw wrong("base64 text") }
+            guard let bytes = base64(s) else { throw reader.fail(input, path, "\(reader.label(path)) is not base64") }
+            return .bytes(bytes)
+        case .float, .double:
+            let text: String
+            switch input.value {
+            case .number(let n): text = n
+            case .string(let s): text = s
+            default: throw wrong("a number")
+            }
+            let value: Double
+            switch text {
+            case "NaN": value = .nan
+            case "Infinity": value = .infinity
+            case "-Infinity": value = -.infinity
+            default:
+                guard let d = Double(text), d.isFinite else { throw wrong("a number") }
+                value = d
+            }
+            if kind == .float, value.isFinite, value.magnitude > Double(Float.greatestFiniteMagnitude) {
+                throw reader.fail(input, path, "\(reader.label(path)) \(text) is out of range for a float")
+            }
+            return .double(value)
+        default:
+            return .int(try integer(input, kind, path: path, reader: reader))
+        }
+    }
+
+    /// An integer of `kind`, range-checked; a uint64 above `Int64.max` comes back as its bit pattern.
+    static func integer(_ input: ProtoInput, _ kind: FieldKind, path: String, reader: JSONReader)
+        throws(ProtoInputError) -> Int64
+    {
+        let text: String
+        switch input.value {
+        case .number(let n): text = n
+        case .string(let s): text = s
+        default: throw reader.fail(input, path, "\(reader.label(path)) must be a whole number, found \(input.shape)")
+        }
+        let range: ClosedRange<Double>
+        switch kind {
+        case .int32, .sint32, .sfixed32: range = Double(Int32.min)...Double(Int32.max)
+        case .uint32, .fixed32: range = 0...Double(UInt32.max)
+        case .uint64, .fixed64: range = 0...Double(UInt64.max)
+        default: range = Double(Int64.min)...Double(Int64.max)
+        }
+        let outOfRange = reader.fail(input, path, "\(reader.label(path)) \(text) is out of range for \(kind)")
+        if kind.isUnsigned64 {
+            if let u = UInt64(text) { return Int64(bitPattern: u) }
+            if text.hasPrefix("-"), Int64(text) != nil { throw outOfRange }
+        } else if let v = Int64(text) {
+            guard range.contains(Double(v)) else { throw outOfRange }
+            return v
+        }
+        // proto3 JSON also accepts an integral number in exponent or decimal form, e.g. 1e3 or 5.0.
+        guard let d = Double(text), d.isFinite, d == d.rounded(.towardZero) else {
+            throw reader.fail(input, path, "\(reader.label(path)) must be a whole number, found \(input.shape)")
+        }
+        guard range.contains(d), d < 9_223_372_036_854_775_808 || kind.isUnsigned64 else { throw outOfRange }
+        if kind.isUnsigned64, d >= 9_223_372_036_854_775_808 { return Int64(bitPattern: UInt64(d)) }
+        return Int64(d)
+    }
+
+    /// Standard or URL-safe base64, padded or not; nil when anything else is in the text.
+    static func base64(_ text: String) -> [UInt8]? {
+        var values: [UInt8] = []
+        values.reserveCapacity(text.utf8.count)
+        var padding = 0
+        for c in text.utf8 {
+            let v: UInt8
+            switch c {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): v = c - UInt8(ascii: "A")
+            case UInt8(ascii: "a")...UInt8(ascii: "z"): v = c - UInt8(ascii: "a") + 26
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): v = c - UInt8(ascii: "0") + 52
+            case UInt8(ascii: "+"), UInt8(ascii: "-"): v = 62
+            case UInt8(ascii: "/"), UInt8(ascii: "_"): v = 63
+            case UInt8(ascii: "="):
+                padding += 1
+                continue
+            default: return nil
+            }
+            if padding > 0 { return nil }  // data after padding
+            values.append(v)
+        }
+        guard padding <= 2, values.count % 4 != 1 else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(values.count * 3 / 4)
+        var i = 0
+        while i + 1 < values.count {
+            let a = values[i], b = values[i + 1]
+            out.append(a << 2 | b >> 4)
+            if i + 2 < values.count {
+                let c = values[i + 2]
+                out.append((b & 0x0F) << 4 | c >> 2)
+                if i + 3 < values.count { out.append((c & 0x03) << 6 | values[i + 3]) }
+            }
+            i += 4
+        }
+        return out
+    }
+}

@@ -1,0 +1,250 @@
+import Config
+import Protobuf
+import RawResources
+import Testing
+import Vocabulary
+
+private let cluster = "type.googleapis.com/envoy.config.cluster.v3.Cluster"
+private let listener = "type.googleapis.com/envoy.config.listener.v3.Listener"
+
+private func parse(_ text: String) throws(ConfigErrors) -> [RawResource] {
+    try RawResourceFile.parse(text, file: "raw.yaml")
+}
+
+/// The one error a file gives, as printed.
+private func error(_ text: String) -> String {
+    do {
+        _ = try parse(text)
+        return "no error"
+    } catch {
+        return error.description
+    }
+}
+
+@Suite struct RawResourceFileTests {
+    @Test func snakeCaseAndCamelCaseGiveTheSameBytes() throws {
+        let snake = try parse(
+            """
+            resources:
+              - "@type": \(cluster)
+                name: legacy
+                connect_timeout: 2.5s
+                lb_policy: LEAST_REQUEST
+                per_connection_buffer_limit_bytes: 32768
+            """)
+        let camel = try parse(
+            """
+            {"resources": [{"@type": "\(cluster)", "name": "legacy", "connectTimeout": "2.500s",
+              "lbPolicy": "LEAST_REQUEST", "perConnectionBufferLimitBytes": 32768}]}
+            """)
+        #expect(try ProtoCodec.encode(snake[0].message) == ProtoCodec.encode(camel[0].message))
+        #expect(snake[0].type == .cluster && snake[0].name == "legacy" && snake[0].groups == nil)
+        let timeout = try #require(snake[0].message["connect_timeout"]?.messageValue)
+        #expect(timeout["seconds"] == .int(2) && timeout["nanos"] == .int(500_000_000))
+    }
+
+    @Test func groupsApplyToEveryResourceOfTheFile() throws {
+        let resources = try parse(
+            """
+            groups: [edge, lab]
+            resources:
+              - {"@type": \(cluster), name: a}
+              - {"@type": \(cluster), name: b}
+            """)
+        #expect(resources.map(\.groups) == [["edge", "lab"], ["edge", "lab"]])
+        #expect(resources.map(\.position.line) == [3, 4])
+    }
+
+    @Test func anyHoldsRegularAndWellKnownTypes() throws {
+        let resources = try parse(
+            """
+            resources:
+              - "@type": \(listener)
+                name: l
+                metadata:
+                  filter_metadata:
+                    site: { owner: ops, replicas: 3, tags: [a, b], on: true, none: null }
+                  typed_filter_metadata:
+                    wrapped: { "@type": type.googleapis.com/google.protobuf.UInt32Value, value: 7 }
+            """)
+        let metadata = try #require(resources[0].message["metadata"]?.messageValue)
+        let site = try #require(metadata["filter_metadata"]?.mapValue?["site"]?.messageValue)
+        let fields = try #require(site["fields"]?.mapValue)
+        #expect(fields["owner"]?.messageValue?["string_value"] == .string("ops"))
+        #expect(fields["replicas"]?.messageValue?["number_value"] == .double(3))
+        #expect(fields["on"]?.messageValue?["bool_value"] == .bool(true))
+        #expect(fields["none"]?.messageValue?["null_value"] == .enumValue("NULL_VALUE"))
+        #expect(fields["tags"]?.messageValue?["list_value"]?.messageValue?["values"]?.listValue?.count == 2)
+        let wrapped = try #require(metadata["typed_filter_metadata"]?.mapValue?["wrapped"]?.anyValue)
+        #expect(wrapped == ProtoMessage("google.protobuf.UInt32Value", ["value": .int(7)]))
+    }
+
+    @Test func integersAcceptTextAndExponentsWithinRange() throws {
+        let input = { (value: String) in
+            "resources:\n  - {\"@type\": \(cluster), name: c, per_connection_buffer_limit_bytes: \(value)}"
+        }
+        for text in ["1024", "\"1024\"", "1.024e3", "1024.0"] {
+            let resources = try parse(input(text))
+            #expect(
+                resources[0].message["per_connection_buffer_limit_bytes"]?.messageValue?["value"] == .int(1024),
+                "\(text)")
+        }
+        #expect(error(input("4294967296")).contains("out of range for uint32"))
+        #expect(error(input("-1")).contains("out of range"))
+        #expect(error(input("1.5")).contains("must be a whole number"))
+    }
+
+    @Test func wellKnownTextForms() throws {
+        func read(_ type: String, _ value: ProtoInput.Value) throws -> ProtoMessage {
+            try ProtoJSON.parse(ProtoInput(value, line: 1, column: 1), as: type)
+        }
+        #expect(
+            try read("google.protobuf.Duration", .string("-0.001s"))
+                == ProtoMessage(
+                    "google.protobuf.Duration", ["nanos": .int(-1_000_000)]))
+        #expect(
+            try read("google.protobuf.Timestamp", .string("2026-12-01T03:04:05.5+01:00"))
+                == ProtoMessage(
+                    "google.protobuf.Timestamp", ["seconds": .int(1_796_090_645), "nanos": .int(500_000_000)]))
+        #expect(
+            try read("google.protobuf.BytesValue", .string("aGk_"))
+                == ProtoMessage(
+                    "google.protobuf.BytesValue", ["value": .bytes(Array("hi?".utf8))]))
+        for bad in ["5", "1.5", "s", "1.1234567891s", "1e3s", "99999999999999s"] {
+            #expect(throws: ProtoInputError.self) { try read("google.protobuf.Duration", .string(bad)) }
+        }
+        for bad in ["2026-13-01T00:00:00Z", "2026-12-01 03:04:05Z", "2026-12-01T03:04:05"] {
+            #expect(throws: ProtoInputError.self) { try read("google.protobuf.Timestamp", .string(bad)) }
+        }
+        #expect(throws: ProtoInputError.self) { try read("google.protobuf.BytesValue", .string("a=b")) }
+    }
+
+    @Test(arguments: [
+        // (file, the error's start)
+        (
+            "resources:\n  - {\"@type\": \(cluster), name: c, conect_timeout: 1s}",
+            "raw.yaml:2:77: envoy.config.cluster.v3.Cluster has no field \"conect_timeout\" in this build (did you mean \"connect_timeout\"?)"
+        ),
+        (
+            "resources:\n  - {\"@type\": \(cluster), name: c, lbPolcy: RANDOM}",
+            "raw.yaml:2:77: envoy.config.cluster.v3.Cluster has no field \"lbPolcy\" in this build (did you mean \"lbPolicy\"?)"
+        ),
+        (
+            "resources:\n  - {\"@type\": \(cluster), name: c, lb_policy: ROUND_ROBIM}",
+            "raw.yaml:2:88: \"ROUND_ROBIM\" is not a value of envoy.config.cluster.v3.Cluster.LbPolicy (did you mean \"ROUND_ROBIN\"?)"
+        ),
+        (
+            "resources:\n  - {\"@type\": \(cluster), name: c, connect_timeout: 5}",
+            "raw.yaml:2:94: \"connect_timeout\" must be a duration such as \"5s\" or \"0.250s\", found the number 5"
+        ),
+        (
+            "resources:\n  - {\"@type\": \(cluster), name: c, load_assignment: {cluster_name: c, endpoints: [{lb_endpoints: [{endpoint_name: x, endpoint: {}}]}]}}",
+            "raw.yaml:2:159: \"endpoint\" and \"endpoint_name\" are alternatives (one oneof); set only one"
+        ),
+        (
+            "resources:\n  - {\"@type\": \(cluster), name: c, connect_timeout: 1s, connectTimeout: 2s}",
+            "raw.yaml:2:98: field \"connectTimeout\" is given twice (also as \"connect_timeout\")"
+        ),
+        (
+            "resources:\n  - {\"@type\": \(cluster), name: c, name: d}",
+            "raw.yaml:2:68: key \"name\" appears more than once in the same mapping"
+        ),
+        ("resources:\n  - {\"@type\": \(cluster)}", "raw.yaml:2:5: the cluster has no \"name\""),
+        ("resources:\n  - {name: c}", "raw.yaml:2:5: the resource has no \"@type\""),
+        (
+            "resources:\n  - {\"@type\": type.googleapis.com/envoy.config.cluster.v3.Clustr, name: c}",
+            "raw.yaml:2:15: \"type.googleapis.com/envoy.config.cluster.v3.Clustr\" is not a type a raw resource file can hold (did you mean \"\(cluster)\"?)"
+        ),
+        (
+            "resources:\n  - {\"@type\": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret, name: s}",
+            "raw.yaml:2:15: \"type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret\" is not a type a raw resource file can hold (certificates come from the certificate directory"
+        ),
+        (
+            "resources:\n  - {\"@type\": \(cluster), name: c}\n  - {\"@type\": \(cluster), name: c}",
+            "raw.yaml:3:5: cluster \"c\" is defined twice in this file (first on line 2)"
+        ),
+        (
+            "resource:\n  - {\"@type\": \(cluster), name: c}",
+            "raw.yaml:1:1: unknown key \"resource\" in a raw resource file (did you mean \"resources\"?)"
+        ),
+        (
+            "- {\"@type\": \(cluster), name: c}",
+            "raw.yaml:1:1: a raw resource file must be a mapping with \"resources:\", found a list"
+        ),
+        (
+            "resources:\n  - {\"@type\": \(cluster), name: c, metadata: {filter_metadata: {a: 1}}}",
+            "raw.yaml:2:109: \"a\" must be a mapping, found the number 1"
+        ),
+        (
+            "resources:\n  - {\"@type\": \(cluster), name: c, health_checks: [null]}",
+            "raw.yaml:2:93: a list item cannot be null"
+        ),
+        (
+            "resources:\n  - {\"@type\": \(cluster), name: c, health_checks: {}}",
+            "raw.yaml:2:92: \"health_checks\" must be a list, found a mapping"
+        ),
+        (
+            "resources:\n  - {\"@type\": \(listener), name: l, filter_chains: [{filters: [{name: f, typed_config: {\"@type\": type.googleapis.com/envoy.extensions.filters.network.redis_proxy.v3.RedisProxy}}]}]}",
+            "raw.yaml:2:140: type envoy.extensions.filters.network.redis_proxy.v3.RedisProxy is not known to this build"
+        ),
+        ("resources: [\n", "raw.yaml:2:1: YAML syntax error"),
+    ])
+    func badFilesSayWhatAndWhere(_ file: String, _ expected: String) {
+        let message = error(file)
+        #expect(message.hasPrefix(expected), "\(message)")
+    }
+
+    @Test func inlinePrivateKeysAreRefusedWithoutBeingEchoed() {
+        let message = error(
+            """
+            resources:
+              - "@type": \(listener)
+                name: l
+                filter_chains:
+                  - transport_socket:
+                      name: tls
+                      typed_config:
+                        "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
+                        common_tls_context:
+                          tls_certificates:
+                            - private_key: { inline_string: "SECRET-KEY-MATERIAL" }
+            """)
+        #expect(message.hasPrefix("raw.yaml:2:5: listener \"l\" carries"))
+        #expect(message.contains("TlsCertificate.private_key"))
+        #expect(!message.contains("SECRET-KEY-MATERIAL"))
+    }
+
+    @Test func deepNestingAndAliasBombsCostABoundedAmount() {
+        let deep = String(repeating: "{fields: ", count: 200) + "{}" + String(repeating: "}", count: 200)
+        let nested = error(
+            "resources:\n  - {\"@type\": \(cluster), name: c, metadata: {filter_metadata: {a: \(deep)}}}")
+        #expect(nested.contains("nested more than 64 deep"), "\(nested)")
+        var bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+        for level in 1...7 {
+            bomb +=
+                "a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", ")
+                + "]\n"
+        }
+        #expect(error(bomb + "resources: []\n").contains("expands to more than 200000 values"))
+    }
+
+    @Test func unknownGroupsAndClashesAcrossFilesAreFound() throws {
+        let a = try RawResourceFile.parse(
+            "groups: [edge]\nresources:\n  - {\"@type\": \(cluster), name: c}", file: "a.yaml")
+        let b = try RawResourceFile.parse("resources:\n  - {\"@type\": \(cluster), name: c}", file: "b.yaml")
+        let c = try RawResourceFile.parse("groups: [egde]\nresources: []", file: "c.yaml")
+        #expect(
+            RawResourceFile.check(a + b, groups: ["edge", "lab"]).map(\.description) == [
+                "b.yaml:2:5: cluster \"c\" is also defined in a.yaml:3:5 for group \"edge\" (names must be unique per type within a group)"
+            ])
+        #expect(
+            RawResourceFile.check(a, groups: ["lab"]).map(\.description) == [
+                "a.yaml:1:1: node group \"edge\" is not declared in the routes file's \"groups\" (declared: lab)"
+            ])
+        #expect(c.isEmpty)
+        let typo = try RawResourceFile.parse(
+            "groups: [egde]\nresources:\n  - {\"@type\": \(cluster), name: x}", file: "c.yaml")
+        #expect(
+            RawResourceFile.check(typo, groups: ["edge"]).first?.description.contains("did you mean \"edge\"?") == true)
+    }
+}
