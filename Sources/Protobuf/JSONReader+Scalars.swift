@@ -12,13 +12,14 @@ enum Scalars {
             guard case .bool(let b) = input.value else { throw wrong("true or false") }
             return .bool(b)
         case .string:
-            switch input.value {
-            case .string(let s): return .string(s)
-            // A YAML plain scalar that happens to look like a number or a boolean is still the text the user wrote.
-            case .number(let n): return .string(n)
-            case .bool(let b): return .string(b ? "true" : "false")
-            default: throw wrong("text")
+            // Strict, as proto3 JSON is: a number or boolean where text belongs is refused, so that the file means
+            // the same to Chancery as to every other proto3 JSON reader.
+            guard case .string(let s) = input.value else {
+                if case .number = input.value { throw wrong("text (quote it: \"…\")") }
+                if case .bool = input.value { throw wrong("text (quote it: \"…\")") }
+                throw wrong("text")
             }
+            return .string(s)
         case .bytes:
             guard case .string(let s) = input.value else { throw wrong("base64 text") }
             guard let bytes = base64(s) else { throw reader.fail(input, path, "\(reader.label(path)) is not base64") }

@@ -35,7 +35,7 @@ public enum RawMerge {
                             + "is served the routes file's, and this one is left out there")
                     continue
                 }
-                out.resources[resource.type, default: [:]][resource.name] = resource.message
+                out.resources[resource.type, default: [:]][resource.name] = adapted(resource.message, to: mode)
                 added.append(resource)
             }
             var clusters = Set<String>()
@@ -64,6 +64,33 @@ public enum RawMerge {
             groups[group] = out
         }
         return Outcome(groups: groups, notes: Array(Set(notes)).sorted())
+    }
+
+    /// A raw resource names its RDS, EDS and SDS sources as `ads: {}`; a proxy that uses per-type streams is served
+    /// the same resource with its own config source there instead, so one raw file suits every proxy.
+    static func adapted(_ message: ProtoMessage, to mode: ConfigSourceMode) -> ProtoMessage {
+        guard mode != .ads else { return message }
+        if message.typeName == "envoy.config.core.v3.ConfigSource", mode != .ads, message["ads"] != nil,
+            var replaced = mode.configSource.messageValue
+        {
+            for (field, value) in message.fields where field != "ads" && replaced[field] == nil {
+                replaced[field] = value
+            }
+            return replaced
+        }
+        var out = message
+        for (field, value) in message.fields { out[field] = adapted(value, to: mode) }
+        return out
+    }
+
+    private static func adapted(_ value: ProtoValue, to mode: ConfigSourceMode) -> ProtoValue {
+        switch value {
+        case .message(let inner): return .message(adapted(inner, to: mode))
+        case .any(let inner): return .any(adapted(inner, to: mode))
+        case .list(let items): return .list(items.map { adapted($0, to: mode) })
+        case .map(let entries): return .map(entries.mapValues { adapted($0, to: mode) })
+        default: return value
+        }
     }
 
     /// Cluster and secret names a resource refers to (the same fields the snapshot's consistency check follows).

@@ -17,7 +17,8 @@ import Vocabulary
     @Test(arguments: FixturePaths.goldenCases)
     func translationMatchesGolden(_ name: String) throws {
         let dir = "\(FixturePaths.fixtures)/\(name)"
-        let result = try Loader.load(configPath: "\(dir)/routes.yaml", certsPath: "\(dir)/certs")
+        let result = try Loader.load(
+            configPath: "\(dir)/routes.yaml", certsPath: "\(dir)/certs", rawPath: FixturePaths.raw(dir))
         var expectedFiles = Set<String>()
         for group in result.snapshot.groupNames {
             let snapshot = try #require(result.snapshot.group(group, mode: .ads))

@@ -18,7 +18,9 @@ import Yams
     @Test(arguments: cases)
     func everyTranslatedResourceReadsBackToTheSameBytes(_ name: String) throws {
         let dir = FixturePaths.path(name)
-        let snapshot = try Loader.load(configPath: "\(dir)/routes.yaml", certsPath: "\(dir)/certs").snapshot
+        let snapshot = try Loader.load(
+            configPath: "\(dir)/routes.yaml", certsPath: "\(dir)/certs", rawPath: FixturePaths.raw(dir)
+        ).snapshot
         var checked = 0
         for (key, group) in snapshot.groups.sorted(by: { "\($0.key)" < "\($1.key)" }) where key.mode == .ads {
             for type in RawResourceFile.servedTypes {

@@ -13,6 +13,11 @@ public enum FixturePaths {
     /// A path inside `Fixtures/`.
     public static func path(_ relative: String) -> String { fixtures + "/" + relative }
 
+    /// The case's raw resource directory (`--raw`), when it has one.
+    public static func raw(_ caseDirectory: String) -> String? {
+        FileManager.default.fileExists(atPath: caseDirectory + "/raw") ? caseDirectory + "/raw" : nil
+    }
+
     /// Every case directory under Fixtures/ that holds a routes.yaml and a certs/ folder.
     public static var goldenCases: [String] {
         let files = FileManager.default

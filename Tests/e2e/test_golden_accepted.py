@@ -38,13 +38,28 @@ def loopback_copy(case):
     text = re.sub(r"(?m)^(\s+)address: \S+", lambda m: f"{m.group(1)}address: 127.0.0.1", text)
     with open(os.path.join(work, "routes.yaml"), "w") as f:
         f.write(text)
+    raw = os.path.join(FIXTURES, case, "raw")
+    if os.path.isdir(raw):  # raw Envoy resources: the same treatment, in YAML or JSON spelling
+        os.mkdir(os.path.join(work, "raw"))
+        for name in os.listdir(raw):
+            with open(os.path.join(raw, name)) as f:
+                text = f.read()
+            text = re.sub(r'(port_value: |"portValue": )\d+', lambda m: f"{m.group(1)}{free_port()}", text)
+            text = re.sub(r'(address: |"address": ")0\.0\.0\.0', lambda m: f"{m.group(1)}127.0.0.1", text)
+            with open(os.path.join(work, "raw", name), "w") as f:
+                f.write(text)
     return work
+
+
+def raw_option(work):
+    raw = os.path.join(work, "raw")
+    return ["--raw", raw] if os.path.isdir(raw) else []
 
 
 @pytest.mark.parametrize("case,group", [pair for case in CASES for pair in envoy_groups(case)])
 def test_envoy_accepts_golden_case(case, group):
     work = loopback_copy(case)
-    chancery = Chancery(os.path.join(work, "routes.yaml"), os.path.join(work, "certs"))
+    chancery = Chancery(os.path.join(work, "routes.yaml"), os.path.join(work, "certs"), extra=raw_option(work))
     envoy = None
     try:
         envoy = Envoy(chancery, node=f"golden-{group}", group=group)

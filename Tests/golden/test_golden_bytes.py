@@ -70,6 +70,12 @@ def import_types_of(directory):
                 importlib.import_module(f"{package.__name__}.{module.name}")
 
 
+def raw_option(directory):
+    """`--raw DIR` for a case with raw Envoy resources."""
+    raw = os.path.join(directory, "raw")
+    return ["--raw", raw] if os.path.isdir(raw) else []
+
+
 def test_there_are_golden_cases():
     assert "example-site" in CASES
 
@@ -80,7 +86,7 @@ def test_official_decoding_matches_golden(case):
     import_types_of(directory)
     wire = json.loads(subprocess.run(
         [chancery_bin(), "render", "--config", os.path.join(directory, "routes.yaml"),
-         "--certs", os.path.join(directory, "certs"), "--format", "wire"],
+         "--certs", os.path.join(directory, "certs"), "--format", "wire", *raw_option(directory)],
         check=True, capture_output=True, text=True).stdout)
     assert wire, "no resources rendered"
     decoded = {}
