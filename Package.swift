@@ -220,6 +220,7 @@ if Context.environment["CHANCERY_FUZZ"] == "1" {
             ]
         ),
         ("FuzzRoutesFile", ["Config"]),
+        ("FuzzRawResources", ["RawResources", "Protobuf", "Config"]),
         ("FuzzCertificates", ["Certs"]),
         (
             "FuzzAdminHTTP",
