@@ -162,7 +162,8 @@ def test_static_bootstrap_of_every_golden_case_passes_envoy_validate(tmp_path):
         for group in sorted(os.listdir(expected)):
             render = subprocess.run(
                 [chancery_bin(), "render", "--config", os.path.join(FIXTURES, case, "routes.yaml"),
-                 "--certs", os.path.join(FIXTURES, case, "certs"), "--group", group, "--format", "envoy-bootstrap"],
+                 "--certs", os.path.join(FIXTURES, case, "certs"), "--group", group, "--format", "envoy-bootstrap",
+                 *(["--raw", raw] if os.path.isdir(raw := os.path.join(FIXTURES, case, "raw")) else [])],
                 capture_output=True, text=True, check=True)
             bootstrap = json.loads(render.stdout)
             assert bootstrap["node"]["cluster"] == group
