@@ -129,7 +129,8 @@ enum WellKnown {
         var nanos: Int64 = 0
         if parts.count == 2 {
             let fraction = parts[1]
-            guard !fraction.isEmpty, fraction.count <= 9, fraction.allSatisfy(\.isASCIIDigit) else { return nil }
+            // "1.s" is read as 1s, as other proto3 JSON readers do.
+            guard fraction.count <= 9, fraction.allSatisfy(\.isASCIIDigit) else { return nil }
             nanos = Int64(fraction + String(repeating: "0", count: 9 - fraction.count)) ?? 0
         }
         return negative ? (-seconds, -nanos) : (seconds, nanos)

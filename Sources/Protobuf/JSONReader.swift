@@ -144,6 +144,8 @@ struct JSONReader {
         let schema = registry.enums[type]
         switch input.value {
         case .string(let name):
+            // proto3 JSON readers also take an enum's number written as text.
+            if schema?.numberByName[name] == nil, let number = Int32(name) { return .int(Int64(number)) }
             guard let schema, schema.numberByName[name] != nil else {
                 var error = fail(input, path, "\"\(name)\" is not a value of \(type)")
                 error.unknownName = name
@@ -152,7 +154,8 @@ struct JSONReader {
             }
             return .enumValue(name)
         case .number(let text):
-            guard let number = Int32(text) else {
+            guard let number = Int32(text) ?? Double(text).flatMap({ $0 == $0.rounded() ? Int32(exactly: $0) : nil })
+            else {
                 throw fail(input, path, "\(label(path)) must be a name of \(type) or a 32-bit number, found \(text)")
             }
             return .int(Int64(number))

@@ -45,7 +45,7 @@ public enum RawResourceFile {
     public static func parse(_ text: String, file: String) throws(ConfigErrors) -> [RawResource] {
         let root: Node?
         do {
-            root = try Yams.compose(yaml: text)
+            root = try Yams.compose(yaml: SurrogateEscapes.joined(text))
         } catch {
             throw ConfigErrors([RoutesFile.syntaxError(error, yaml: text, file: file)])
         }

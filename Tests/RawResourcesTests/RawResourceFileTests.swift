@@ -248,3 +248,29 @@ private func error(_ text: String) -> String {
             RawResourceFile.check(typo, groups: ["edge"]).first?.description.contains("did you mean \"edge\"?") == true)
     }
 }
+
+@Suite struct ProtoJSONFormsTests {
+    @Test func surrogatePairEscapesAsJSONWritesThemAreOneCharacter() throws {
+        // {"name": "mqtt-😀"} as Python's json.dumps writes it, and an escaped backslash that must stay as it is.
+        let resources = try RawResourceFile.parse(
+            #"{"resources": [{"@type": "\#(cluster)", "name": "mqtt-\ud83d\ude00", "alt_stat_name": "a\\ud83d"}]}"#,
+            file: "raw.json")
+        #expect(resources[0].name == "mqtt-😀")
+        #expect(resources[0].message["alt_stat_name"] == .string("a\\ud83d"))
+    }
+
+    @Test func enumNumbersMayBeTextOrIntegralDecimalsAndEmptyFractionsAreWhole() throws {
+        let resources = try RawResourceFile.parse(
+            """
+            resources:
+              - {"@type": \(cluster), name: a, lb_policy: "1", connect_timeout: "2.s"}
+              - {"@type": \(cluster), name: b, lb_policy: 1.0}
+            """, file: "raw.yaml")
+        #expect(resources[0].message["lb_policy"] == .int(1))
+        #expect(resources[1].message["lb_policy"] == .int(1))
+        #expect(resources[0].message["connect_timeout"]?.messageValue?["seconds"] == .int(2))
+        #expect(throws: ConfigErrors.self) {
+            try RawResourceFile.parse("resources:\n  - {\"@type\": \(cluster), name: c, lb_policy: 1.5}", file: "r")
+        }
+    }
+}
