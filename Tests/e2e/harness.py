@@ -58,6 +58,22 @@ def wait_until(check, timeout=30.0, interval=0.1, what="condition"):
 SERVING_LINE = re.compile(r"admin=\S*:(\d+) .*xds=(\S+) .*\[chancery\] serving")
 
 
+def serving_addresses(output):
+    """(admin_port, xds_address) from chancery's "serving" log line, in text or JSON (--log-format json) form."""
+    match = SERVING_LINE.search(output)
+    if match:
+        return int(match.group(1)), match.group(2)
+    for line in output.splitlines():
+        if line.startswith("{") and '"serving"' in line:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if entry.get("message") == "serving":
+                return int(entry["admin"].rsplit(":", 1)[1]), entry["xds"]
+    return None
+
+
 def wait_serving(process, timeout=30.0):
     """Waits for chancery's "serving" log line and /readyz, and returns (admin_port, xds_address) as bound.
 
@@ -68,12 +84,12 @@ def wait_serving(process, timeout=30.0):
         if not process.alive():
             raise AssertionError(f"{process.name} exited with {process.proc.returncode} before serving:\n"
                                  f"{process.output()}")
-        match = SERVING_LINE.search(process.output())
-        if match:
-            admin_port = int(match.group(1))
+        found = serving_addresses(process.output())
+        if found:
+            admin_port, xds = found
             wait_until(lambda: process.alive() and http_get(f"http://127.0.0.1:{admin_port}/readyz")[0] == 200,
                        timeout=max(1.0, deadline - time.monotonic()), what=lambda: f"ready\n{process.output()}")
-            return admin_port, match.group(2)
+            return admin_port, xds
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout}s waiting for {process.name} to serve:\n{process.output()}")
 
