@@ -37,7 +37,7 @@ enum Scalars {
             case "Infinity": value = .infinity
             case "-Infinity": value = -.infinity
             default:
-                guard let d = Double(text), d.isFinite else { throw wrong("a number") }
+                guard isDecimal(text), let d = Double(text), d.isFinite else { throw wrong("a number") }
                 value = d
             }
             if kind == .float, value.isFinite, value.magnitude > Double(Float.greatestFiniteMagnitude) {
@@ -67,20 +67,48 @@ enum Scalars {
         default: range = Double(Int64.min)...Double(Int64.max)
         }
         let outOfRange = reader.fail(input, path, "\(reader.label(path)) \(text) is out of range for \(kind)")
-        if kind.isUnsigned64 {
-            if let u = UInt64(text) { return Int64(bitPattern: u) }
-            if text.hasPrefix("-"), Int64(text) != nil { throw outOfRange }
-        } else if let v = Int64(text) {
-            guard range.contains(Double(v)) else { throw outOfRange }
+        let notWhole = reader.fail(input, path, "\(reader.label(path)) must be a whole number, found \(input.shape)")
+        guard isDecimal(text) else { throw notWhole }
+        if !text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }) {
+            // Plain digits: exact, or out of range (never rounded through a double).
+            if kind.isUnsigned64 {
+                guard let u = UInt64(text) else { throw outOfRange }
+                return Int64(bitPattern: u)
+            }
+            guard let v = Int64(text), range.contains(Double(v)) else { throw outOfRange }
             return v
         }
         // proto3 JSON also accepts an integral number in exponent or decimal form, e.g. 1e3 or 5.0.
-        guard let d = Double(text), d.isFinite, d == d.rounded(.towardZero) else {
-            throw reader.fail(input, path, "\(reader.label(path)) must be a whole number, found \(input.shape)")
+        guard let d = Double(text), d.isFinite, d == d.rounded(.towardZero) else { throw notWhole }
+        if kind.isUnsigned64 {
+            guard d >= 0, let u = UInt64(exactly: d) else { throw outOfRange }
+            return Int64(bitPattern: u)
         }
-        guard range.contains(d), d < 9_223_372_036_854_775_808 || kind.isUnsigned64 else { throw outOfRange }
-        if kind.isUnsigned64, d >= 9_223_372_036_854_775_808 { return Int64(bitPattern: UInt64(d)) }
-        return Int64(d)
+        guard range.contains(d), let v = Int64(exactly: d) else { throw outOfRange }
+        return v
+    }
+
+    /// JSON's number syntax (an optional `-`, digits, an optional fraction and exponent), so that Swift's wider
+    /// parsing (hexadecimal, `inf`, a leading `+`) never decides what a file means.
+    static func isDecimal(_ text: String) -> Bool {
+        var chars = Substring(text)
+        if chars.first == "-" { chars = chars.dropFirst() }
+        let whole = chars.prefix { $0.isASCII && $0.isNumber }
+        guard !whole.isEmpty else { return false }
+        chars = chars.dropFirst(whole.count)
+        if chars.first == "." {
+            let fraction = chars.dropFirst().prefix { $0.isASCII && $0.isNumber }
+            guard !fraction.isEmpty else { return false }
+            chars = chars.dropFirst(1 + fraction.count)
+        }
+        if chars.first == "e" || chars.first == "E" {
+            chars = chars.dropFirst()
+            if chars.first == "+" || chars.first == "-" { chars = chars.dropFirst() }
+            let exponent = chars.prefix { $0.isASCII && $0.isNumber }
+            guard !exponent.isEmpty else { return false }
+            chars = chars.dropFirst(exponent.count)
+        }
+        return chars.isEmpty
     }
 
     /// Standard or URL-safe base64, padded or not; nil when anything else is in the text.

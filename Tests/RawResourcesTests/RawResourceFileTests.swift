@@ -274,3 +274,34 @@ private func error(_ text: String) -> String {
         }
     }
 }
+
+@Suite struct IntegerEdgeTests {
+    private func read(_ type: String, _ value: ProtoInput.Value) throws -> ProtoValue? {
+        try ProtoJSON.parse(ProtoInput(value, line: 1, column: 1), as: type)["value"]
+    }
+
+    @Test func sixtyFourBitEdgesAreExactOrOutOfRange() throws {
+        let u64 = "google.protobuf.UInt64Value"
+        let i64 = "google.protobuf.Int64Value"
+        #expect(try read(u64, .string("18446744073709551615")) == .int(-1))  // UInt64.max as its bit pattern
+        #expect(try read(u64, .number("1.8e19")) == .int(Int64(bitPattern: 18_000_000_000_000_000_000)))
+        #expect(try read(i64, .string("-9223372036854775808")) == .int(Int64.min))
+        #expect(try read(i64, .number("-9.2e18")) == .int(-9_200_000_000_000_000_000))
+        for (type, text) in [
+            (u64, "18446744073709551616"), (u64, "1.8446744073709552e19"), (u64, "1e20"), (u64, "-1"),
+            (i64, "9223372036854775808"), (i64, "-9223372036854775809"), (i64, "9.3e18"), (i64, "-9.3e18"),
+        ] {
+            #expect(throws: ProtoInputError.self, "\(type) \(text)") { try read(type, .number(text)) }
+            #expect(throws: ProtoInputError.self, "\(type) \"\(text)\"") { try read(type, .string(text)) }
+        }
+    }
+
+    @Test func onlyDecimalNumbersAreNumbers() {
+        for text in ["0x10", "-0x10", "+5", "1_000", " 5", "inf", "NaN", "1.", ".5", "1e", "0x1p3"] {
+            #expect(throws: ProtoInputError.self, "\(text)") { try read("google.protobuf.UInt32Value", .string(text)) }
+        }
+        for text in ["0x1p3", "inf", "1.", "+1.5"] {
+            #expect(throws: ProtoInputError.self, "\(text)") { try read("google.protobuf.DoubleValue", .string(text)) }
+        }
+    }
+}
