@@ -57,7 +57,7 @@ extension Loader {
         var resources: [RawResource] = []
         for file in files {
             do {
-                resources += try RawResourceFile.parse(String(decoding: file.bytes, as: UTF8.self), file: file.path)
+                resources += try RawResourceFile.parse(bytes: file.bytes, file: file.path)
             } catch {
                 errors += error.errors
             }

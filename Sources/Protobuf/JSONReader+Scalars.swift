@@ -19,6 +19,10 @@ enum Scalars {
                 if case .bool = input.value { throw wrong("text (quote it: \"…\")") }
                 throw wrong("text")
             }
+            // Envoy cannot carry a NUL in a string field; say so here, where the position is known.
+            guard !s.unicodeScalars.contains("\u{0}") else {
+                throw reader.fail(input, path, "\(reader.label(path)) contains a NUL character")
+            }
             return .string(s)
         case .bytes:
             guard case .string(let s) = input.value else { throw wrong("base64 text") }

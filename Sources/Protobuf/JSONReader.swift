@@ -75,7 +75,7 @@ struct JSONReader {
                 throw error
             }
             if let earlier = seen[field.number] {
-                throw fail(place, memberPath, "field \"\(field.jsonName)\" is given twice (also as \"\(earlier)\")")
+                throw fail(place, memberPath, "\"\(member.key)\" sets field \"\(earlier)\" a second time")
             }
             seen[field.number] = member.key
             if case .null = member.value.value, field.messageType != "google.protobuf.Value" || field.repeated {
@@ -193,6 +193,23 @@ struct JSONReader {
             if let extra = members.first(where: { $0.key != "@type" && $0.key != "value" }) {
                 throw fail(
                     extra.value, "\(path).\(extra.key)", "an Any of \(typeName) has only \"@type\" and \"value\"")
+            }
+            if typeName == "google.protobuf.Any" {
+                // An Any holding an Any: the inner one is packed like any other message.
+                guard case .any(let packed) = try any(inner.value, path: path + ".value", depth: depth + 1) else {
+                    throw fail(inner.value, path + ".value", "an Any of google.protobuf.Any holds an Any")
+                }
+                do {
+                    return .any(
+                        ProtoMessage(
+                            typeName,
+                            [
+                                "type_url": .string(typeURLPrefix + packed.typeName),
+                                "value": .bytes(try Encoder.encode(packed)),
+                            ]))
+                } catch {
+                    throw fail(inner.value, path + ".value", "the inner Any cannot be encoded: \(error)")
+                }
             }
             return .any(try message(inner.value, schema, path: path + ".value", depth: depth + 1))
         }

@@ -42,6 +42,32 @@ public enum RawResourceFile {
     /// so that no private key is ever written into a configuration file.
     public static let servedTypes: [ResourceType] = [.listener, .route, .cluster, .endpoint]
 
+    /// The file's bytes: refused at the first byte that is not UTF-8, rather than read with a replacement character.
+    public static func parse(bytes: [UInt8], file: String) throws(ConfigErrors) -> [RawResource] {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            var (line, column) = (1, 1)
+            var decoder = UTF8()
+            var iterator = bytes.makeIterator()
+            loop: while true {
+                switch decoder.decode(&iterator) {
+                case .scalarValue(let scalar):
+                    if scalar == "\n" {
+                        (line, column) = (line + 1, 1)
+                    } else {
+                        column += 1
+                    }
+                case .emptyInput, .error: break loop
+                }
+            }
+            throw ConfigErrors([
+                .rawResource(
+                    at: SourcePosition(file: file, line: line, column: column), key: "",
+                    message: "the file is not valid UTF-8 here", hint: "save it as UTF-8")
+            ])
+        }
+        return try parse(text, file: file)
+    }
+
     public static func parse(_ text: String, file: String) throws(ConfigErrors) -> [RawResource] {
         let root: Node?
         do {
@@ -152,10 +178,13 @@ public enum RawResourceFile {
                 hint: "e.g. \"@type\": type.googleapis.com/envoy.config.cluster.v3.Cluster")
         }
         let typePosition = SourcePosition(file: file, line: typeMember.value.line, column: typeMember.value.column)
-        guard let type = ResourceType(typeURL: url), servedTypes.contains(type) else {
+        // Any type URL prefix names the type by what follows its last "/", as proto3 JSON readers do.
+        let named = url.split(separator: "/").last.map(String.init) ?? url
+        let type = url.contains("/") ? ResourceType.allCases.first { $0.protoName == named } : nil
+        guard let type, servedTypes.contains(type) else {
             let urls = servedTypes.map(\.typeURL)
             let hint: String
-            if ResourceType(typeURL: url) == .secret {
+            if type == .secret {
                 hint =
                     "certificates come from the certificate directory (--certs); a listener refers to one by name through SDS"
             } else if let guess = Suggest.closest(to: url, in: urls) {

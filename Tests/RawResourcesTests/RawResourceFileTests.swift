@@ -143,7 +143,7 @@ private func error(_ text: String) -> String {
         ),
         (
             "resources:\n  - {\"@type\": \(cluster), name: c, connect_timeout: 1s, connectTimeout: 2s}",
-            "raw.yaml:2:98: field \"connectTimeout\" is given twice (also as \"connect_timeout\")"
+            "raw.yaml:2:98: \"connectTimeout\" sets field \"connect_timeout\" a second time"
         ),
         (
             "resources:\n  - {\"@type\": \(cluster), name: c, name: d}",
@@ -303,5 +303,55 @@ private func error(_ text: String) -> String {
         for text in ["0x1p3", "inf", "1.", "+1.5"] {
             #expect(throws: ProtoInputError.self, "\(text)") { try read("google.protobuf.DoubleValue", .string(text)) }
         }
+    }
+}
+
+@Suite struct OracleFindingsTests {
+    @Test func anAnyMayHoldAnAny() throws {
+        let resources = try RawResourceFile.parse(
+            """
+            resources:
+              - "@type": \(cluster)
+                name: c
+                typed_extension_protocol_options:
+                  x:
+                    "@type": type.googleapis.com/google.protobuf.Any
+                    value: { "@type": type.googleapis.com/google.protobuf.BoolValue, value: true }
+            """, file: "raw.yaml")
+        let outer = try #require(resources[0].message["typed_extension_protocol_options"]?.mapValue?["x"]?.anyValue)
+        #expect(outer.typeName == "google.protobuf.Any")
+        #expect(outer["type_url"] == .string("type.googleapis.com/google.protobuf.BoolValue"))
+        #expect(outer["value"] == .bytes([0x08, 0x01]))
+    }
+
+    @Test func nulInTextAndBytesThatAreNotUTF8AreRefusedWithTheirPosition() {
+        #expect(throws: ConfigErrors.self) {
+            try RawResourceFile.parse(#"{"resources": [{"@type": "\#(cluster)", "name": "a\u0000"}]}"#, file: "r.json")
+        }
+        do {
+            _ = try RawResourceFile.parse(
+                bytes: Array("resources:\n  - {name: \"a".utf8) + [0xED, 0xB0, 0x80], file: "r")
+            Issue.record("accepted invalid UTF-8")
+        } catch {
+            #expect(error.description == "r:2:14: the file is not valid UTF-8 here (save it as UTF-8)")
+        }
+    }
+
+    @Test func anyTypeURLPrefixNamesTheResourceType() throws {
+        let resources = try RawResourceFile.parse(
+            "resources:\n  - {\"@type\": example.com/envoy.config.cluster.v3.Cluster, name: c}", file: "r")
+        #expect(resources[0].type == .cluster)
+    }
+
+    @Test func aFieldSetTwiceNamesBothSpellings() {
+        let message: String
+        do {
+            _ = try RawResourceFile.parse(
+                "resources:\n  - {\"@type\": \(cluster), name: c, connectTimeout: 1s, connect_timeout: 2s}", file: "r")
+            message = ""
+        } catch {
+            message = error.description
+        }
+        #expect(message.contains("\"connect_timeout\" sets field \"connectTimeout\" a second time"), "\(message)")
     }
 }
