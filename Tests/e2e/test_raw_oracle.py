@@ -231,6 +231,57 @@ def report(tally, examples, limit=3):
     return "\n".join(lines)
 
 
+def raw_run(tmp_path, resources):
+    """chancery render on one raw file per resource: (exit code, stderr with the directory cut, wire entries)."""
+    raw_dir = tmp_path / "raw"
+    raw_dir.mkdir()
+    for index, resource in enumerate(resources):
+        (raw_dir / f"{index}.json").write_text(json.dumps({"resources": [resource]}))
+    proc = render(str(raw_dir))
+    wire = json.loads(proc.stdout) if proc.returncode == 0 else []
+    return proc.returncode, proc.stderr.replace(str(raw_dir) + "/", ""), wire
+
+
+def test_odd_but_valid_forms_encode_as_the_official_parser_does(tmp_path):
+    cases.import_all_types()
+    odd = {"@type": cases.URL + "envoy.config.cluster.v3.Cluster", "name": "hp-odd", "connect_timeout": "1.500s",
+           "lbPolicy": 2, "perConnectionBufferLimitBytes": "1e3", "type": "STATIC",
+           "loadAssignment": {"cluster_name": "hp-odd", "endpoints": [{"lbEndpoints": [{"endpoint": {"address": {
+               "socketAddress": {"address": "127.0.0.1", "portValue": 8080.0}}}}]}]}}
+    status, errors, wire = raw_run(tmp_path, [odd])
+    assert status == 0, errors
+    [entry] = [entry for entry in wire if entry["name"] == "hp-odd"]
+    packed = any_pb2.Any()
+    packed.ParseFromString(base64.b64decode(entry["any"]))
+    decoded = cases.message_class("envoy.config.cluster.v3.Cluster")()
+    decoded.ParseFromString(packed.value)
+    assert json_format.MessageToDict(decoded) == {
+        "name": "hp-odd", "connectTimeout": "1.500s", "lbPolicy": "RING_HASH", "type": "STATIC",
+        "perConnectionBufferLimitBytes": 1000,
+        "loadAssignment": {"clusterName": "hp-odd", "endpoints": [{"lbEndpoints": [{"endpoint": {"address": {
+            "socketAddress": {"address": "127.0.0.1", "portValue": 8080}}}}]}]}}
+    official = json_format.ParseDict({k: v for k, v in odd.items() if k != "@type"}, type(decoded)())
+    assert packed.value == official.SerializeToString(deterministic=True)
+
+
+def test_refusals_name_the_file_place_and_reason(tmp_path):
+    secret = {"@type": cases.URL + cases.SECRET, "name": "hp-secret"}
+    port = {"@type": cases.URL + "envoy.config.endpoint.v3.ClusterLoadAssignment", "clusterName": "hp-port",
+            "endpoints": [{"lbEndpoints": [{"endpoint": {"address": {"socketAddress": {
+                "address": "127.0.0.1", "portValue": 4294967296}}}}]}]}
+    field = {"@type": cases.URL + "envoy.config.cluster.v3.Cluster", "name": "hp-field", "conectTimeout": "1s"}
+    status, errors, _ = raw_run(tmp_path, [secret, port, field])
+    assert status == 1
+    assert errors.splitlines() == [
+        '0.json:1:26: "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret" is not a type a raw '
+        "resource file can hold (certificates come from the certificate directory (--certs); a listener refers to "
+        "one by name through SDS)",
+        '1.json:1:234: "portValue" 4294967296 is out of range for uint32',
+        '2.json:1:101: envoy.config.cluster.v3.Cluster has no field "conectTimeout" in this build '
+        '(did you mean "connectTimeout"?)',
+    ]
+
+
 def test_random_cases_agree_with_the_official_parser():
     tally, examples = run(300, seed=20261201)
     print(report(tally, examples))
