@@ -39,6 +39,10 @@ DURATIONS = ["1.5s", "5", "-1s", "1.0000000001s", "0s", "0.000000001s", "3155760
 TIMESTAMPS = ["2026-01-02T03:04:05Z", "2026-01-02T03:04:05.5+01:00", "2026-13-02T03:04:05Z", "2026-01-02 03:04:05Z",
               "0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999999999Z", "2026-01-02T03:04:05"]
 BASE64 = ["", "YQ", "YQ==", "YQ=", "Y Q==", "@@@@", "YQ==YQ==", "-_-_", "YWJj", "YWJjZA", "a"]
+TEXTS = ["", "ü", "日本語", "a\"b\\c", "\u0000", "\U0001F600", "\ud800", "\udc00x", "tab\there", " ", "é" * 300]
+FLOATS = [0.5, -0.0, 1e308, 1e309, -1e309, 5e-324, 1e-400, "NaN", "Infinity", "-Infinity", "nan", "1.5", "0x10", 3]
+STRUCTS = [{}, {"a": None}, {"a": [1, 2.5, "x", True, None, {"b": {}}]}, {"big": 18446744073709551616},
+           {"e": 1e300, "n": -0.0}, {"ü": "日本"}, [], "text", 5]
 JUNK = [None, 0, 1, -3, 2.5, 1e3, True, False, "", "x", "12", "1e3", "NaN", "Infinity", [], [1], {}, {"a": 1}]
 
 
@@ -73,7 +77,8 @@ def find_descriptor(type_name):
 
 
 def load_seeds():
-    """(kind, resource dict with "@type") for every resource in every golden file, without redacted ones."""
+    """(kind, resource dict with "@type", fixture, group) for every resource in every golden file, without redacted
+    ones. A case is read against its seed's fixture and group, so what the resource refers to exists."""
     seeds, seen = [], set()
     for case in sorted(os.listdir(FIXTURES)):
         expected = os.path.join(FIXTURES, case, "expected")
@@ -91,7 +96,7 @@ def load_seeds():
                     if "[redacted]" in encoded or encoded in seen:
                         continue
                     seen.add(encoded)
-                    seeds.append((kind, {"@type": URL + RESOURCES[kind][0], **resource}))
+                    seeds.append((kind, {"@type": URL + RESOURCES[kind][0], **resource}, case, group))
     return seeds
 
 
@@ -197,6 +202,13 @@ def mutate_spot(spot, rng):
             choices += ["timestamp"] * 3
         elif field.type == field.TYPE_BYTES:
             choices += ["base64"] * 3
+        elif field.type == field.TYPE_STRING:
+            choices += ["text"]
+        elif field.cpp_type in (field.CPPTYPE_FLOAT, field.CPPTYPE_DOUBLE):
+            choices += ["float"] * 3
+        elif field.message_type is not None and field.message_type.full_name in (
+                "google.protobuf.Struct", "google.protobuf.Value", "google.protobuf.ListValue"):
+            choices += ["struct"] * 3
         elif field.message_type is None and field.cpp_type in (
                 field.CPPTYPE_INT32, field.CPPTYPE_INT64, field.CPPTYPE_UINT32, field.CPPTYPE_UINT64):
             choices += ["int"] * 4
@@ -230,6 +242,14 @@ def mutate_spot(spot, rng):
         c[key] = rng.choice(TIMESTAMPS)
     elif kind == "base64":
         c[key] = rng.choice(BASE64)
+    elif kind == "text":
+        c[key] = rng.choice(TEXTS)
+        if field.is_repeated:
+            c[key] = [c[key]]
+    elif kind == "float":
+        c[key] = rng.choice(FLOATS)
+    elif kind == "struct":
+        c[key] = copy.deepcopy(rng.choice(STRUCTS))
     elif kind == "int":
         base = rng.choice(INT_EDGES + [value if isinstance(value, int) and not isinstance(value, bool) else 5])
         form = rng.choice(["number", "text", "float", "exponent", "fraction", "exptext"])
@@ -254,10 +274,13 @@ def mutate_spot(spot, rng):
 
 
 def make_case(seed, index, rng):
-    """A mutated copy of a seed, with a unique name; (kind, resource, list of mutations)."""
-    kind, resource = seed
+    """A mutated copy of a seed, with a unique name; (kind, resource, list of mutations, fixture, group)."""
+    kind, resource, fixture, group = seed
     resource = copy.deepcopy(resource)
     name_key = RESOURCES[kind][1]
+    eds = resource.get("edsClusterConfig")
+    if isinstance(eds, dict) and "serviceName" not in eds:
+        eds["serviceName"] = resource[name_key]  # the renamed cluster still reads its fixture's endpoints
     resource[name_key] = f"o{index}-{resource.get(name_key, '')}"[:60]
     done = []
     for _ in range(rng.choice([0, 1, 1, 2, 2, 3])):
@@ -268,4 +291,4 @@ def make_case(seed, index, rng):
         if not places:
             break
         done.append(mutate_spot(rng.choice(places), rng))
-    return kind, resource, done
+    return kind, resource, done, fixture, group
