@@ -129,6 +129,7 @@ def spots(value, message_desc, out):
         return spots(value, inner, out)
     if message_desc.full_name.startswith("google.protobuf."):
         return out
+    out.append(Spot(value, None, None, message_desc))  # a place to add a field
     for key in list(value):
         if key == "@type":
             continue
@@ -186,6 +187,8 @@ def typo(key, rng):
 def mutate_spot(spot, rng):
     """One mutation at `spot`; returns a short description."""
     c, key, field = spot.container, spot.key, spot.field
+    if key is None:
+        return add_field(c, spot.message, rng)
     if key == "@type":
         new = rng.choice([URL + rng.choice(FOREIGN_TYPES), URL + typo(c[key].split("/")[-1], rng),
                           c[key].split("/")[-1], "", URL + SECRET])
@@ -271,6 +274,25 @@ def mutate_spot(spot, rng):
             other = rng.choice(unset)
             value[rng.choice([other.json_name, other.name])] = plausible(other, rng)
     return f"{kind} {key}"
+
+
+def add_field(container, message_desc, rng):
+    """Sets a field the object lacks, or gives one it has a second time under its other spelling."""
+    present = [f for f in message_desc.fields if f.json_name in container or f.name in container]
+    if present and rng.random() < 0.3:
+        field = rng.choice(present)
+        key = field.json_name if field.name in container else field.name
+        if key in container:
+            return "twin (same spelling)"
+        container[key] = copy.deepcopy(container.get(field.name, container.get(field.json_name)))
+        return f"twin {key}"
+    unset = [f for f in message_desc.fields if f not in present]
+    if not unset:
+        return "add nothing"
+    field = rng.choice(unset)
+    key = rng.choice([field.json_name, field.name])
+    container[key] = plausible(field, rng)
+    return f"add {key}"
 
 
 def make_case(seed, index, rng):

@@ -48,6 +48,9 @@ ORACLE_QUIRKS = [
     # Python reads an enum number with int(), which truncates 2.5 to 2; a fraction is not an enum number.
     ("enum-number-truncated",
      lambda case: re.search(r"or a 32-bit number, found -?\d+\.\d*[1-9]\d*$", case.chancery_message())),
+    # One field under both spellings ("clusterName" and "cluster_name"): Python checks keys, not fields, so the
+    # last one wins.
+    ("one-field-two-spellings", lambda case: re.search(r"^field \S+ is given twice", case.chancery_message())),
     # The same int() takes true and false as 1 and 0 for an enum.
     ("enum-from-boolean", lambda case: re.search(r"must be a name of \S+, found the boolean", case.chancery_message())),
 ]
