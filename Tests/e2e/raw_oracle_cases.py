@@ -255,9 +255,10 @@ def mutate_spot(spot, rng):
         c[key] = copy.deepcopy(rng.choice(STRUCTS))
     elif kind == "int":
         base = rng.choice(INT_EDGES + [value if isinstance(value, int) and not isinstance(value, bool) else 5])
-        form = rng.choice(["number", "text", "float", "exponent", "fraction", "exptext"])
+        form = rng.choice(["number", "text", "float", "exponent", "fraction", "exptext", "hex", "odd"])
         c[key] = {"number": base, "text": str(base), "float": float(base), "exponent": f"{base}e0",
-                  "fraction": base + 0.5, "exptext": f"{base / 1000}e3"}[form]
+                  "fraction": base + 0.5, "exptext": f"{base / 1000}e3", "hex": hex(base),
+                  "odd": rng.choice(["+5", "05", "-0", "1_000", "\u0661\u0662", "1E2", "10e-1", "0x1p3", " 5"])}[form]
         if field.is_repeated:
             c[key] = [c[key]]
         kind += f":{form}"

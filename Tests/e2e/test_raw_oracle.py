@@ -51,6 +51,13 @@ ORACLE_QUIRKS = [
     # One field under both spellings ("clusterName" and "cluster_name"): Python checks keys, not fields, so the
     # last one wins.
     ("one-field-two-spellings", lambda case: re.search(r"^field \S+ is given twice", case.chancery_message())),
+    # Python's int() also takes "1_000" and digits of other scripts ("١٢"); proto3 JSON integers are ASCII decimal.
+    ("int-syntax-of-python",
+     lambda case: re.search(r'must be a whole number, found the text "[^"]*(_|[^\x00-\x7f])', case.chancery_message())),
+    # Python decodes base64 leniently: it drops characters outside the alphabet and anything after the padding.
+    ("lenient-base64", lambda case: "is not base64" in case.chancery_message() and any(
+        not re.fullmatch(r"[A-Za-z0-9+/_-]*={0,2}", text) or len(text.rstrip("=")) % 4 == 1
+        or (text.endswith("=") and len(text) % 4 != 0) for text in strings_at(case.resource, case.chancery_key()))),
     # The same int() takes true and false as 1 and 0 for an enum.
     ("enum-from-boolean", lambda case: re.search(r"must be a name of \S+, found the boolean", case.chancery_message())),
 ]
@@ -75,11 +82,26 @@ KNOWN_DISAGREEMENTS = [
     # A NUL character in text: the reader takes it, then encoding fails after reading, with no file:line:col
     # ("cannot encode cluster ...: string contains a NUL byte").
     ("nul-in-text", lambda case: case.chancery[0] == "unattributed" and "contains a NUL byte" in case.chancery[1]),
+    # Integer text in hexadecimal ("0x10", even "0x1p3"): Swift's Double(text) reads it, so Chancery takes 16;
+    # proto3 JSON integers are decimal, and Python refuses.
+    ("hex-integer-text", lambda case: case.chancery[0] == "accept" and "with base 10: '0x" in str(case.python[1])),
     # Bytes that are not UTF-8 (a lone surrogate written raw): the raw file is read with U+FFFD in their place and
     # accepted; Python's parser refuses the unpaired surrogate.
     ("invalid-utf8-accepted",
      lambda case: case.chancery[0] == "accept" and case.index % 2 == 1 and "Unpaired surrogate" in case.python[1]),
 ]
+
+
+def strings_at(value, key):
+    """Every text under `key` anywhere in `value`."""
+    if isinstance(value, dict):
+        for k, item in value.items():
+            if k == key and isinstance(item, str):
+                yield item
+            yield from strings_at(item, key)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings_at(item, key)
 
 
 class Case:
@@ -88,6 +110,11 @@ class Case:
         self.fixture, self.group = fixture, group
         self.chancery = None  # ("accept", any_bytes_b64) | ("refuse", [messages]) | ("crash", text)
         self.python = None  # ("accept", message) | ("refuse", text)
+
+    def chancery_key(self):
+        """The field a refusal names (`"rawValue" is not base64` → rawValue)."""
+        match = re.match(r'"([^"]+)"', self.chancery_message())
+        return match.group(1) if match else None
 
     def chancery_message(self):
         if self.chancery[0] == "unattributed":
