@@ -43,6 +43,18 @@ TEXTS = ["", "ü", "日本語", "a\"b\\c", "\u0000", "\U0001F600", "\ud800", "\u
 FLOATS = [0.5, -0.0, 1e308, 1e309, -1e309, 5e-324, 1e-400, "NaN", "Infinity", "-Infinity", "nan", "1.5", "0x10", 3]
 STRUCTS = [{}, {"a": None}, {"a": [1, 2.5, "x", True, None, {"b": {}}]}, {"big": 18446744073709551616},
            {"e": 1e300, "n": -0.0}, {"ü": "日本"}, [], "text", 5]
+# Anys holding well-known types, which carry their JSON form under "value".
+WELL_KNOWN_ANYS = [
+    {"@type": URL + "google.protobuf.Duration", "value": "1.5s"},
+    {"@type": URL + "google.protobuf.Struct", "value": {"a": [1, {"b": None}]}},
+    {"@type": URL + "google.protobuf.UInt32Value", "value": "7"},
+    {"@type": URL + "google.protobuf.Value", "value": None},
+    {"@type": URL + "google.protobuf.StringValue", "value": "ü"},
+    {"@type": URL + "google.protobuf.Any", "value": {"@type": URL + "google.protobuf.BoolValue", "value": True}},
+    {"@type": URL + "google.protobuf.Duration", "value": "1s", "extra": 1},
+    {"@type": URL + "google.protobuf.Duration"},
+    {"@type": URL + "google.protobuf.Empty"},
+]
 JUNK = [None, 0, 1, -3, 2.5, 1e3, True, False, "", "x", "12", "1e3", "NaN", "Infinity", [], [1], {}, {"a": 1}]
 
 
@@ -190,8 +202,12 @@ def mutate_spot(spot, rng):
     if key is None:
         return add_field(c, spot.message, rng)
     if key == "@type":
+        if spot.field is None and spot.message.full_name == "google.protobuf.Any" and rng.random() < 0.3:
+            c.clear()
+            c.update(copy.deepcopy(rng.choice(WELL_KNOWN_ANYS)))
+            return f"any={c['@type']}"
         new = rng.choice([URL + rng.choice(FOREIGN_TYPES), URL + typo(c[key].split("/")[-1], rng),
-                          c[key].split("/")[-1], "", URL + SECRET])
+                          c[key].split("/")[-1], "", URL + SECRET, "example.com/a/" + c[key].split("/")[-1]])
         c[key] = new
         return f"@type={new}"
     value = c[key]
