@@ -113,7 +113,8 @@ class Case:
     def __init__(self, index, kind, resource, mutations, fixture="example-site", group="default"):
         self.index, self.kind, self.resource, self.mutations = index, kind, resource, mutations
         self.fixture, self.group = fixture, group
-        self.chancery = None  # ("accept", any_bytes_b64) | ("refuse", [messages]) | ("crash", text)
+        # ("accept", base64 of the Any or None, name) | ("refuse", [messages]) | ("unattributed" or "crash", text)
+        self.chancery = None
         self.python = None  # ("accept", message) | ("refuse", text)
 
     def chancery_key(self):
@@ -256,7 +257,7 @@ def compare(case):
     # Equal in meaning but not in bytes: fields or map entries in another order, say.
     if decoded == expected or json_format.MessageToDict(decoded) == json_format.MessageToDict(expected):
         return "equal-value"
-    # Known: an Any's type URL with another prefix than type.googleapis.com/ comes out with that prefix.
+    # Known: an Any's type URL with another prefix than type.googleapis.com/ comes out as type.googleapis.com/.
     rewritten = type(expected)()
     rewritten.CopyFrom(expected)
     if canonical(rewritten, rewrite_prefix=True).SerializeToString(deterministic=True) == packed.value:
