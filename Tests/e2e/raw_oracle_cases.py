@@ -312,6 +312,15 @@ def add_field(container, message_desc, rng):
     return f"add {key}"
 
 
+def is_64_bit(field):
+    """A 64-bit integer field, or a wrapper of one."""
+    if field is None:
+        return False
+    if field.message_type is not None:
+        return field.message_type.full_name in ("google.protobuf.Int64Value", "google.protobuf.UInt64Value")
+    return field.cpp_type in (field.CPPTYPE_INT64, field.CPPTYPE_UINT64)
+
+
 def make_case(seed, index, rng):
     """A mutated copy of a seed, with a unique name; (kind, resource, list of mutations, fixture, group)."""
     kind, resource, fixture, group = seed
@@ -327,6 +336,9 @@ def make_case(seed, index, rng):
         places = spots(resource, top, [])
         if rng.random() < 0.03:
             places = [Spot(resource, "@type", None, top)]
+        wide = [spot for spot in places if is_64_bit(spot.field)]
+        if wide and rng.random() < 0.3:
+            places = wide  # 64-bit integers are rare in the seeds and have the most edges
         if not places:
             break
         done.append(mutate_spot(rng.choice(places), rng))
