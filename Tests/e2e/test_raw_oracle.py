@@ -29,9 +29,11 @@ BATCH = 50
 ERROR_LINE = re.compile(r"^(\S*/case(\d+)\.json):(\d+):(\d+): (.*)$")
 SUBSET = ("in this build", "not known to this build")
 # Refusals Chancery documents and proto3 JSON lacks: a type a raw file cannot hold (Secret), no name, a secret
-# inline, a duplicate name, a reference to a resource the group lacks (after a mutation broke it).
+# inline, a duplicate name, a reference to a resource the group lacks (after a mutation broke it), a NUL in text
+# (which Chancery's encoder, and Envoy, cannot carry).
 EXPECTED = re.compile(r'is not a type a raw resource file can hold|^the [a-z ]+ has no "[a-zA-Z_]+"|'
-                      r' carries \S+ inline|is also defined in|is defined twice|refers to [a-z ]+ ".*", which group')
+                      r' carries \S+ inline|is also defined in|is defined twice|refers to [a-z ]+ ".*", which group|'
+                      r' contains a NUL character$')
 
 
 class Case:
