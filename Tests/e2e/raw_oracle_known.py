@@ -27,9 +27,11 @@ ORACLE_QUIRKS = [
     # last one wins.
     ("one-field-two-spellings",
      lambda case: re.search(r'^"\S+" sets field "\S+" a second time', case.chancery_message())),
-    # Python's int() also takes "1_000" and digits of other scripts ("١٢"); proto3 JSON integers are ASCII decimal.
+    # Python's int() also takes "1_000", a leading "+" and digits of other scripts ("١٢"); proto3 JSON integers are
+    # ASCII decimal, in JSON's number syntax.
     ("int-syntax-of-python",
-     lambda case: re.search(r'must be a whole number, found the text "[^"]*(_|[^\x00-\x7f])', case.chancery_message())),
+     lambda case: re.search(r'must be a whole number, found the text "(\+|[^"]*(_|[^\x00-\x7f]))',
+                            case.chancery_message())),
     # Python decodes base64 leniently: it drops characters outside the alphabet and anything after the padding.
     ("lenient-base64", lambda case: "is not base64" in case.chancery_message() and any(
         not re.fullmatch(r"[A-Za-z0-9+/_-]*={0,2}", text) or len(text.rstrip("=")) % 4 == 1
