@@ -232,8 +232,10 @@ public enum Loader {
                                 "\(source.label) refers to \(type.rawValue) \"\(name)\", which group \"\(group)\" "
                                 + "does not hold",
                             hint:
-                                "define it in a raw file for this group, or in the routes file; "
-                                + "certificates come from the certificate directory")
+                                type == .secret
+                                ? "certificates come from the certificate directory: is its folder there, and "
+                                    + "usable (see the warnings)?"
+                                : "define it in a raw file for this group, or in the routes file")
                     ]))
             }
             throw .inconsistent(error)

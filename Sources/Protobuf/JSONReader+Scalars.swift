@@ -5,7 +5,7 @@ enum Scalars {
         -> ProtoValue
     {
         func wrong(_ expected: String) -> ProtoInputError {
-            reader.fail(input, path, "\(reader.label(path)) must be \(expected), found \(input.shape)")
+            reader.fail(input, path, "\(reader.label(path)) must be \(expected), found \(input.shape(at: path))")
         }
         switch kind {
         case .bool:
@@ -61,7 +61,9 @@ enum Scalars {
         switch input.value {
         case .number(let n): text = n
         case .string(let s): text = s
-        default: throw reader.fail(input, path, "\(reader.label(path)) must be a whole number, found \(input.shape)")
+        default:
+            throw reader.fail(
+                input, path, "\(reader.label(path)) must be a whole number, found \(input.shape(at: path))")
         }
         let range: ClosedRange<Double>
         switch kind {
@@ -71,7 +73,8 @@ enum Scalars {
         default: range = Double(Int64.min)...Double(Int64.max)
         }
         let outOfRange = reader.fail(input, path, "\(reader.label(path)) \(text) is out of range for \(kind)")
-        let notWhole = reader.fail(input, path, "\(reader.label(path)) must be a whole number, found \(input.shape)")
+        let notWhole = reader.fail(
+            input, path, "\(reader.label(path)) must be a whole number, found \(input.shape(at: path))")
         guard isDecimal(text) else { throw notWhole }
         if !text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }) {
             // Plain digits: exact, or out of range (never rounded through a double).

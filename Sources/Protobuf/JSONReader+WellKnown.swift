@@ -23,7 +23,7 @@ enum WellKnown {
         let type = schema.name
         func text(_ what: String) throws(ProtoInputError) -> String {
             guard case .string(let s) = input.value else {
-                throw reader.fail(input, path, "\(reader.label(path)) must be \(what), found \(input.shape)")
+                throw reader.fail(input, path, "\(reader.label(path)) must be \(what), found \(input.shape(at: path))")
             }
             return s
         }
@@ -50,7 +50,8 @@ enum WellKnown {
             return ProtoMessage(type, paths.isEmpty ? [:] : ["paths": .list(paths.map { .string($0) })])
         case "google.protobuf.Struct":
             guard case .object(let members) = input.value else {
-                throw reader.fail(input, path, "\(reader.label(path)) must be a mapping, found \(input.shape)")
+                throw reader.fail(
+                    input, path, "\(reader.label(path)) must be a mapping, found \(input.shape(at: path))")
             }
             var fields: [String: ProtoValue] = [:]
             for member in members {
@@ -62,7 +63,7 @@ enum WellKnown {
             return try structValue(input, path: path, reader: reader, depth: depth)
         case "google.protobuf.ListValue":
             guard case .list(let items) = input.value else {
-                throw reader.fail(input, path, "\(reader.label(path)) must be a list, found \(input.shape)")
+                throw reader.fail(input, path, "\(reader.label(path)) must be a list, found \(input.shape(at: path))")
             }
             return try listValue(items, path: path, reader: reader, depth: depth)
         default:

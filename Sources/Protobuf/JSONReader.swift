@@ -51,7 +51,7 @@ struct JSONReader {
             return special
         }
         guard case .object(let members) = input.value else {
-            throw fail(input, path, "\(label(path)) must be a mapping (\(schema.name)), found \(input.shape)")
+            throw fail(input, path, "\(label(path)) must be a mapping (\(schema.name)), found \(input.shape(at: path))")
         }
         return try fields(members, schema, path: path, depth: depth, skipping: [])
     }
@@ -100,7 +100,7 @@ struct JSONReader {
         guard field.repeated else { return try single(input, field, path: path, depth: depth) }
         if field.isMap {
             guard case .object(let members) = input.value else {
-                throw fail(input, path, "\(label(path)) must be a mapping, found \(input.shape)")
+                throw fail(input, path, "\(label(path)) must be a mapping, found \(input.shape(at: path))")
             }
             guard let entry = field.messageType.flatMap({ registry.messages[$0] }),
                 let keyField = entry.field("key"), let valueField = entry.field("value"), keyField.kind == .string
@@ -114,7 +114,7 @@ struct JSONReader {
             return .map(out)
         }
         guard case .list(let items) = input.value else {
-            throw fail(input, path, "\(label(path)) must be a list, found \(input.shape)")
+            throw fail(input, path, "\(label(path)) must be a list, found \(input.shape(at: path))")
         }
         var out: [ProtoValue] = []
         out.reserveCapacity(items.count)
@@ -145,7 +145,9 @@ struct JSONReader {
         switch input.value {
         case .string(let name):
             // proto3 JSON readers also take an enum's number written as text.
-            if schema?.numberByName[name] == nil, let number = Int32(name) { return .int(Int64(number)) }
+            if schema?.numberByName[name] == nil, let number = Int32(name) {
+                return try enumNumber(number, schema, type, input, path)
+            }
             guard let schema, schema.numberByName[name] != nil else {
                 var error = fail(input, path, "\"\(name)\" is not a value of \(type)")
                 error.unknownName = name
@@ -158,22 +160,35 @@ struct JSONReader {
             else {
                 throw fail(input, path, "\(label(path)) must be a name of \(type) or a 32-bit number, found \(text)")
             }
-            return .int(Int64(number))
+            return try enumNumber(number, schema, type, input, path)
         default:
-            throw fail(input, path, "\(label(path)) must be a name of \(type), found \(input.shape)")
+            throw fail(input, path, "\(label(path)) must be a name of \(type), found \(input.shape(at: path))")
         }
+    }
+
+    /// An enum given by number becomes its name, so later checks (a cluster's `type: 3` is EDS) see one spelling; a
+    /// number the enum does not define is refused, as Envoy's own checks refuse it.
+    private func enumNumber(
+        _ number: Int32, _ schema: EnumSchema?, _ type: String, _ input: ProtoInput, _ path: String
+    ) throws(ProtoInputError) -> ProtoValue {
+        guard let name = schema?.nameByNumber[number] else {
+            throw fail(input, path, "\(number) is not a value of \(type)")
+        }
+        return .enumValue(name)
     }
 
     /// `google.protobuf.Any`: `"@type"` names the packed type; a type with its own JSON form goes under `"value"`.
     private func any(_ input: ProtoInput, path: String, depth: Int) throws(ProtoInputError) -> ProtoValue {
+        guard depth < Self.maximumDepth else { throw fail(input, path, "nested more than \(Self.maximumDepth) deep") }
         guard case .object(let members) = input.value else {
-            throw fail(input, path, "\(label(path)) must be a mapping with \"@type\", found \(input.shape)")
+            throw fail(input, path, "\(label(path)) must be a mapping with \"@type\", found \(input.shape(at: path))")
         }
         guard let typeMember = members.first(where: { $0.key == "@type" }) else {
             throw fail(input, path, "\(label(path)) needs \"@type\" (e.g. type.googleapis.com/envoy...)")
         }
         guard case .string(let url) = typeMember.value.value else {
-            throw fail(typeMember.value, path + ".@type", "\"@type\" must be text, found \(typeMember.value.shape)")
+            throw fail(
+                typeMember.value, path + ".@type", "\"@type\" must be text, found \(typeMember.value.shape(at: path))")
         }
         let typeName = url.split(separator: "/").last.map(String.init) ?? url
         guard url.contains("/"), let schema = registry.messages[typeName] else {

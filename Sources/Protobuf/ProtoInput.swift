@@ -38,6 +38,23 @@ public struct ProtoInput: Sendable {
         self.column = column
     }
 
+    /// How the value reads in an error message at `path`; text under a key that may hold a secret (a private key,
+    /// inline data, users) is described but never quoted, so a misplaced key cannot reach a log or `/status`.
+    public func shape(at path: String) -> String {
+        if case .string = value {
+            let keys = path.split(whereSeparator: { $0 == "." || $0 == "[" }).map { $0.lowercased() }
+            if keys.contains(where: { key in Self.sensitiveKeys.contains { key.hasPrefix($0) } }) {
+                return "text (not shown: it may be secret)"
+            }
+        }
+        return shape
+    }
+
+    static let sensitiveKeys = [
+        "private_key", "privatekey", "inline_string", "inlinestring", "inline_bytes",
+        "inlinebytes", "users", "password", "secret",
+    ]
+
     /// How the value reads in an error message: `a list`, `the text "abc"`, `the number 5`.
     public var shape: String {
         switch value {

@@ -17,7 +17,7 @@ public struct RawResource: Hashable, Sendable {
     /// `cluster "legacy"`, as messages name it.
     public var label: String { "\(Self.kind(type)) \"\(name)\"" }
 
-    static func kind(_ type: ResourceType) -> String {
+    public static func kind(_ type: ResourceType) -> String {
         switch type {
         case .listener: return "listener"
         case .route: return "route configuration"
@@ -41,6 +41,9 @@ public enum RawResourceFile {
     /// The types a raw file may hold. Secrets are not among them: certificates come from the certificate directory,
     /// so that no private key is ever written into a configuration file.
     public static let servedTypes: [ResourceType] = [.listener, .route, .cluster, .endpoint]
+
+    /// Errors reported per file before the rest of it is left unchecked.
+    static let maximumErrors = 50
 
     /// The file's bytes: refused at the first byte that is not UTF-8, rather than read with a replacement character.
     public static func parse(bytes: [UInt8], file: String) throws(ConfigErrors) -> [RawResource] {
@@ -71,7 +74,8 @@ public enum RawResourceFile {
     public static func parse(_ text: String, file: String) throws(ConfigErrors) -> [RawResource] {
         let root: Node?
         do {
-            root = try Yams.compose(yaml: SurrogateEscapes.joined(text))
+            // Only JSON files: in YAML's plain and single-quoted scalars a backslash is just a character.
+            root = try Yams.compose(yaml: file.hasSuffix(".json") ? SurrogateEscapes.joined(text) : text)
         } catch {
             throw ConfigErrors([RoutesFile.syntaxError(error, yaml: text, file: file)])
         }
@@ -118,6 +122,13 @@ public enum RawResourceFile {
                     }
                     names.append(name)
                 }
+                if items.isEmpty {
+                    errors.append(
+                        .rawResource(
+                            at: at(member.value.line, member.value.column), key: "groups",
+                            message: "\"groups\" is empty, so these resources would be served to no proxy",
+                            hint: "name at least one node group, or remove \"groups\" to serve every group"))
+                }
                 groups = names
             case "resources":
                 guard case .list(let items) = member.value.value else {
@@ -142,6 +153,16 @@ public enum RawResourceFile {
         var resources: [RawResource] = []
         var seen: [String: Int] = [:]
         for (index, item) in resourceList.enumerated() {
+            // A file of thousands of broken resources costs a bounded amount and prints a readable report.
+            if errors.count >= maximumErrors {
+                errors.append(
+                    .rawResource(
+                        at: at(item.line, item.column), key: "resources[\(index)]",
+                        message:
+                            "too many errors; the \(resourceList.count - index) resources from here on were not checked",
+                        hint: "fix the errors above first"))
+                break
+            }
             do throws(ConfigError) {
                 var resource = try self.resource(item, index: index, file: file)
                 resource.groups = groups
@@ -212,10 +233,16 @@ public enum RawResourceFile {
                 at: position, key: key, message: "the \(RawResource.kind(type)) has no \"\(type.nameField)\"",
                 hint: "every resource needs a name, which is how proxies ask for it")
         }
+        if type == .cluster, name == ConfigSourceMode.controlPlaneCluster {
+            throw .rawResource(
+                at: position, key: key,
+                message: "cluster name \"\(name)\" is taken: the bootstrap's cluster for Chancery itself has it",
+                hint: "choose another name")
+        }
         if let secret = secretField(in: message) {
             throw .rawResource(
                 at: position, key: key,
-                message: "\(RawResource.kind(type)) \"\(name)\" carries \(secret) inline",
+                message: "\(RawResource.kind(type)) \"\(name)\" sets \(secret), which holds a secret",
                 hint:
                     "keep secrets out of configuration files: put certificates in the certificate directory and refer to them through SDS by name"
             )
@@ -225,6 +252,15 @@ public enum RawResourceFile {
 
     /// The first field that holds a secret (a private key, password hashes), as `Type.field`, anywhere inside.
     static func secretField(in message: ProtoMessage) -> String? {
+        if message.typeName == "google.protobuf.Any", let url = message["type_url"]?.stringValue,
+            let bytes = message["value"]?.bytesValue
+        {
+            // An Any holding an Any is packed to bytes already: open it to look inside.
+            guard let inner = try? ProtoCodec.decode(String(url.split(separator: "/").last ?? ""), from: bytes) else {
+                return nil
+            }
+            return secretField(in: inner)
+        }
         for (field, value) in message.fields {
             let path = "\(message.typeName).\(field)"
             if Redaction.fields.contains(path) { return path }

@@ -30,6 +30,8 @@ enum Consistency {
             if let name = message["name"]?.stringValue { refs.append((.secret, name)) }
         case "envoy.config.route.v3.RouteAction", "envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy":
             if let name = message["cluster"]?.stringValue { refs.append((.cluster, name)) }
+        case "envoy.config.route.v3.WeightedCluster.ClusterWeight":
+            if let name = message["name"]?.stringValue { refs.append((.cluster, name)) }
         default:
             break
         }

@@ -85,15 +85,24 @@ public struct Snapshot: Hashable, Sendable {
         throws(SnapshotError) -> Snapshot
     {
         var groups: [GroupKey: GroupSnapshot] = [:]
+        // The same resource in several groups or modes (a shared cluster, a secret, a raw resource sent to every
+        // group) is encoded once and its bytes shared, so the cost follows the distinct resources, not the groups.
+        var encodedOnce: [EncodingKey: EncodedResource] = [:]
         for (mode, byGroup) in translated {
             for (name, resources) in byGroup {
                 var types: [ResourceType: TypeSnapshot] = [:]
                 for (type, messages) in resources {
                     var encoded: [String: EncodedResource] = [:]
                     for (resourceName, message) in messages {
+                        let key = EncodingKey(type: type, name: resourceName, message: message)
+                        if let done = encodedOnce[key] {
+                            encoded[resourceName] = done
+                            continue
+                        }
                         do {
-                            encoded[resourceName] = try EncodedResource(
-                                type: type, name: resourceName, message: message)
+                            let resource = try EncodedResource(type: type, name: resourceName, message: message)
+                            encoded[resourceName] = resource
+                            encodedOnce[key] = resource
                         } catch {
                             throw SnapshotError.encoding(
                                 group: name, type: type, name: resourceName, reason: "\(error)")
@@ -108,6 +117,13 @@ public struct Snapshot: Hashable, Sendable {
         }
         return Snapshot(groups: groups)
     }
+}
+
+/// What makes two resources the same encoding: type, name and message.
+private struct EncodingKey: Hashable {
+    let type: ResourceType
+    let name: String
+    let message: ProtoMessage
 }
 
 public enum SnapshotError: Error, Hashable, Sendable, CustomStringConvertible {

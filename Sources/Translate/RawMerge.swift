@@ -23,16 +23,26 @@ public enum RawMerge {
     ) -> Outcome {
         guard !raw.isEmpty else { return Outcome(groups: translated, notes: []) }
         let clustersByName = Dictionary(config.clusters.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        // A name the routes file defines belongs to it in every group, even one where nothing of the routes file
+        // uses it: otherwise one cluster name could mean two backends, depending on the group.
+        let listenerNames = Set(config.listeners.map(\.name) + config.grpcServices.map(\.name))
+        func definedByRoutesFile(_ resource: RawResource) -> Bool {
+            switch resource.type {
+            case .cluster, .endpoint: return clustersByName[resource.name] != nil
+            case .listener, .route: return listenerNames.contains(resource.name)
+            case .secret: return false
+            }
+        }
         var groups = translated
         var notes: [String] = []
         for group in config.groups {
             var out = groups[group] ?? GroupResources(group: group)
             var added: [RawResource] = []
             for resource in raw where resource.groups?.contains(group) ?? true {
-                if out.resources[resource.type]?[resource.name] != nil {
+                if out.resources[resource.type]?[resource.name] != nil || definedByRoutesFile(resource) {
                     notes.append(
-                        "\(resource.position): \(resource.label) is also defined by the routes file; group \"\(group)\" "
-                            + "is served the routes file's, and this one is left out there")
+                        "\(resource.position): \(resource.label) is also defined by the routes file, whose "
+                            + "\(RawResource.kind(resource.type)) wins; this one is left out")
                     continue
                 }
                 out.resources[resource.type, default: [:]][resource.name] = adapted(resource.message, to: mode)

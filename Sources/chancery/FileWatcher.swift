@@ -84,8 +84,12 @@ final class FileWatcher: @unchecked Sendable {
             for entry in (try? files.contentsOfDirectory(atPath: path)) ?? [] where !entry.hasPrefix(".") {
                 let child = path + "/" + entry
                 var childIsDirectory: ObjCBool = false
-                guard files.fileExists(atPath: child, isDirectory: &childIsDirectory), childIsDirectory.boolValue
-                else { continue }
+                guard files.fileExists(atPath: child, isDirectory: &childIsDirectory) else { continue }
+                guard childIsDirectory.boolValue else {
+                    // A file directly in a watched directory (a raw resource file) may be a link elsewhere.
+                    result.append(contentsOf: Self.linkDirectories(child).dropFirst())
+                    continue
+                }
                 result.append(child)
                 // The certificate folder may itself be a link (DIR/site → /etc/letsencrypt/live/site).
                 let real = (child as NSString).resolvingSymlinksInPath

@@ -209,7 +209,7 @@ private func error(_ text: String) -> String {
                           tls_certificates:
                             - private_key: { inline_string: "SECRET-KEY-MATERIAL" }
             """)
-        #expect(message.hasPrefix("raw.yaml:2:5: listener \"l\" carries"))
+        #expect(message.hasPrefix("raw.yaml:2:5: listener \"l\" sets"))
         #expect(message.contains("TlsCertificate.private_key"))
         #expect(!message.contains("SECRET-KEY-MATERIAL"))
     }
@@ -266,8 +266,8 @@ private func error(_ text: String) -> String {
               - {"@type": \(cluster), name: a, lb_policy: "1", connect_timeout: "2.s"}
               - {"@type": \(cluster), name: b, lb_policy: 1.0}
             """, file: "raw.yaml")
-        #expect(resources[0].message["lb_policy"] == .int(1))
-        #expect(resources[1].message["lb_policy"] == .int(1))
+        #expect(resources[0].message["lb_policy"] == .enumValue("LEAST_REQUEST"))
+        #expect(resources[1].message["lb_policy"] == .enumValue("LEAST_REQUEST"))
         #expect(resources[0].message["connect_timeout"]?.messageValue?["seconds"] == .int(2))
         #expect(throws: ConfigErrors.self) {
             try RawResourceFile.parse("resources:\n  - {\"@type\": \(cluster), name: c, lb_policy: 1.5}", file: "r")
@@ -353,5 +353,88 @@ private func error(_ text: String) -> String {
             message = error.description
         }
         #expect(message.contains("\"connect_timeout\" sets field \"connectTimeout\" a second time"), "\(message)")
+    }
+}
+
+/// What the independent review of the raw resource change found, each pinned.
+@Suite struct ReviewFindingsTests {
+    private func message(_ text: String, file: String = "raw.yaml") -> String {
+        do {
+            _ = try RawResourceFile.parse(text, file: file)
+            return "no error"
+        } catch {
+            return error.description
+        }
+    }
+
+    @Test func aManyErrorFileStopsAtFiftyAndSaysSo() {
+        let bad = (0..<200).map { "  - {\"@type\": \(cluster), name: c\($0), lb_policy: NOPE}" }
+        let report = message("resources:\n" + bad.joined(separator: "\n"))
+        let lines = report.split(separator: "\n")
+        #expect(lines.count == 51)
+        #expect(lines.last?.contains("too many errors; the 150 resources from here on were not checked") == true)
+    }
+
+    @Test func textThatMayBeSecretIsNeverQuoted() {
+        let report = message(
+            """
+            resources:
+              - "@type": \(listener)
+                name: l
+                filter_chains:
+                  - transport_socket:
+                      name: tls
+                      typed_config:
+                        "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
+                        common_tls_context:
+                          tls_certificates:
+                            - private_key: "-----BEGIN PRIVATE KEY-----MIIEvQIBADANBgkqhkiG9w0BAQEFAASC"
+            """)
+        #expect(report.contains("found text (not shown: it may be secret)"), "\(report)")
+        #expect(!report.contains("MIIE") && !report.contains("BEGIN"))
+    }
+
+    @Test func aKeyWrappedInAnAnyInsideAnAnyIsStillFound() {
+        let report = message(
+            """
+            resources:
+              - "@type": \(cluster)
+                name: c
+                transport_socket:
+                  name: tls
+                  typed_config:
+                    "@type": type.googleapis.com/google.protobuf.Any
+                    value:
+                      "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext
+                      common_tls_context: { tls_certificates: [{ private_key: { inline_string: x } }] }
+            """)
+        #expect(report.contains("TlsCertificate.private_key, which holds a secret"), "\(report)")
+    }
+
+    @Test func deepAnysAreBoundedToo() {
+        var any = "{\"@type\": \"type.googleapis.com/google.protobuf.BoolValue\", \"value\": true}"
+        for _ in 0..<100 { any = "{\"@type\": \"type.googleapis.com/google.protobuf.Any\", \"value\": \(any)}" }
+        let report = message(
+            "{\"resources\": [{\"@type\": \"\(cluster)\", \"name\": \"c\", \"typedExtensionProtocolOptions\": {\"x\": \(any)}}]}",
+            file: "raw.json")
+        #expect(report.contains("nested more than 64 deep"), "\(report)")
+    }
+
+    @Test func enumNumbersBecomeNamesAndUndefinedOnesAreRefused() throws {
+        let resources = try RawResourceFile.parse(
+            "resources:\n  - {\"@type\": \(cluster), name: c, type: 3}", file: "raw.yaml")
+        #expect(resources[0].message["type"] == .enumValue("EDS"))
+        #expect(message("resources:\n  - {\"@type\": \(cluster), name: c, type: 99}").contains("99 is not a value of"))
+    }
+
+    @Test func emptyGroupsAndTheBootstrapClusterNameAreRefused() {
+        #expect(message("groups: []\nresources: []").contains("\"groups\" is empty"))
+        #expect(message("resources:\n  - {\"@type\": \(cluster), name: chancery_xds}").contains("is taken"))
+    }
+
+    @Test func surrogateEscapesAreJoinedOnlyInJSONFiles() throws {
+        let yaml = try RawResourceFile.parse(
+            "resources:\n  - {\"@type\": \(cluster), name: 'a\\ud83d\\ude00'}", file: "raw.yaml")
+        #expect(yaml[0].name == "a\\ud83d\\ude00")
     }
 }
