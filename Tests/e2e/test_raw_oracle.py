@@ -32,7 +32,7 @@ SUBSET = ("in this build", "not known to this build")
 # inline, a duplicate name, a reference to a resource the group lacks (after a mutation broke it), a NUL in text
 # (which Chancery's encoder, and Envoy, cannot carry).
 EXPECTED = re.compile(r'is not a type a raw resource file can hold|^the [a-z ]+ has no "[a-zA-Z_]+"|'
-                      r' carries \S+ inline|is also defined in|is defined twice|refers to [a-z ]+ ".*", which group|'
+                      r' sets \S+, which holds a secret|is also defined in|is defined twice|refers to [a-z ]+ ".*", which group|'
                       r' contains a NUL character$')
 
 
@@ -301,8 +301,8 @@ def test_refusals_name_the_file_place_and_reason(tmp_path):
         '1.json:1:234: "portValue" 4294967296 is out of range for uint32',
         '2.json:1:101: envoy.config.cluster.v3.Cluster has no field "conectTimeout" in this build '
         '(did you mean "connectTimeout"?)',
-        '3.json:1:16: cluster "hp-key" carries envoy.extensions.transport_sockets.tls.v3.TlsCertificate.private_key '
-        "inline (keep secrets out of configuration files: put certificates in the certificate directory and refer to "
+        '3.json:1:16: cluster "hp-key" sets envoy.extensions.transport_sockets.tls.v3.TlsCertificate.private_key, '
+        "which holds a secret (keep secrets out of configuration files: put certificates in the certificate directory and refer to "
         "them through SDS by name)",
     ]
     assert "KEYBYTES" not in errors
