@@ -12,6 +12,23 @@ private func parse(_ text: String) throws(ConfigErrors) -> [RawResource] {
 }
 
 /// The one error a file gives, as printed.
+/// A raw file of one TLS listener whose certificate sets `private_key` to `privateKey` (YAML flow text).
+private func tlsListener(privateKey: String) -> String {
+    """
+    resources:
+      - "@type": \(listener)
+        name: l
+        filter_chains:
+          - transport_socket:
+              name: tls
+              typed_config:
+                "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
+                common_tls_context:
+                  tls_certificates:
+                    - private_key: \(privateKey)
+    """
+}
+
 private func error(_ text: String) -> String {
     do {
         _ = try parse(text)
@@ -195,20 +212,7 @@ private func error(_ text: String) -> String {
     }
 
     @Test func inlinePrivateKeysAreRefusedWithoutBeingEchoed() {
-        let message = error(
-            """
-            resources:
-              - "@type": \(listener)
-                name: l
-                filter_chains:
-                  - transport_socket:
-                      name: tls
-                      typed_config:
-                        "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
-                        common_tls_context:
-                          tls_certificates:
-                            - private_key: { inline_string: "SECRET-KEY-MATERIAL" }
-            """)
+        let message = error(tlsListener(privateKey: #"{ inline_string: "SECRET-KEY-MATERIAL" }"#))
         #expect(message.hasPrefix("raw.yaml:2:5: listener \"l\" sets"))
         #expect(message.contains("TlsCertificate.private_key"))
         #expect(!message.contains("SECRET-KEY-MATERIAL"))
@@ -376,20 +380,7 @@ private func error(_ text: String) -> String {
     }
 
     @Test func textThatMayBeSecretIsNeverQuoted() {
-        let report = message(
-            """
-            resources:
-              - "@type": \(listener)
-                name: l
-                filter_chains:
-                  - transport_socket:
-                      name: tls
-                      typed_config:
-                        "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
-                        common_tls_context:
-                          tls_certificates:
-                            - private_key: "-----BEGIN PRIVATE KEY-----MIIEvQIBADANBgkqhkiG9w0BAQEFAASC"
-            """)
+        let report = message(tlsListener(privateKey: #""-----BEGIN PRIVATE KEY-----MIIEvQIBADANBgkqhkiG9w0BAQEFAASC""#))
         #expect(report.contains("found text (not shown: it may be secret)"), "\(report)")
         #expect(!report.contains("MIIE") && !report.contains("BEGIN"))
     }
