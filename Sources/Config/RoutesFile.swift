@@ -20,7 +20,9 @@ public enum RoutesFile {
     public static func parse(_ yaml: String, file: String) throws(ConfigErrors) -> RoutesConfig {
         let root: Node?
         do {
-            root = try Yams.compose(yaml: yaml)
+            // `.basic`: every scalar stays text with no implicit tag. Chancery reads scalars itself (YAMLReader), and
+            // Yams' default resolver would run a set of regular expressions on every key and value to tag it.
+            root = try Yams.compose(yaml: yaml, .basic)
         } catch {
             throw ConfigErrors([syntaxError(error, yaml: yaml, file: file)])
         }

@@ -80,8 +80,10 @@ final class YAMLReader {
             return nil
         }
         let text = scalar.string
-        let leaf =
+        // The key's own name, for the two messages below only (worked out when one is needed).
+        var leaf: String {
             value.path.split(separator: ".").last.map { $0.split(separator: "[").first.map(String.init) ?? "" } ?? ""
+        }
         if text.unicodeScalars.contains("\u{0}") {
             report(
                 .invalidValue(
@@ -102,7 +104,8 @@ final class YAMLReader {
     /// A non-empty string.
     func nonEmptyString(_ value: Located) -> String? {
         guard let text = string(value) else { return nil }
-        if text.trimmingCharacters(in: .whitespaces).isEmpty {
+        // Blank as Foundation's `.whitespaces` counts it (space separators and tab), without bridging to NSString.
+        if text.unicodeScalars.allSatisfy({ $0 == "\t" || $0.properties.generalCategory == .spaceSeparator }) {
             report(
                 .wrongType(at: value.position, key: value.path, expected: "non-empty text", found: "an empty string"))
             return nil

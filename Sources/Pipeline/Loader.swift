@@ -193,14 +193,15 @@ public enum Loader {
     ) {
         var translated: [ConfigSourceMode: [String: GroupResources]] = [:]
         var notes: [String] = []
+        // All modes in one call, so what does not depend on the mode is built once and shared.
+        let declarativeByMode = Translator.translate(
+            validated.config, certificates: validated.certificates.bundles,
+            modes: ConfigSourceMode.allCases, authorities: validated.certificates.authorities,
+            userLists: validated.certificates.userLists,
+            descriptors: validated.certificates.descriptorSets.mapValues(\.bytes))
         for mode in ConfigSourceMode.allCases {
-            let declarative = Translator.translate(
-                validated.config, certificates: validated.certificates.bundles,
-                mode: mode, authorities: validated.certificates.authorities,
-                userLists: validated.certificates.userLists,
-                descriptors: validated.certificates.descriptorSets.mapValues(\.bytes))
             let merged = RawMerge.merge(
-                declarative, raw: validated.raw, config: validated.config,
+                declarativeByMode[mode] ?? [:], raw: validated.raw, config: validated.config,
                 certificates: validated.certificates.bundles, authorities: validated.certificates.authorities,
                 mode: mode)
             translated[mode] = merged.groups

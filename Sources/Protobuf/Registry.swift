@@ -36,7 +36,10 @@ struct EnumSchema: Sendable {
 }
 
 /// One field of a message, as protobuf-c lays it out.
-struct FieldSchema: Sendable {
+///
+/// Schemas are classes, built once and never changed: handing one out costs one reference count, where a struct
+/// would copy (and retain) each of its strings on every field the encoder visits.
+final class FieldSchema: Sendable {
     let name: String
     let jsonName: String
     let number: Int
@@ -52,17 +55,44 @@ struct FieldSchema: Sendable {
     let enumType: String?
     /// A `map<K, V>` field: repeated `<Name>Entry` messages with `key` = 1 and `value` = 2.
     let isMap: Bool
+
+    init(
+        name: String, jsonName: String, number: Int, kind: FieldKind, repeated: Bool, inOneof: Bool, offset: Int,
+        quantifierOffset: Int, messageType: String?, enumType: String?, isMap: Bool
+    ) {
+        self.name = name
+        self.jsonName = jsonName
+        self.number = number
+        self.kind = kind
+        self.repeated = repeated
+        self.inOneof = inOneof
+        self.offset = offset
+        self.quantifierOffset = quantifierOffset
+        self.messageType = messageType
+        self.enumType = enumType
+        self.isMap = isMap
+    }
 }
 
 /// A message type: its descriptor and fields. Descriptors are static C data, so sharing them is safe.
-struct MessageSchema: @unchecked Sendable {
+final class MessageSchema: @unchecked Sendable {
     let name: String
     let descriptor: UnsafePointer<ProtobufCMessageDescriptor>
     let size: Int
     let fields: [FieldSchema]
-    let fieldIndex: [String: Int]
+    let fieldIndex: [String: FieldSchema]
 
-    func field(_ name: String) -> FieldSchema? { fieldIndex[name].map { fields[$0] } }
+    init(name: String, descriptor: UnsafePointer<ProtobufCMessageDescriptor>, size: Int, fields: [FieldSchema]) {
+        self.name = name
+        self.descriptor = descriptor
+        self.size = size
+        self.fields = fields
+        var index: [String: FieldSchema] = [:]
+        for field in fields { index[field.name] = field }
+        self.fieldIndex = index
+    }
+
+    func field(_ name: String) -> FieldSchema? { fieldIndex[name] }
 }
 
 /// Every type generated from proto/, by full proto name, built once from the EnvoyAPI descriptor registry.
@@ -144,11 +174,7 @@ struct Registry: Sendable {
                     enumType: enumType,
                     isMap: isMap))
         }
-        var index: [String: Int] = [:]
-        for (i, f) in fields.enumerated() { index[f.name] = i }
-        return MessageSchema(
-            name: name, descriptor: d, size: Int(d.pointee.sizeof_message), fields: fields,
-            fieldIndex: index)
+        return MessageSchema(name: name, descriptor: d, size: Int(d.pointee.sizeof_message), fields: fields)
     }
 
     /// protobuf-c drops the `map_entry` option, so recognise protoc's naming rule instead: a map field `foo_bar`

@@ -75,7 +75,8 @@ public enum RawResourceFile {
         let root: Node?
         do {
             // Only JSON files: in YAML's plain and single-quoted scalars a backslash is just a character.
-            root = try Yams.compose(yaml: file.hasSuffix(".json") ? SurrogateEscapes.joined(text) : text)
+            // `.basic`: scalars are read by YAMLInput, so Yams need not tag them (with regular expressions).
+            root = try Yams.compose(yaml: file.hasSuffix(".json") ? SurrogateEscapes.joined(text) : text, .basic)
         } catch {
             throw ConfigErrors([RoutesFile.syntaxError(error, yaml: text, file: file)])
         }

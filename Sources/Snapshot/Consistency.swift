@@ -6,19 +6,36 @@ import Vocabulary
 /// It walks the encoded messages themselves rather than trusting the translator, so a translator bug cannot send a
 /// proxy a Listener whose RouteConfiguration or Secret never arrives.
 enum Consistency {
+    /// A name one resource gives another.
+    struct Reference: Hashable, Sendable {
+        let type: ResourceType
+        let name: String
+    }
+
     static func check(_ group: GroupSnapshot) throws(SnapshotError) {
         for type in [ResourceType.listener, .route, .cluster] {
             for resource in group[type].resources.values.sorted(by: { $0.name < $1.name }) {
-                var refs: [(ResourceType, String)] = []
-                collect(resource.message, into: &refs)
-                if type == .cluster, isEDS(resource.message) {
-                    refs.append((.endpoint, edsName(resource.message)))
-                }
-                for (refType, name) in refs where group[refType].resources[name] == nil {
+                for reference in resource.references where group[reference.type].resources[reference.name] == nil {
                     throw SnapshotError.dangling(
-                        group: group.group, fromType: type, fromName: resource.name, type: refType, name: name)
+                        group: group.group, fromType: type, fromName: resource.name, type: reference.type,
+                        name: reference.name)
                 }
             }
+        }
+    }
+
+    /// What a resource of `type` refers to, found by walking the message itself (done once per encoded resource).
+    static func references(_ type: ResourceType, _ message: ProtoMessage) -> [Reference] {
+        guard type == .listener || type == .route || type == .cluster else { return [] }
+        var refs: [(ResourceType, String)] = []
+        collect(message, into: &refs)
+        if type == .cluster, isEDS(message) {
+            refs.append((.endpoint, edsName(message)))
+        }
+        // Each name once, in a fixed order: the walk follows dictionary order, which differs between two equal
+        // messages, and a route configuration names the same cluster from many routes.
+        return Set(refs.map { Reference(type: $0.0, name: $0.1) }).sorted {
+            ($0.type.rawValue, $0.name) < ($1.type.rawValue, $1.name)
         }
     }
 

@@ -12,20 +12,23 @@ public struct EncodedResource: Hashable, Sendable {
     public let anyBytes: [UInt8]
     /// The resource message itself, for rendering (admin, golden files).
     public let message: ProtoMessage
+    /// The routes, clusters, endpoints and secrets it names, collected once for the consistency check.
+    let references: [Consistency.Reference]
 
     public init(type: ResourceType, name: String, message: ProtoMessage) throws {
         self.type = type
         self.name = name
         self.message = message
         let value = try ProtoCodec.encode(message)
-        self.anyBytes = try ProtoCodec.encode(
-            ProtoMessage(
-                "google.protobuf.Any",
-                [
-                    "type_url": .string(type.typeURL),
-                    "value": .bytes(value),
-                ]))
+        // The Any's two fields written directly, as protobuf-c would pack them (an empty `value` left out), rather
+        // than building and packing a second message around a copy of the bytes.
+        var any: [UInt8] = []
+        any.reserveCapacity(type.typeURL.utf8.count + value.count + 16)
+        ProtoWire.appendString(field: 1, type.typeURL, to: &any)
+        if !value.isEmpty { ProtoWire.appendLengthDelimited(field: 2, value, to: &any) }
+        self.anyBytes = any
         self.version = ContentHash.of(anyBytes)
+        self.references = Consistency.references(type, message)
     }
 }
 

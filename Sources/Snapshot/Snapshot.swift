@@ -120,10 +120,19 @@ public struct Snapshot: Hashable, Sendable {
 }
 
 /// What makes two resources the same encoding: type, name and message.
+///
+/// Only type and name are hashed. Hashing a whole message tree costs more than encoding it (every nested field map
+/// is hashed element by element), while the few keys that share a type and name (one per mode or group at most)
+/// are told apart by `==`, which stops at the first difference.
 private struct EncodingKey: Hashable {
     let type: ResourceType
     let name: String
     let message: ProtoMessage
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(type)
+        hasher.combine(name)
+    }
 }
 
 public enum SnapshotError: Error, Hashable, Sendable, CustomStringConvertible {

@@ -25,6 +25,33 @@ public enum Translator {
         authorities: [String: TrustedAuthority] = [:], userLists: [String: UserList] = [:],
         descriptors: [String: [UInt8]] = [:]
     ) -> [String: GroupResources] {
+        translate(
+            config, certificates: certificates, modes: [mode], authorities: authorities, userLists: userLists,
+            descriptors: descriptors)[mode] ?? [:]
+    }
+
+    /// The same, for several config-source modes at once. What does not depend on the mode (route configurations,
+    /// endpoints, secrets) is built once and the same value shared by every mode and group that has it, so the
+    /// snapshot recognises it as one resource without comparing it field by field.
+    public static func translate(
+        _ config: RoutesConfig, certificates: [String: CertificateBundle], modes: [ConfigSourceMode],
+        authorities: [String: TrustedAuthority] = [:], userLists: [String: UserList] = [:],
+        descriptors: [String: [UInt8]] = [:]
+    ) -> [ConfigSourceMode: [String: GroupResources]] {
+        var shared = SharedParts(userLists: userLists, descriptors: descriptors)
+        var result: [ConfigSourceMode: [String: GroupResources]] = [:]
+        for mode in modes {
+            result[mode] = translate(
+                config, certificates: certificates, mode: mode, authorities: authorities, shared: &shared)
+        }
+        return result
+    }
+
+    private static func translate(
+        _ config: RoutesConfig, certificates: [String: CertificateBundle], mode: ConfigSourceMode,
+        authorities: [String: TrustedAuthority], shared: inout SharedParts
+    ) -> [String: GroupResources] {
+        let descriptors = shared.descriptors
         let clustersByName = Dictionary(config.clusters.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var result: [String: GroupResources] = [:]
         for group in config.groups {
@@ -43,8 +70,7 @@ public enum Translator {
                             listener, http, mode: mode, descriptors: descriptors)
                     }
                     if ListenerBuilder.servesHTTP(http) {
-                        out.resources[.route, default: [:]][listener.name] = RouteBuilder.routeConfiguration(
-                            listener, http, userLists: userLists, descriptors: descriptors)
+                        out.resources[.route, default: [:]][listener.name] = shared.routeConfiguration(listener, http)
                     }
                     usedCertificates.formUnion(ListenerBuilder.certificateNames(http))
                     usedAuthorities.formUnion(ListenerBuilder.authorityNames(http))
@@ -76,16 +102,17 @@ public enum Translator {
                     if let certificate = tls.certificate { usedCertificates.insert(certificate) }
                 }
                 if ClusterBuilder.usesEDS(cluster) {
-                    out.resources[.endpoint, default: [:]][name] = ClusterBuilder.loadAssignment(cluster)
+                    out.resources[.endpoint, default: [:]][name] = shared.loadAssignment(cluster)
                 }
             }
             for name in usedCertificates {
                 guard let bundle = certificates[name] else { continue }
-                out.resources[.secret, default: [:]][name] = secret(bundle)
+                out.resources[.secret, default: [:]][name] = shared.secret(bundle)
             }
             for name in usedAuthorities {
                 guard let authority = authorities[name] else { continue }
-                out.resources[.secret, default: [:]][ListenerBuilder.authoritySecretName(name)] = secret(authority)
+                out.resources[.secret, default: [:]][ListenerBuilder.authoritySecretName(name)] =
+                    shared.secret(authority)
             }
             result[group] = out
         }
@@ -130,5 +157,49 @@ public enum Translator {
                             ])
                     ]),
             ])
+    }
+}
+
+/// The resources whose translation does not depend on the config-source mode, each built the first time a group
+/// needs it. Names are unique per type in a routes file, so the name is the key.
+private struct SharedParts {
+    let userLists: [String: UserList]
+    let descriptors: [String: [UInt8]]
+    private var routes: [String: ProtoMessage] = [:]
+    private var endpoints: [String: ProtoMessage] = [:]
+    private var secrets: [String: ProtoMessage] = [:]
+    private var authoritySecrets: [String: ProtoMessage] = [:]
+
+    init(userLists: [String: UserList], descriptors: [String: [UInt8]]) {
+        self.userLists = userLists
+        self.descriptors = descriptors
+    }
+
+    mutating func routeConfiguration(_ listener: Listener, _ http: HTTPListener) -> ProtoMessage {
+        if let built = routes[listener.name] { return built }
+        let built = RouteBuilder.routeConfiguration(listener, http, userLists: userLists, descriptors: descriptors)
+        routes[listener.name] = built
+        return built
+    }
+
+    mutating func loadAssignment(_ cluster: Cluster) -> ProtoMessage {
+        if let built = endpoints[cluster.name] { return built }
+        let built = ClusterBuilder.loadAssignment(cluster)
+        endpoints[cluster.name] = built
+        return built
+    }
+
+    mutating func secret(_ bundle: CertificateBundle) -> ProtoMessage {
+        if let built = secrets[bundle.name] { return built }
+        let built = Translator.secret(bundle)
+        secrets[bundle.name] = built
+        return built
+    }
+
+    mutating func secret(_ authority: TrustedAuthority) -> ProtoMessage {
+        if let built = authoritySecrets[authority.name] { return built }
+        let built = Translator.secret(authority)
+        authoritySecrets[authority.name] = built
+        return built
     }
 }

@@ -69,3 +69,50 @@ struct ShadowingTests {
         #expect(errors[1].message.contains("line 8") && errors[1].message.contains("prefix \"/\" covers path"))
     }
 }
+
+/// The indexed search for shadowing routes agrees with comparing every pair, on generated hosts.
+@Suite("Shadowed routes, generated")
+struct ShadowingSearchTests {
+    /// Paths from a small alphabet, so prefixes often cover one another; "é" both composed and decomposed, which
+    /// `hasPrefix` treats as the same character.
+    static let pieces = ["/", "a", "b", "/a", "é", "e\u{301}", "{x}", "*"]
+
+    static func text(_ random: inout SplitMix64) -> String {
+        var text = "/"
+        for _ in 0..<Int(random.next() % 4) { text += pieces[Int(random.next() % UInt64(pieces.count))] }
+        return text
+    }
+
+    static func route(_ random: inout SplitMix64) -> Route {
+        let text = text(&random)
+        let match: Route.Match
+        switch random.next() % 6 {
+        case 0, 1, 2: match = .prefix(text)
+        case 3: match = .path(text)
+        case 4: match = .template(text)
+        default: match = .regex(random.next() % 2 == 0 ? "^/a+$" : "^/b$")
+        }
+        var route = Route(
+            match: match, action: .forward(.init(cluster: "app")),
+            position: SourcePosition(file: "f", line: 1, column: 1))
+        if random.next() % 4 == 0 { route.headerMatches = [HeaderMatch(name: "x", match: .present(true))] }
+        if random.next() % 5 == 0 { route.queryMatches = [QueryMatch(name: "v", match: .exact("2"))] }
+        return route
+    }
+
+    @Test func indexedSearchAgreesWithThePairwiseScan() {
+        var random = SplitMix64(seed: 0x5EED)
+        var reported = 0
+        for _ in 0..<2000 {
+            let routes = (0..<Int(1 + random.next() % 12)).map { _ in Self.route(&random) }
+            let indexed = Shadowing.shadowed(routes)
+            let scanned = Shadowing.shadowedByScan(routes)
+            #expect(indexed.map(\.index) == scanned.map(\.index))
+            #expect(indexed.map(\.by) == scanned.map(\.by))
+            #expect(indexed.map(\.reason) == scanned.map(\.reason))
+            reported += scanned.count
+        }
+        // The generator makes hosts with and without shadowed routes, so the comparison is not vacuous.
+        #expect(reported > 1000)
+    }
+}
