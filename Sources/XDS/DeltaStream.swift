@@ -29,6 +29,10 @@ public struct DeltaStream: Sendable {
         public var nacked: String?
         public var nackMessage: String?
         var inFlight: [String: String] = [:]  // nonce → system version, until answered
+        /// The type version a push last brought this subscription fully up to date with (nothing forced, removals
+        /// included). A later push of the same version has nothing to add, so it skips the walk over resources.
+        /// Cleared whenever the subscription changes.
+        var settled: String?
     }
 
     public let fixedType: ResourceType?
@@ -72,6 +76,7 @@ public struct DeltaStream: Sendable {
         }
 
         var mustSend = Set<String>()
+        if first || !request.subscribe.isEmpty || !request.unsubscribe.isEmpty { state.settled = nil }
         if first {
             // Rule 26: what the proxy already holds (reconnect). Rule 24: an empty first request is legacy wildcard.
             state.known = request.initialResourceVersions
@@ -111,10 +116,11 @@ public struct DeltaStream: Sendable {
         var actions: [Action] = []
         let ads = fixedType == nil
         let removedLast: Set<ResourceType> = ads ? [.cluster, .endpoint] : []
-        for type in ResourceType.allCases.sorted() where types[type] != nil {
+        // `index(forKey:)`: asking `types[type] != nil` would copy the type's whole state to test it.
+        for type in ResourceType.allCases.sorted() where types.index(forKey: type) != nil {
             actions += respond(type, forcing: [], includeRemovals: !removedLast.contains(type))
         }
-        for type in removedLast.sorted() where types[type] != nil {
+        for type in removedLast.sorted() where types.index(forKey: type) != nil {
             actions += respond(type, forcing: [], includeRemovals: true)
         }
         return actions
@@ -187,7 +193,13 @@ public struct DeltaStream: Sendable {
     }
 
     private mutating func respond(_ type: ResourceType, forcing: Set<String>, includeRemovals: Bool) -> [Action] {
-        guard let snapshot, var state = types[type] else { return [] }
+        guard let snapshot else { return [] }
+        // Most pushes change one type or two: the others are still what this subscription was last settled with.
+        if forcing.isEmpty, let index = types.index(forKey: type), types.values[index].settled == snapshot[type].version
+        {
+            return []
+        }
+        guard var state = types[type] else { return [] }
         var send: [EncodedResource] = []
         var removed: [String] = []
         if forcing.isEmpty {
@@ -196,7 +208,15 @@ public struct DeltaStream: Sendable {
             (send, removed) = Self.changes(
                 snapshot[type], state, forcing: forcing, includeRemovals: includeRemovals)
         }
-        guard !send.isEmpty || !removed.isEmpty else { return [] }
+        let settles = forcing.isEmpty && includeRemovals
+        guard !send.isEmpty || !removed.isEmpty else {
+            if settles {
+                state.settled = snapshot[type].version
+                types[type] = state
+            }
+            return []
+        }
+        if settles { state.settled = snapshot[type].version }
         for resource in send { state.known[resource.name] = resource.version }
         for name in removed { state.known.removeValue(forKey: name) }
         nonceCounter += 1

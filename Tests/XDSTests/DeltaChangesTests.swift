@@ -42,3 +42,60 @@ import Vocabulary
         }
     }
 }
+
+/// A push skips a type whose version the subscription is already settled with. On generated sequences of
+/// subscription changes, ACKs, NACKs and snapshots, the skip must never hide a change: after every push, each
+/// subscribed type has nothing left to send or remove.
+@Suite struct DeltaSettledTests {
+    typealias F = SnapshotFactory
+    typealias Generator = DeltaChangesTests.Generator
+
+    static func snapshot(_ random: inout Generator) -> GroupSnapshot {
+        var spec: [ResourceType: [String: String]] = [:]
+        for type in [ResourceType.listener, .cluster, .endpoint] {
+            var resources: [String: String] = [:]
+            // Few contents, so successive snapshots often leave a type exactly as it was.
+            for name in ["a", "b", "c", "d"] where random.next(4) > 0 { resources[name] = "\(random.next(2))" }
+            spec[type] = resources
+        }
+        return F.group(spec)
+    }
+
+    @Test(arguments: 0..<200)
+    func aSettledTypeNeverHidesAChange(seed: Int) {
+        var random = Generator(state: UInt64(seed) &+ 0x5E77_1ED)
+        var stream = DeltaStream()
+        stream.attach(Self.snapshot(&random))
+        let names = ["a", "b", "c", "d", "*", "x"]
+        var nonces: [ResourceType: String] = [:]
+        for step in 0..<40 {
+            let type = [ResourceType.listener, .cluster, .endpoint][random.next(3)]
+            var actions: [DeltaStream.Action] = []
+            switch random.next(4) {
+            case 0:
+                actions = stream.update(Self.snapshot(&random))
+                // The invariant: after a push every type is up to date with its subscription.
+                for (checked, state) in stream.types {
+                    let left = DeltaStream.changes(stream.snapshot![checked], state, includeRemovals: true)
+                    #expect(left.send.isEmpty && left.removed.isEmpty, "seed \(seed) step \(step) \(checked)")
+                }
+            case 1:
+                let subscribe = names.filter { _ in random.next(3) == 0 }
+                let unsubscribe = names.filter { _ in random.next(4) == 0 }
+                actions = stream.receive(
+                    DeltaDiscoveryRequest(
+                        node: NodeInfo(id: "n"), typeURL: type.typeURL, subscribe: subscribe,
+                        unsubscribe: unsubscribe))
+            default:
+                // An ACK, or now and then a NACK, of the type's last nonce: neither changes what must be sent.
+                actions = stream.receive(
+                    DeltaDiscoveryRequest(
+                        typeURL: type.typeURL, responseNonce: nonces[type] ?? "",
+                        errorDetail: random.next(5) == 0 ? ErrorDetail(code: 13, message: "no") : nil))
+            }
+            for action in actions {
+                if case .send(let response) = action { nonces[response.type] = response.nonce }
+            }
+        }
+    }
+}
