@@ -33,6 +33,8 @@ public struct DeltaStream: Sendable {
         /// included). A later push of the same version has nothing to add, so it skips the walk over resources.
         /// Cleared whenever the subscription changes.
         var settled: String?
+        /// What `names` and `known` are charged against the server's budget (`retainedBytes`), kept as they change.
+        var retained = 0
     }
 
     public let fixedType: ResourceType?
@@ -105,6 +107,10 @@ public struct DeltaStream: Sendable {
                     state.known.removeValue(forKey: name)  // rule 29: the proxy dropped it; nothing to send
                 }
             }
+        }
+        // Counted again only when the request changed what is kept: an ACK leaves names and holdings as they were.
+        if first || !request.subscribe.isEmpty || !request.unsubscribe.isEmpty {
+            state.retained = retainedCost(of: state.names) + retainedCost(of: state.known)
         }
         types[type] = state
         return verdict + respond(type, forcing: mustSend, includeRemovals: true)
@@ -217,8 +223,14 @@ public struct DeltaStream: Sendable {
             return []
         }
         if settles { state.settled = snapshot[type].version }
-        for resource in send { state.known[resource.name] = resource.version }
-        for name in removed { state.known.removeValue(forKey: name) }
+        for resource in send {
+            let old = state.known.updateValue(resource.version, forKey: resource.name)
+            state.retained +=
+                retainedCost(resource.name, resource.version) - (old.map { retainedCost(resource.name, $0) } ?? 0)
+        }
+        for name in removed {
+            if let old = state.known.removeValue(forKey: name) { state.retained -= retainedCost(name, old) }
+        }
         nonceCounter += 1
         let nonce = String(nonceCounter)
         state.lastNonce = nonce

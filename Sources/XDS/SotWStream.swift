@@ -41,6 +41,8 @@ public struct SotWStream: Sendable {
         var forgotSent = false
         /// The `namesVersion` of the type when the last response held all of it (nil when it held a subset).
         var sentAllOfNames: String?
+        /// What `names` is charged against the server's budget (`retainedBytes`), kept as the names change.
+        var retained = 0
     }
 
     /// nil on ADS; the single type of a per-type service otherwise.
@@ -138,6 +140,7 @@ public struct SotWStream: Sendable {
         // when the selection then equals the last one sent (as after unsubscribing everything, which is not
         // answered). Only a changed subscription can drop a sent name, so an ACK repeating its names costs a compare.
         if names.count != previous.count || state.names != previous || state.wildcard != wasWildcard {
+            state.retained = retainedCost(of: state.names)
             state.coversAllNames = nil
             if !state.wildcard && state.sentResources.contains(where: { !state.names.contains($0.name) }) {
                 state.forgotSent = true

@@ -15,12 +15,26 @@ public struct XDSLimits: Sendable {
 /// allocator rounding. An estimate is enough: the budget is there to bound the total, not to account it exactly.
 let retainedBytesPerName = 64
 
+/// The charge for a set of names.
+func retainedCost(of names: Set<String>) -> Int {
+    names.reduce(0) { $0 + $1.utf8.count + retainedBytesPerName }
+}
+
+/// The charge for one name held at a version (delta).
+func retainedCost(_ name: String, _ version: String) -> Int {
+    name.utf8.count + version.utf8.count + retainedBytesPerName
+}
+
+/// The charge for what a delta proxy holds.
+func retainedCost(of known: [String: String]) -> Int {
+    known.reduce(0) { $0 + retainedCost($1.key, $1.value) }
+}
+
 extension SotWStream {
-    /// Bytes of request state kept for this stream: the subscribed names of every type.
+    /// Bytes of request state kept for this stream: the subscribed names of every type. Each type keeps its own
+    /// count as its names change, so checking the budget after every request costs no walk over the names.
     var retainedBytes: Int {
-        types.values.reduce(0) { total, state in
-            state.names.reduce(total) { $0 + $1.utf8.count + retainedBytesPerName }
-        }
+        types.values.reduce(0) { $0 + $1.retained }
     }
 
     /// The type with the most names subscribed, and how many.
@@ -34,10 +48,7 @@ extension SotWStream {
 extension DeltaStream {
     /// Bytes of request state kept for this stream: subscribed names and the name → version map the proxy holds.
     var retainedBytes: Int {
-        types.values.reduce(0) { total, state in
-            let names = state.names.reduce(total) { $0 + $1.utf8.count + retainedBytesPerName }
-            return state.known.reduce(names) { $0 + $1.key.utf8.count + $1.value.utf8.count + retainedBytesPerName }
-        }
+        types.values.reduce(0) { $0 + $1.retained }
     }
 
     /// The type with the most names subscribed or reported as held, and how many.

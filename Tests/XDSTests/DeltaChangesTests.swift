@@ -96,6 +96,11 @@ import Vocabulary
             for action in actions {
                 if case .send(let response) = action { nonces[response.type] = response.nonce }
             }
+            // The budget's charge is kept as the state changes; it must equal a count from scratch.
+            let recounted = stream.types.values.reduce(0) {
+                $0 + retainedCost(of: $1.names) + retainedCost(of: $1.known)
+            }
+            #expect(stream.retainedBytes == recounted, "seed \(seed) step \(step)")
         }
     }
 }

@@ -323,3 +323,23 @@ import Vocabulary
         #expect(sends(stream.receive(request(.listener))).map(\.resources.count) == [3])
     }
 }
+
+/// The budget's charge for subscribed names is kept as subscriptions change; it must equal a count from scratch.
+@Suite struct SotWRetainedTests {
+    @Test func theKeptChargeMatchesARecount() {
+        var random = DeltaChangesTests.Generator(state: 0xC0FFEE)
+        var stream = SotWStream()
+        stream.attach(SotWStreamTests.site)
+        let names = ["www", "dav", "missing", "*", "a-much-longer-name-than-the-others"]
+        for step in 0..<300 {
+            let type = [ResourceType.cluster, .endpoint, .route, .secret][random.next(4)]
+            let asked = names.filter { _ in random.next(2) == 0 }
+            _ = stream.receive(
+                DiscoveryRequest(
+                    node: step == 0 ? NodeInfo(id: "n") : nil, resourceNames: asked, typeURL: type.typeURL))
+            let recounted = stream.types.values.reduce(0) { $0 + retainedCost(of: $1.names) }
+            #expect(stream.retainedBytes == recounted, "step \(step)")
+        }
+        #expect(stream.retainedBytes > 0)
+    }
+}
