@@ -101,6 +101,11 @@ def main():
     parser.add_argument("json", nargs="+")
     parser.add_argument("--out", default="benchmarks.png")
     parser.add_argument("--table", action="store_true", help="print the Markdown tables instead of plotting")
+    parser.add_argument(
+        "--nghttp2-floor",
+        type=float,
+        help="KiB one libnghttp2 session holds on its own (benchmarks/nghttp2_session_rss.c), drawn as a line",
+    )
     args = parser.parse_args()
     runs = load(args.json)
     if args.table:
@@ -132,11 +137,15 @@ def main():
         xs, ys = zip(*points)
         memory.plot(xs, ys, marker="o", color=colour(label), label=label)
     memory.axhline(16, color="grey", linestyle=":", label="target 16 KiB")
+    if args.nghttp2_floor:
+        memory.axhline(
+            args.nghttp2_floor, color="black", linestyle="--", label=f"libnghttp2 session alone ({args.nghttp2_floor} KiB)"
+        )
     memory.set_title("Server RSS per connected idle proxy")
     memory.set_xlabel("proxies")
     memory.set_ylabel("KiB")
     memory.grid(True, alpha=0.3)
-    memory.legend(fontsize=7)
+    memory.legend(fontsize=7, loc="center right")
 
     figure.tight_layout()
     figure.savefig(args.out, dpi=110)
