@@ -246,9 +246,12 @@ enum ListenerBuilder {
             ])
         if http.trustedProxies > 0 { manager["xff_num_trusted_hops"] = .int(Int64(http.trustedProxies)) }
         // WebSockets over HTTP/2 arrive as extended CONNECT (RFC 8441), which Envoy takes only when told to.
-        let websockets = http.hosts.flatMap(\.routes).contains {
-            if case .forward(let forward) = $0.action { return forward.websockets }
-            return false
+        // Host by host, not `flatMap(\.routes)`, which would copy every route of the listener into a new array.
+        let websockets = http.hosts.contains { host in
+            host.routes.contains {
+                if case .forward(let forward) = $0.action { return forward.websockets }
+                return false
+            }
         }
         if websockets {
             manager["http2_protocol_options"] = message(
