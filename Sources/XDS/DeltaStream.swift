@@ -29,10 +29,6 @@ public struct DeltaStream: Sendable {
         public var nacked: String?
         public var nackMessage: String?
         var inFlight: [String: String] = [:]  // nonce → system version, until answered
-        /// The type version a push last brought this subscription fully up to date with (nothing forced, removals
-        /// included). A later push of the same version has nothing to add, so it skips the walk over resources.
-        /// Cleared whenever the subscription changes.
-        var settled: String?
         /// What `names` and `known` are charged against the server's budget (`retainedBytes`), kept as they change.
         var retained = 0
     }
@@ -42,6 +38,10 @@ public struct DeltaStream: Sendable {
     public private(set) var types: [ResourceType: TypeState] = [:]
     public private(set) var snapshot: GroupSnapshot?
     private var nonceCounter: UInt64 = 0
+    /// Per type, the type version a push last brought the subscription fully up to date with (nothing forced,
+    /// removals included). A later push of the same version has nothing to add, so it skips the walk over resources.
+    /// Cleared whenever the subscription changes. Kept apart from `types` so that checking it copies no type state.
+    private var settled: [ResourceType: String] = [:]
 
     public init(fixedType: ResourceType? = nil) {
         self.fixedType = fixedType
@@ -78,7 +78,7 @@ public struct DeltaStream: Sendable {
         }
 
         var mustSend = Set<String>()
-        if first || !request.subscribe.isEmpty || !request.unsubscribe.isEmpty { state.settled = nil }
+        if first || !request.subscribe.isEmpty || !request.unsubscribe.isEmpty { settled[type] = nil }
         if first {
             // Rule 26: what the proxy already holds (reconnect). Rule 24: an empty first request is legacy wildcard.
             state.known = request.initialResourceVersions
@@ -200,29 +200,19 @@ public struct DeltaStream: Sendable {
 
     private mutating func respond(_ type: ResourceType, forcing: Set<String>, includeRemovals: Bool) -> [Action] {
         guard let snapshot else { return [] }
+        let typeSnapshot = snapshot[type]
         // Most pushes change one type or two: the others are still what this subscription was last settled with.
-        if forcing.isEmpty, let index = types.index(forKey: type), types.values[index].settled == snapshot[type].version
-        {
-            return []
-        }
+        if forcing.isEmpty, let version = settled[type], version == typeSnapshot.version { return [] }
         guard var state = types[type] else { return [] }
         var send: [EncodedResource] = []
         var removed: [String] = []
         if forcing.isEmpty {
-            (send, removed) = Self.changes(snapshot[type], state, includeRemovals: includeRemovals)
+            (send, removed) = Self.changes(typeSnapshot, state, includeRemovals: includeRemovals)
         } else {
-            (send, removed) = Self.changes(
-                snapshot[type], state, forcing: forcing, includeRemovals: includeRemovals)
+            (send, removed) = Self.changes(typeSnapshot, state, forcing: forcing, includeRemovals: includeRemovals)
         }
-        let settles = forcing.isEmpty && includeRemovals
-        guard !send.isEmpty || !removed.isEmpty else {
-            if settles {
-                state.settled = snapshot[type].version
-                types[type] = state
-            }
-            return []
-        }
-        if settles { state.settled = snapshot[type].version }
+        if forcing.isEmpty && includeRemovals { settled[type] = typeSnapshot.version }
+        guard !send.isEmpty || !removed.isEmpty else { return [] }
         for resource in send {
             let old = state.known.updateValue(resource.version, forKey: resource.name)
             state.retained +=
@@ -234,8 +224,8 @@ public struct DeltaStream: Sendable {
         nonceCounter += 1
         let nonce = String(nonceCounter)
         state.lastNonce = nonce
-        state.lastVersion = snapshot[type].version
-        state.inFlight[nonce] = snapshot[type].version
+        state.lastVersion = typeSnapshot.version
+        state.inFlight[nonce] = typeSnapshot.version
         if state.inFlight.count > 64, let oldest = state.inFlight.keys.min(by: { UInt64($0) ?? 0 < UInt64($1) ?? 0 }) {
             state.inFlight.removeValue(forKey: oldest)  // a proxy that never answers must not grow this forever
         }
@@ -243,7 +233,7 @@ public struct DeltaStream: Sendable {
         var actions: [Action] = [
             .send(
                 Response(
-                    type: type, systemVersion: snapshot[type].version, nonce: nonce,
+                    type: type, systemVersion: typeSnapshot.version, nonce: nonce,
                     resources: send, removed: removed.sorted()))
         ]
         if type == .cluster, fixedType == nil, types[.endpoint] != nil, !send.isEmpty {
