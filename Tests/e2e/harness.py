@@ -34,10 +34,19 @@ def envoy_bin():
     return path
 
 
+_handed_out = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port free right now, never one this process was given before: the kernel may hand out the same ephemeral
+    port twice in a row once the first is closed, and two listeners of one routes file on one port is an error."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 def wait_until(check, timeout=30.0, interval=0.1, what="condition"):
