@@ -176,30 +176,31 @@ private struct SharedParts {
     }
 
     mutating func routeConfiguration(_ listener: Listener, _ http: HTTPListener) -> ProtoMessage {
-        if let built = routes[listener.name] { return built }
-        let built = RouteBuilder.routeConfiguration(listener, http, userLists: userLists, descriptors: descriptors)
-        routes[listener.name] = built
-        return built
+        let (userLists, descriptors) = (userLists, descriptors)
+        return Self.once(listener.name, in: &routes) {
+            RouteBuilder.routeConfiguration(listener, http, userLists: userLists, descriptors: descriptors)
+        }
     }
 
     mutating func loadAssignment(_ cluster: Cluster) -> ProtoMessage {
-        if let built = endpoints[cluster.name] { return built }
-        let built = ClusterBuilder.loadAssignment(cluster)
-        endpoints[cluster.name] = built
-        return built
+        Self.once(cluster.name, in: &endpoints) { ClusterBuilder.loadAssignment(cluster) }
     }
 
     mutating func secret(_ bundle: CertificateBundle) -> ProtoMessage {
-        if let built = secrets[bundle.name] { return built }
-        let built = Translator.secret(bundle)
-        secrets[bundle.name] = built
-        return built
+        Self.once(bundle.name, in: &secrets) { Translator.secret(bundle) }
     }
 
     mutating func secret(_ authority: TrustedAuthority) -> ProtoMessage {
-        if let built = authoritySecrets[authority.name] { return built }
-        let built = Translator.secret(authority)
-        authoritySecrets[authority.name] = built
+        Self.once(authority.name, in: &authoritySecrets) { Translator.secret(authority) }
+    }
+
+    /// The value `table` holds under `key`, built and kept the first time it is asked for.
+    private static func once(
+        _ key: String, in table: inout [String: ProtoMessage], _ build: () -> ProtoMessage
+    ) -> ProtoMessage {
+        if let built = table[key] { return built }
+        let built = build()
+        table[key] = built
         return built
     }
 }
