@@ -81,9 +81,10 @@ extension RoutesDecoder {
 
         // Domains are matched case-insensitively by Envoy, so `Example.com` and `example.com` collide.
         if let value = map.value("domains"), let items = value.node.sequence {
+            let path = value.path
             for (index, node) in items.enumerated() {
                 guard let domain = node.scalar?.string, domains.contains(domain) else { continue }
-                let entry = value.child(node, path: "\(value.path)[\(index)]")
+                let entry = value.child(node, index: index, path: path)
                 let folded = domain.lowercased()
                 if let first = checks.domains[folded] {
                     reader.report(
@@ -119,9 +120,10 @@ extension RoutesDecoder {
         if let certificate, certificate != checks.listenerCertificate, domainsOK,
             let value = map.value("domains"), let items = value.node.sequence
         {
+            let path = value.path
             for (index, node) in items.enumerated() {
                 guard let domain = node.scalar?.string else { continue }
-                let entry = value.child(node, path: "\(value.path)[\(index)]")
+                let entry = value.child(node, index: index, path: path)
                 if !checkServerName(domain, certificate: certificate, host: name ?? "?", at: entry, checks: &checks) {
                     domainsOK = false
                 }

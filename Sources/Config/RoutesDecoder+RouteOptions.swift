@@ -162,10 +162,11 @@ extension RoutesDecoder {
         }
         var pairs: [HeaderPair] = []
         var ok = true
+        let path = value.path
         for (keyNode, valueNode) in mapping {
             let nameText = keyNode.scalar?.string ?? ""
-            let keyLocated = value.child(keyNode, path: "\(value.path).\(nameText)")
-            let item = value.child(valueNode, path: "\(value.path).\(nameText)")
+            let keyLocated = value.child(keyNode, key: nameText, path: path)
+            let item = value.child(valueNode, key: nameText, path: path)
             guard let name = editableName(nameText, at: keyLocated, request: request), let text = reader.string(item)
             else {
                 ok = false

@@ -2,14 +2,54 @@ import Foundation
 import Yams
 
 /// A YAML node together with the key path that led to it, for error messages.
+///
+/// The path is put together only when a message asks for it: a valid file never needs one, and building a string
+/// such as `listeners[1].hosts[0].routes[12].cluster` for every value read was a fifth of the reading time.
 struct Located {
     let node: Node
-    /// Dotted path such as `listeners[1].hosts[0].domains`.
-    let path: String
     let position: SourcePosition
+    /// The path of the mapping or list this value sits in, and the step from there.
+    private let parentPath: String
+    private let step: Step
 
-    func child(_ node: Node, path: String) -> Located {
-        Located(node: node, path: path, position: YAMLReader.position(of: node, file: position.file) ?? position)
+    private enum Step {
+        case none
+        case key(String)
+        case index(Int)
+    }
+
+    init(node: Node, path: String, position: SourcePosition) {
+        self.init(node: node, position: position, parentPath: path, step: .none)
+    }
+
+    private init(node: Node, position: SourcePosition, parentPath: String, step: Step) {
+        self.node = node
+        self.position = position
+        self.parentPath = parentPath
+        self.step = step
+    }
+
+    /// Dotted path such as `listeners[1].hosts[0].domains`.
+    var path: String {
+        switch step {
+        case .none: return parentPath
+        case .key(let key): return parentPath.isEmpty ? key : "\(parentPath).\(key)"
+        case .index(let index): return "\(parentPath)[\(index)]"
+        }
+    }
+
+    /// The value under `key` of this mapping; `path` is this value's own path, worked out once by the caller.
+    func child(_ node: Node, key: String, path: String) -> Located {
+        Located(node: node, position: Self.position(of: node, else: position), parentPath: path, step: .key(key))
+    }
+
+    /// Item `index` of this list; `path` is this value's own path, worked out once by the caller.
+    func child(_ node: Node, index: Int, path: String) -> Located {
+        Located(node: node, position: Self.position(of: node, else: position), parentPath: path, step: .index(index))
+    }
+
+    private static func position(of node: Node, else fallback: SourcePosition) -> SourcePosition {
+        YAMLReader.position(of: node, file: fallback.file) ?? fallback
     }
 }
 
@@ -44,13 +84,7 @@ final class YAMLReader {
                     found: Self.describe(value.node)))
             return nil
         }
-        var entries: [String: (key: Node, value: Node)] = [:]
-        for (key, item) in mapping {
-            if let name = key.scalar?.string, entries[name] == nil { entries[name] = (key, item) }
-        }
-        return MappingReader(
-            reader: self, mapping: mapping, entries: entries, located: value, place: place,
-            allowed: allowed)
+        return MappingReader(reader: self, mapping: mapping, located: value, place: place, allowed: allowed)
     }
 
     func list(_ value: Located) -> [Located]? {
@@ -62,8 +96,9 @@ final class YAMLReader {
         }
         var items: [Located] = []
         items.reserveCapacity(sequence.count)
+        let path = value.path
         for (index, node) in sequence.enumerated() {
-            items.append(value.child(node, path: "\(value.path)[\(index)]"))
+            items.append(value.child(node, index: index, path: path))
         }
         return items
     }
@@ -242,28 +277,68 @@ final class YAMLReader {
 struct MappingReader {
     let reader: YAMLReader
     let mapping: Node.Mapping
-    /// Scalar keys by their text. Looked up here rather than with Yams' subscript, which resolves tags with
-    /// regular expressions on every comparison (slow when aliases repeat a mapping thousands of times).
-    let entries: [String: (key: Node, value: Node)]
+    /// The text of each scalar key, and where its pair is in `mapping`, in file order. Looked up here rather than
+    /// with Yams' subscript, which resolves tags on every comparison. A route or a host has a handful of keys, so
+    /// comparing texts beats hashing; a large mapping also gets an index.
+    private let names: [String]
+    private let offsets: [Int]
+    private let index: [String: Int]?
     let located: Located
     /// How the mapping is named in messages: `listener "http"`, `route`, `the top level`.
     var place: String
     let allowed: [String]
+    /// This mapping's own path, worked out once for the values read from it.
+    let path: String
+
+    init(reader: YAMLReader, mapping: Node.Mapping, located: Located, place: String, allowed: [String]) {
+        var names: [String] = []
+        var offsets: [Int] = []
+        names.reserveCapacity(mapping.count)
+        offsets.reserveCapacity(mapping.count)
+        for offset in mapping.indices {
+            if let name = mapping[offset].key.scalar?.string {
+                names.append(name)
+                offsets.append(offset)
+            }
+        }
+        var index: [String: Int]?
+        if names.count > 16 {
+            var byName: [String: Int] = [:]
+            byName.reserveCapacity(names.count)
+            for (position, name) in names.enumerated() where byName[name] == nil { byName[name] = position }
+            index = byName
+        }
+        self.reader = reader
+        self.mapping = mapping
+        self.names = names
+        self.offsets = offsets
+        self.index = index
+        self.located = located
+        self.place = place
+        self.allowed = allowed
+        self.path = located.path
+    }
 
     var position: SourcePosition { located.position }
-    var path: String { located.path }
 
-    func has(_ key: String) -> Bool { entries[key] != nil }
+    /// Where the first pair under `key` is in `mapping` (a repeated key is Yams' error, reported before reading).
+    private func offset(_ key: String) -> Int? {
+        if let index { return index[key].map { offsets[$0] } }
+        return names.firstIndex(of: key).map { offsets[$0] }
+    }
+
+    func has(_ key: String) -> Bool { offset(key) != nil }
 
     /// The value under `key`, located for error messages.
     func value(_ key: String) -> Located? {
-        guard let node = entries[key]?.value else { return nil }
-        return located.child(node, path: path.isEmpty ? key : "\(path).\(key)")
+        guard let offset = offset(key) else { return nil }
+        return located.child(mapping[offset].value, key: key, path: path)
     }
 
     /// Where `key` itself is written (for conflicts between keys).
     func keyPosition(_ key: String) -> SourcePosition {
-        guard let keyNode = entries[key]?.key else { return position }
+        guard let offset = offset(key) else { return position }
+        let keyNode = mapping[offset].key
         return YAMLReader.position(of: keyNode, file: position.file) ?? position
     }
 
@@ -283,15 +358,13 @@ struct MappingReader {
 
     /// Whether some unknown key of this mapping is most likely a typo for `key`.
     func isMisspelled(_ key: String) -> Bool {
-        for (keyNode, _) in mapping {
-            guard let name = keyNode.scalar?.string, !allowed.contains(name) else { continue }
-            if Suggest.closest(to: name, in: allowed) == key { return true }
-        }
-        return false
+        names.contains { !allowed.contains($0) && Suggest.closest(to: $0, in: allowed) == key }
     }
 
     /// Reports every key not in `allowed`, with a did-you-mean.
     func rejectUnknownKeys() {
+        // The common case, every key known, without walking Yams' pairs.
+        if names.count == mapping.count, names.allSatisfy(allowed.contains) { return }
         for (keyNode, _) in mapping {
             let name = keyNode.scalar?.string ?? YAMLReader.describe(keyNode)
             if keyNode.scalar != nil, allowed.contains(name) { continue }

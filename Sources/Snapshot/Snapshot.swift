@@ -93,6 +93,7 @@ public struct Snapshot: Hashable, Sendable {
                 var types: [ResourceType: TypeSnapshot] = [:]
                 for (type, messages) in resources {
                     var encoded: [String: EncodedResource] = [:]
+                    encoded.reserveCapacity(messages.count)
                     for (resourceName, message) in messages {
                         let key = EncodingKey(type: type, name: resourceName, message: message)
                         if let done = encodedOnce[key] {
