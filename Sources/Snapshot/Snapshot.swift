@@ -14,15 +14,40 @@ public struct TypeSnapshot: Hashable, Sendable {
     /// subscription covers every name need not check again until this changes.
     public let namesVersion: String
 
+    /// What delta streams share instead of working it out each: set when the snapshot is published
+    /// (`Snapshot.linked(after:)`), nil on a snapshot that was only built.
+    public let share: TypeShare?
+
     public init(type: ResourceType, resources: [String: EncodedResource]) {
         self.type = type
         self.resources = resources
         self.sorted = resources.values.sorted { $0.name < $1.name }
         self.version = ContentHash.of(versions: sorted.map { ($0.name, $0.version) })
         self.namesVersion = ContentHash.of(versions: sorted.map { ($0.name, "") })
+        self.share = nil
+    }
+
+    /// The same type with `share` attached.
+    init(_ other: TypeSnapshot, share: TypeShare) {
+        self.type = other.type
+        self.resources = other.resources
+        self.sorted = other.sorted
+        self.version = other.version
+        self.namesVersion = other.namesVersion
+        self.share = share
     }
 
     public var sortedNames: [String] { sorted.map(\.name) }
+
+    /// Equal when the resources are: what was shared alongside them does not count.
+    public static func == (lhs: TypeSnapshot, rhs: TypeSnapshot) -> Bool {
+        lhs.type == rhs.type && lhs.version == rhs.version && lhs.resources == rhs.resources
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(type)
+        hasher.combine(version)
+    }
 }
 
 /// What one node group's proxies are served, for one config-source mode.
@@ -41,6 +66,14 @@ public struct GroupSnapshot: Hashable, Sendable {
         }
         self.types = complete
         self.version = ContentHash.of(versions: complete.values.map { ($0.type.rawValue, $0.version) })
+    }
+
+    /// The same group with other type snapshots of the same content (`linked(after:)`).
+    init(_ other: GroupSnapshot, types: [ResourceType: TypeSnapshot]) {
+        self.group = other.group
+        self.mode = other.mode
+        self.types = types
+        self.version = other.version
     }
 
     public subscript(type: ResourceType) -> TypeSnapshot {

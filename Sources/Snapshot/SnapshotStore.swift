@@ -59,6 +59,11 @@ public final class SnapshotStore: Sendable {
     /// Publishes `snapshot` if it differs from the current one; returns whether it did.
     @discardableResult
     public func publish(_ snapshot: Snapshot, warnings: [String] = []) -> Bool {
+        // What delta streams share is worked out here, once, outside the lock the admin endpoint also takes. Were
+        // another publish to come between, streams would find the changes lead from a version they do not hold
+        // and work them out themselves: slower, not wrong.
+        let previous = current
+        let snapshot = snapshot.version == previous.version ? snapshot : snapshot.linked(after: previous)
         let (changed, observers): (Bool, [Observer]) = state.withLock { state in
             state.status = LoadStatus(ok: true, warnings: warnings, snapshotVersion: snapshot.version)
             guard snapshot.version != state.current.version else { return (false, []) }

@@ -13,6 +13,9 @@ public struct DeltaStream: Sendable {
         public var nonce: String
         public var resources: [EncodedResource]
         public var removed: [String]
+        /// Names the body when it is one every stream in the same state sends (a type's changes from one
+        /// published version to the next), so the shared body is found without hashing every name it holds.
+        public var shareKey: String?
     }
 
     public typealias Action = XDSAction<Response>
@@ -31,6 +34,10 @@ public struct DeltaStream: Sendable {
         var inFlight: [String: String] = [:]  // nonce → system version, until answered
         /// What `names` and `known` are charged against the server's budget (`retainedBytes`), kept as they change.
         var retained = 0
+        /// The type version of which `known` holds exactly every resource, at its version, when the subscription
+        /// wants all of them: such a stream is served the changes every stream in that state shares
+        /// (`TypeSnapshot.share`). Nil when unknown; cleared whenever the subscription or `known` changes otherwise.
+        var basis: String?
     }
 
     public let fixedType: ResourceType?
@@ -78,7 +85,10 @@ public struct DeltaStream: Sendable {
         }
 
         var mustSend = Set<String>()
-        if first || !request.subscribe.isEmpty || !request.unsubscribe.isEmpty { settled[type] = nil }
+        if first || !request.subscribe.isEmpty || !request.unsubscribe.isEmpty {
+            settled[type] = nil
+            state.basis = nil
+        }
         if first {
             // Rule 26: what the proxy already holds (reconnect). Rule 24: an empty first request is legacy wildcard.
             state.known = request.initialResourceVersions
@@ -198,12 +208,47 @@ public struct DeltaStream: Sendable {
         return names
     }
 
+    /// The changes every stream that holds all of `state.basis` shares, when this stream is one of them: it holds
+    /// exactly the older version's resources, wants every resource of the new one (wildcard, or each added name
+    /// subscribed), and, without removals, nothing was removed (it would go on holding those names).
+    static func sharedChanges(_ typeSnapshot: TypeSnapshot, _ state: TypeState, includeRemovals: Bool) -> (
+        TypeShare, TypeChanges
+    )? {
+        guard let share = typeSnapshot.share, let changes = share.changes, let basis = state.basis,
+            basis == changes.from, includeRemovals || changes.removed.isEmpty,
+            state.wildcard || changes.added.allSatisfy(state.names.contains)
+        else { return nil }
+        return (share, changes)
+    }
+
     private mutating func respond(_ type: ResourceType, forcing: Set<String>, includeRemovals: Bool) -> [Action] {
         guard let snapshot else { return [] }
         let typeSnapshot = snapshot[type]
         // Most pushes change one type or two: the others are still what this subscription was last settled with.
         if forcing.isEmpty, let version = settled[type], version == typeSnapshot.version { return [] }
         guard var state = types[type] else { return [] }
+        if forcing.isEmpty, state.basis == typeSnapshot.version {
+            // Holds every resource as it is now, and wants nothing else.
+            if includeRemovals { settled[type] = typeSnapshot.version }
+            return []
+        }
+        if forcing.isEmpty,
+            let (share, changes) = Self.sharedChanges(typeSnapshot, state, includeRemovals: includeRemovals)
+        {
+            hold(share, replacing: changes, in: &state, version: typeSnapshot.version)
+            if includeRemovals { settled[type] = typeSnapshot.version }
+            let removed = includeRemovals ? changes.removed : []
+            guard !changes.changed.isEmpty || !removed.isEmpty else {
+                types[type] = state
+                return []
+            }
+            let key = "\(changes.from)>\(typeSnapshot.version)\(includeRemovals ? "" : " kept")"
+            var actions = [emit(type, &state, send: changes.changed, removed: removed, shareKey: key)]
+            if type == .cluster, fixedType == nil, types[.endpoint] != nil, !changes.changed.isEmpty {
+                actions += warmEndpoints(of: changes.changed, shared: changes)
+            }
+            return actions
+        }
         var send: [EncodedResource] = []
         var removed: [String] = []
         if forcing.isEmpty {
@@ -211,38 +256,96 @@ public struct DeltaStream: Sendable {
         } else {
             (send, removed) = Self.changes(typeSnapshot, state, forcing: forcing, includeRemovals: includeRemovals)
         }
-        if forcing.isEmpty && includeRemovals { settled[type] = typeSnapshot.version }
-        guard !send.isEmpty || !removed.isEmpty else { return [] }
+        var changedKnown = false
         for resource in send {
+            // Re-sending a version the proxy holds changes nothing (and must not copy a shared `known`).
+            guard state.known[resource.name] != resource.version else { continue }
             let old = state.known.updateValue(resource.version, forKey: resource.name)
             state.retained +=
                 retainedCost(resource.name, resource.version) - (old.map { retainedCost(resource.name, $0) } ?? 0)
+            changedKnown = true
         }
         for name in removed {
-            if let old = state.known.removeValue(forKey: name) { state.retained -= retainedCost(name, old) }
+            if let old = state.known.removeValue(forKey: name) {
+                state.retained -= retainedCost(name, old)
+                changedKnown = true
+            }
         }
+        if changedKnown { state.basis = nil }
+        if forcing.isEmpty && includeRemovals {
+            settled[type] = typeSnapshot.version
+            // Up to date and holding every resource: from now on this stream can be served the shared changes, and
+            // keep the one shared copy of what it holds.
+            if state.known.count == typeSnapshot.resources.count {
+                state.basis = typeSnapshot.version
+                if let share = typeSnapshot.share { state.known = share.versions }
+            }
+        }
+        guard !send.isEmpty || !removed.isEmpty else {
+            types[type] = state
+            return []
+        }
+        var actions = [emit(type, &state, send: send, removed: removed.sorted(), shareKey: nil)]
+        if type == .cluster, fixedType == nil, types[.endpoint] != nil, !send.isEmpty {
+            actions += warmEndpoints(of: send, shared: nil)
+        }
+        return actions
+    }
+
+    /// `state` now holds every resource of `share`, which it held the older version of (`changes.from`).
+    private func hold(_ share: TypeShare, replacing changes: TypeChanges, in state: inout TypeState, version: String) {
+        state.known = share.versions
+        state.retained +=
+            (share.versionBytes + retainedBytesPerName * share.versions.count)
+            - (changes.fromBytes + retainedBytesPerName * changes.fromCount)
+        state.basis = version
+    }
+
+    /// Records a response of `type` as sent on this stream and returns it.
+    private mutating func emit(
+        _ type: ResourceType, _ state: inout TypeState, send: [EncodedResource], removed: [String], shareKey: String?
+    ) -> Action {
+        let version = snapshot![type].version
         nonceCounter += 1
         let nonce = String(nonceCounter)
         state.lastNonce = nonce
-        state.lastVersion = typeSnapshot.version
-        state.inFlight[nonce] = typeSnapshot.version
+        state.lastVersion = version
+        state.inFlight[nonce] = version
         if state.inFlight.count > 64, let oldest = state.inFlight.keys.min(by: { UInt64($0) ?? 0 < UInt64($1) ?? 0 }) {
             state.inFlight.removeValue(forKey: oldest)  // a proxy that never answers must not grow this forever
         }
         types[type] = state
-        var actions: [Action] = [
-            .send(
-                Response(
-                    type: type, systemVersion: typeSnapshot.version, nonce: nonce,
-                    resources: send, removed: removed.sorted()))
-        ]
-        if type == .cluster, fixedType == nil, types[.endpoint] != nil, !send.isEmpty {
-            // Rule 31: updated clusters warm until their endpoints arrive, so re-send those even if unchanged.
-            let endpoints = Set(send.map(\.name)).intersection(interest(.endpoint, types[.endpoint]!))
-            actions += respond(
-                .endpoint, forcing: endpoints.filter { snapshot[.endpoint].resources[$0] != nil },
-                includeRemovals: false)
+        return .send(
+            Response(
+                type: type, systemVersion: version, nonce: nonce, resources: send, removed: removed,
+                shareKey: shareKey))
+    }
+
+    /// Rule 31: updated clusters warm until their endpoints arrive, so those are re-sent even if unchanged.
+    ///
+    /// `shared`: the clusters sent are exactly the changes every stream shares. Then a stream that holds every
+    /// endpoint as it is now re-sends the shared warming list, and one that holds every endpoint of the version
+    /// before sends it together with the endpoints' own changes (which it would be sent next anyway).
+    private mutating func warmEndpoints(of clusters: [EncodedResource], shared: TypeChanges?) -> [Action] {
+        guard let snapshot, var state = types[.endpoint] else { return [] }
+        let endpoints = snapshot[.endpoint]
+        if let shared {
+            let clusterKey = "\(shared.from)>\(snapshot[.cluster].version)"
+            if state.basis == endpoints.version {
+                guard !shared.warming.isEmpty else { return [] }
+                return [emit(.endpoint, &state, send: shared.warming, removed: [], shareKey: "warm \(clusterKey)")]
+            }
+            if let (share, changes) = Self.sharedChanges(endpoints, state, includeRemovals: false) {
+                hold(share, replacing: changes, in: &state, version: endpoints.version)
+                guard !changes.changedWithWarming.isEmpty else {
+                    types[.endpoint] = state
+                    return []
+                }
+                let key = "warm \(clusterKey) \(changes.from)>\(endpoints.version)"
+                return [emit(.endpoint, &state, send: changes.changedWithWarming, removed: [], shareKey: key)]
+            }
         }
-        return actions
+        let names = Set(clusters.map(\.name)).intersection(interest(.endpoint, state))
+        return respond(.endpoint, forcing: names.filter { endpoints.resources[$0] != nil }, includeRemovals: false)
     }
 }

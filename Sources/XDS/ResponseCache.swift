@@ -20,6 +20,9 @@ final class ResponseCache: Sendable {
     enum Key: Hashable, Sendable {
         case sotw(ResourceType, version: String, part: Int)
         case delta(DeltaKey)
+        /// A delta body every stream in the same state sends, named by the versions its changes lead from and to
+        /// (`DeltaStream.Response.shareKey`): found without hashing the names it holds.
+        case deltaShared(ResourceType, systemVersion: String, changes: String)
     }
 
     /// A delta response by the names and versions it carries (equality ignores the resources' bytes: a version is

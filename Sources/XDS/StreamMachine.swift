@@ -115,10 +115,15 @@ extension DeltaStream: StreamMachine {
     static func encode(_ response: Response, controlPlane: [UInt8], cache: ResponseCache) -> (
         head: [UInt8], body: ByteBuffer
     ) {
-        let key = ResponseCache.Key.delta(
-            .init(
-                type: response.type, systemVersion: response.systemVersion, resources: response.resources,
-                removed: response.removed))
+        let key: ResponseCache.Key =
+            if let shareKey = response.shareKey {
+                .deltaShared(response.type, systemVersion: response.systemVersion, changes: shareKey)
+            } else {
+                .delta(
+                    .init(
+                        type: response.type, systemVersion: response.systemVersion, resources: response.resources,
+                        removed: response.removed))
+            }
         let body = cache.body(key) { ResponseEncoder.deltaBody(response, controlPlane: controlPlane) }
         return (ResponseEncoder.head(nonce: response.nonce, field: 5), body)
     }
