@@ -181,6 +181,7 @@ class Chancery(Process):
 
 class Envoy(Process):
     def __init__(self, chancery, node="e2e", group="default", ads="sotw", workdir=None):
+        self.node = node
         self.admin_port = free_port()
         bootstrap = subprocess.run(
             [chancery_bin(), "bootstrap", "--node", node, "--group", group, "--ads", ads,

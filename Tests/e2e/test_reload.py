@@ -52,8 +52,8 @@ def fingerprint(pem):
     return hashlib.sha256(ssl.PEM_cert_to_DER_cert(first)).hexdigest()
 
 
-@pytest.fixture
-def live_site():
+@pytest.fixture(params=["sotw", "delta"])
+def live_site(request):
     work = tempfile.mkdtemp(prefix="chancery-reload-")
     shutil.copy(os.path.join(SITE, "routes.yaml"), os.path.join(work, "routes.yaml"))
     certs = os.path.join(work, "certs")
@@ -62,7 +62,8 @@ def live_site():
             open(os.path.join(SITE, "certs", "example.test", "tls.key"), "rb") as k:
         make_kubernetes_secret(certs, "example.test", c.read(), k.read(), "2026_01_01")
     try:
-        with serving(os.path.join(work, "routes.yaml"), certs, node="reload") as (chancery, envoy):
+        with serving(os.path.join(work, "routes.yaml"), certs, node=f"reload-{request.param}",
+                     ads=request.param) as (chancery, envoy):
             yield work, certs, chancery, envoy
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -85,6 +86,40 @@ def test_routes_edit_reaches_envoy(live_site):
                                  timeout=10, what="the new domain served by envoy")
     assert json.loads(body)["backend"] == "dl"
     assert get_json(chancery.admin("/status"))["ok"] is True
+
+
+def converged(chancery, node):
+    """Every type of every stream of `node` has ACKed what it was last sent, and none holds a NACK."""
+    clients = [c for c in get_json(chancery.admin("/clients")) if c["node_id"] == node]
+    states = [state for c in clients for state in c["types"].values()]
+    return bool(states) and all(s.get("acked_version") == s.get("sent_version") and "last_nack" not in s
+                                for s in states)
+
+
+def test_cluster_and_endpoint_changes_reach_envoy(live_site):
+    """One save changes a cluster (Envoy re-warms it: its endpoints must be sent again) and another cluster's
+    endpoints; a second save changes them back. In delta, from the second publish on, streams are served the changes
+    every stream shares, warming endpoints included (`TypeShare`)."""
+    work, _, chancery, envoy = live_site
+    node = envoy.node
+    routes = os.path.join(work, "routes.yaml")
+    for before, after, backend in [("18082]\n    connect_timeout: 2s", "18083]\n    connect_timeout: 3s", "dl"),
+                                   ("18083]\n    connect_timeout: 3s", "18082]\n    connect_timeout: 2s", "dav")]:
+        version = get_json(chancery.admin("/snapshot"))["version"]
+        edit(routes, before, after)
+        wait_until(lambda: get_json(chancery.admin("/snapshot"))["version"] != version, timeout=10,
+                   what="the edit published")
+        status, body, _ = wait_until(
+            lambda: (lambda r: r if r[0] == 200 and json.loads(r[1])["backend"] == backend else None)(
+                https_get("dav.example.test")), timeout=10, what=f"dav served by the {backend} backend")
+        wait_until(lambda: converged(chancery, node), timeout=10, what="every type ACKed")
+        # The changed cluster finished warming: its endpoints arrived again.
+        wait_until(lambda: envoy.stats().get("cluster_manager.warming_clusters") == 0, timeout=10,
+                   what="no cluster left warming")
+        assert https_get("www.example.test")[0] == 200
+    stats = envoy.stats()
+    assert {k: v for k, v in stats.items() if k.endswith("update_rejected") and v} == {}
+    assert stats["cluster_manager.cds.update_success"] >= 3
 
 
 def test_broken_edit_is_refused_and_envoy_keeps_serving(live_site):
