@@ -32,6 +32,8 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler, SnapshotFo
     private var counters: XDSMetrics.GroupCounters?
     /// When each type's latest response was sent, to time its ACK.
     private var sendTimes = SendTimes()
+    /// Per type, the names last listed for the admin endpoint and that list (`listedNames`).
+    private var listedSubscriptions: [ResourceType: (names: Set<String>, listed: [String])] = [:]
 
     init(server: XDSServer, stream: GRPCServerStream, kind: String, fixedType: ResourceType?, mode: ConfigSourceMode) {
         self.server = server
@@ -242,6 +244,15 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler, SnapshotFo
         stream.finish(status)
     }
 
+    /// The admin's list of a type's names, sorted again only when the names changed: an ACK or a push leaves them
+    /// as they were (and the same storage, so comparing them is immediate).
+    private func listedNames(_ type: ResourceType, _ names: Set<String>) -> [String] {
+        if let kept = listedSubscriptions[type], kept.names == names { return kept.listed }
+        let list = listed(names)
+        listedSubscriptions[type] = (names, list)
+        return list
+    }
+
     /// Mirrors the machine's state into the registry (the one copy the admin endpoint reads), stamps NACKs with the
     /// time they arrived, and tells the group guard when this proxy rejected or fully accepted what it was served.
     private func record(
@@ -262,18 +273,16 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler, SnapshotFo
             }
         }
         // Only the types this request or push changed (an ACK of endpoints leaves the other four as they were),
-        // built before taking the registry's lock, which every stream of every loop shares.
-        var fresh: [(ResourceType, StreamInfo.TypeInfo)] = []
-        for type in touched where !fresh.contains(where: { $0.0 == type }) {
-            if let state = machine.types[type] { fresh.append((type, StreamInfo.TypeInfo(state, keeping: nil))) }
+        // read before taking the registry's lock, which every stream of every loop shares, and written in place.
+        var sides: [(ResourceType, StreamInfo.TypeInfo.MachineSide)] = []
+        for type in touched where !sides.contains(where: { $0.0 == type }) {
+            if let state = machine.types[type] {
+                sides.append((type, .init(state, listed: listedNames(type, state.names))))
+            }
         }
         let now = Date()
         server.registry.update(id) { info in
-            for (type, var typeInfo) in fresh {
-                typeInfo.keepNack(of: info.types[type])
-                typeInfo.stampSent(previous: info.types[type], now: now)
-                info.types[type] = typeInfo
-            }
+            for (type, side) in sides { info.types[type, default: StreamInfo.TypeInfo()].mirror(side, at: now) }
             for nack in nacked {
                 info.types[nack.type]?.recordNack(version: nack.version, message: nack.message, at: now)
             }

@@ -20,18 +20,39 @@ public struct StreamInfo: Hashable, Sendable {
 
         public init() {}
 
-        /// What a state machine's type state shows, keeping the last NACK of `previous`: a later ACK clears the
-        /// machine's NACK, but the admin endpoint still shows the last rejection and when it happened.
-        init(_ state: some AdminVisibleTypeState, keeping previous: TypeInfo?) {
-            subscribed = listed(state.names)
-            subscribedCount = state.names.count
-            wildcard = state.wildcard
-            sentVersion = state.lastVersion
-            sentNonce = state.lastNonce
-            ackedVersion = state.acked
-            nackedVersion = previous?.nackedVersion
-            nackMessage = previous?.nackMessage
-            nackAt = previous?.nackAt
+        /// What a state machine shows of a type, read on the stream's event loop before the registry's lock is
+        /// taken; `mirror(_:at:)` copies it in.
+        struct MachineSide {
+            var subscribed: [String]
+            var subscribedCount: Int
+            var wildcard: Bool
+            var sentVersion: String?
+            var sentNonce: String?
+            var ackedVersion: String?
+
+            /// `listed`: up to 100 of the state's names, sorted (`listed(_:)`), which the caller may keep between
+            /// calls while the names stay the same.
+            init(_ state: some AdminVisibleTypeState, listed: [String]) {
+                subscribed = listed
+                subscribedCount = state.names.count
+                wildcard = state.wildcard
+                sentVersion = state.lastVersion
+                sentNonce = state.lastNonce
+                ackedVersion = state.acked
+            }
+        }
+
+        /// Takes the machine's side in place. The last NACK stays (the machine forgets it at the next ACK; the
+        /// admin endpoint still shows it and when it happened), and so does the send time while the version sent
+        /// is the same.
+        mutating func mirror(_ side: MachineSide, at now: Date) {
+            sentAt = side.sentVersion == nil ? nil : (side.sentVersion == sentVersion ? sentAt : now)
+            subscribed = side.subscribed
+            subscribedCount = side.subscribedCount
+            wildcard = side.wildcard
+            sentVersion = side.sentVersion
+            sentNonce = side.sentNonce
+            ackedVersion = side.ackedVersion
         }
 
         /// Carries the last NACK of `previous` over (the machine forgets it at the next ACK; the admin does not).
