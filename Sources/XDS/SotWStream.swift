@@ -145,6 +145,9 @@ public struct SotWStream: Sendable {
             if !state.wildcard && state.sentResources.contains(where: { !state.names.contains($0.name) }) {
                 state.forgotSent = true
             }
+        } else {
+            // The same names: keep the set the stream had, so later comparisons with it are immediate.
+            state.names = previous
         }
     }
 
