@@ -78,6 +78,12 @@ public struct DiscoveryRequest: Hashable, Sendable {
     public var responseNonce: String
     /// Present exactly when the request is a NACK.
     public var errorDetail: ErrorDetail?
+    /// A digest of `resource_names` as sent (each name's bytes and length, in order), keyed per process, so a
+    /// client cannot aim at a collision. Zero for a request built in code.
+    public var namesDigest = 0
+    /// The names repeat the stream's last request of this type exactly, so they were not decoded again and
+    /// `resourceNames` is empty (`init(decoding:node:repeats:)`).
+    public var namesRepeated = false
 
     public init(
         versionInfo: String = "", node: NodeInfo? = nil, resourceNames: [String] = [], typeURL: String = "",
@@ -96,19 +102,27 @@ public struct DiscoveryRequest: Hashable, Sendable {
     /// Fields are read straight off the wire (`ProtoWireReader`), which is what makes an ACK cheap; the node, when
     /// wanted, goes through the codec. Field numbers: version_info 1, node 2, resource_names 3, type_url 4,
     /// response_nonce 5, error_detail 6.
-    public init(decoding bytes: [UInt8], node decodeNode: Bool = true) throws {
+    ///
+    /// `repeats(typeURL, digest)` tells whether the stream's last request of that type had names with this digest.
+    /// Envoy repeats every name it wants in every ACK (1,000 endpoint names for 1,000 clusters); when they repeat,
+    /// they are neither decoded nor validated again (the first time they were), and `namesRepeated` is set.
+    public init(
+        decoding bytes: [UInt8], node decodeNode: Bool = true,
+        repeats: (_ typeURL: String, _ digest: Int) -> Bool = { _, _ in false }
+    ) throws {
         self.init()
         // A message field sent more than once is one message, merged (protobuf's rule): its parts are concatenated.
         var nodeBytes: [UInt8]?
         var detailBytes: [UInt8]?
         // A singular field sent more than once keeps its last value; only that one is read as text.
         var versionRange: Range<Int>?, typeRange: Range<Int>?, nonceRange: Range<Int>?
+        var nameRanges: [Range<Int>] = []
         var reader = ProtoWireReader(bytes)
         while let (field, value) = try reader.next() {
             switch field {
             case 1: versionRange = try text(value, field)
             case 2: if decodeNode { nodeBytes = (nodeBytes ?? []) + bytes[try text(value, field)] }
-            case 3: resourceNames.append(try reader.string(try text(value, field)))
+            case 3: nameRanges.append(try text(value, field))
             case 4: typeRange = try text(value, field)
             case 5: nonceRange = try text(value, field)
             case 6: detailBytes = (detailBytes ?? []) + bytes[try text(value, field)]
@@ -118,6 +132,18 @@ public struct DiscoveryRequest: Hashable, Sendable {
         versionInfo = try versionRange.map(reader.string) ?? ""
         typeURL = try typeRange.map(reader.string) ?? ""
         responseNonce = try nonceRange.map(reader.string) ?? ""
+        var hasher = Hasher()
+        hasher.combine(nameRanges.count)
+        for range in nameRanges {
+            hasher.combine(range.count)
+            bytes[range].withUnsafeBytes { hasher.combine(bytes: $0) }
+        }
+        namesDigest = hasher.finalize()
+        if repeats(typeURL, namesDigest) {
+            namesRepeated = true
+        } else {
+            resourceNames = try nameRanges.map(reader.string)
+        }
         node = try nodeBytes.map(NodeInfo.init(decoding:))
         errorDetail = try detailBytes.map(ErrorDetail.init(decoding:))
     }

@@ -43,6 +43,9 @@ public struct SotWStream: Sendable {
         var sentAllOfNames: String?
         /// What `names` is charged against the server's budget (`retainedBytes`), kept as the names change.
         var retained = 0
+        /// `DiscoveryRequest.namesDigest` of the request that last set `names`: an ACK with the same digest
+        /// repeats them and is not decoded or subscribed again.
+        var namesDigest: Int?
     }
 
     /// nil on ADS; the single type of a per-type service otherwise.
@@ -78,7 +81,10 @@ public struct SotWStream: Sendable {
         case .invalid(let reason): return [.fail(.invalidArgument(reason))]
         }
         var state = types[type] ?? TypeState()
-        subscribe(&state, type: type, names: request.resourceNames)
+        if !request.namesRepeated {
+            subscribe(&state, type: type, names: request.resourceNames)
+            state.namesDigest = request.namesDigest
+        }
 
         if request.responseNonce.isEmpty {
             // A new subscription, or a reconnect that still knows an old version: always answer (rule 10).
@@ -139,7 +145,7 @@ public struct SotWStream: Sendable {
         // The proxy forgets what it unsubscribed: a name asked for again later must be sent again (rule 13), even
         // when the selection then equals the last one sent (as after unsubscribing everything, which is not
         // answered). Only a changed subscription can drop a sent name, so an ACK repeating its names costs a compare.
-        if names.count != previous.count || state.names != previous || state.wildcard != wasWildcard {
+        if state.names.count != previous.count || state.names != previous || state.wildcard != wasWildcard {
             state.retained = retainedCost(of: state.names)
             state.coversAllNames = nil
             if !state.wildcard && state.sentResources.contains(where: { !state.names.contains($0.name) }) {

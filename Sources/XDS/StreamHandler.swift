@@ -49,7 +49,7 @@ final class StreamHandler<Machine: StreamMachine>: GRPCStreamHandler, SnapshotFo
         guard !finished else { return }
         let request: Machine.Request
         do {
-            request = try Machine.decode(message, node: machine.snapshot == nil)
+            request = try machine.decode(message, node: machine.snapshot == nil)
         } catch {
             return finish(GRPCStatus(code: .invalidArgument, message: "malformed \(Machine.requestName): \(error)"))
         }

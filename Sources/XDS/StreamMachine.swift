@@ -70,8 +70,9 @@ protocol StreamMachine: Sendable {
     static func nameCount(of request: Request) -> Int
 
     static var requestName: String { get }
-    /// `node: false` skips the node's bytes: only a stream's first request needs it.
-    static func decode(_ bytes: [UInt8], node: Bool) throws -> Request
+    /// `node: false` skips the node's bytes: only a stream's first request needs it. The machine's state lets a
+    /// request that repeats what the stream already asked for skip work (SotW: names sent again in every ACK).
+    func decode(_ bytes: [UInt8], node: Bool) throws -> Request
     static func node(of request: Request) -> NodeInfo?
     /// The type URL a request is about and the names it asks for (SotW: all of them; delta: new subscriptions).
     static func namesAsked(in request: Request) -> (typeURL: String, names: [String])
@@ -85,8 +86,14 @@ protocol StreamMachine: Sendable {
 
 extension SotWStream: StreamMachine {
     static var requestName: String { "DiscoveryRequest" }
-    static func decode(_ bytes: [UInt8], node: Bool) throws -> DiscoveryRequest {
-        try DiscoveryRequest(decoding: bytes, node: node)
+    func decode(_ bytes: [UInt8], node: Bool) throws -> DiscoveryRequest {
+        try DiscoveryRequest(decoding: bytes, node: node) { typeURL, digest in
+            // Secret names are decoded every time: the handler notes names the group does not hold.
+            guard case .type(let type) = RequestType(typeURL: typeURL, fixed: fixedType), type != .secret else {
+                return false
+            }
+            return types[type]?.namesDigest == digest
+        }
     }
     static func node(of request: DiscoveryRequest) -> NodeInfo? { request.node }
     static func namesAsked(in request: DiscoveryRequest) -> (typeURL: String, names: [String]) {
@@ -104,7 +111,7 @@ extension SotWStream: StreamMachine {
 
 extension DeltaStream: StreamMachine {
     static var requestName: String { "DeltaDiscoveryRequest" }
-    static func decode(_ bytes: [UInt8], node: Bool) throws -> DeltaDiscoveryRequest {
+    func decode(_ bytes: [UInt8], node: Bool) throws -> DeltaDiscoveryRequest {
         try DeltaDiscoveryRequest(decoding: bytes, node: node)
     }
     static func node(of request: DeltaDiscoveryRequest) -> NodeInfo? { request.node }
