@@ -1,4 +1,7 @@
+import Dispatch
+import Foundation
 import Protobuf
+import Synchronization
 import Vocabulary
 
 /// All resources of one type for one node group.
@@ -117,39 +120,85 @@ public struct Snapshot: Hashable, Sendable {
     public static func build(_ translated: [ConfigSourceMode: [String: [ResourceType: [String: ProtoMessage]]]])
         throws(SnapshotError) -> Snapshot
     {
-        var groups: [GroupKey: GroupSnapshot] = [:]
         // The same resource in several groups or modes (a shared cluster, a secret, a raw resource sent to every
         // group) is encoded once and its bytes shared, so the cost follows the distinct resources, not the groups.
-        var encodedOnce: [EncodingKey: EncodedResource] = [:]
+        // First the distinct resources, each with where it first appears (for an error); then every one of them
+        // encoded, spread over the cores; then the groups put together from the results.
+        var distinct: [(key: EncodingKey, group: String)] = []
+        var position: [EncodingKey: Int] = [:]
+        var layout: [(mode: ConfigSourceMode, group: String, types: [(ResourceType, [(String, Int)])])] = []
         for (mode, byGroup) in translated {
             for (name, resources) in byGroup {
-                var types: [ResourceType: TypeSnapshot] = [:]
+                var types: [(ResourceType, [(String, Int)])] = []
                 for (type, messages) in resources {
-                    var encoded: [String: EncodedResource] = [:]
-                    encoded.reserveCapacity(messages.count)
+                    var slots: [(String, Int)] = []
+                    slots.reserveCapacity(messages.count)
                     for (resourceName, message) in messages {
                         let key = EncodingKey(type: type, name: resourceName, message: message)
-                        if let done = encodedOnce[key] {
-                            encoded[resourceName] = done
-                            continue
-                        }
-                        do {
-                            let resource = try EncodedResource(type: type, name: resourceName, message: message)
-                            encoded[resourceName] = resource
-                            encodedOnce[key] = resource
-                        } catch {
-                            throw SnapshotError.encoding(
-                                group: name, type: type, name: resourceName, reason: "\(error)")
+                        if let found = position[key] {
+                            slots.append((resourceName, found))
+                        } else {
+                            position[key] = distinct.count
+                            slots.append((resourceName, distinct.count))
+                            distinct.append((key, name))
                         }
                     }
-                    types[type] = TypeSnapshot(type: type, resources: encoded)
+                    types.append((type, slots))
                 }
-                let group = GroupSnapshot(group: name, mode: mode, types: types)
-                try Consistency.check(group)
-                groups[GroupKey(group: name, mode: mode)] = group
+                layout.append((mode, name, types))
             }
         }
+        let encoded = try encodeAll(distinct)
+        var groups: [GroupKey: GroupSnapshot] = [:]
+        for (mode, name, types) in layout {
+            var typeSnapshots: [ResourceType: TypeSnapshot] = [:]
+            for (type, slots) in types {
+                var resources: [String: EncodedResource] = [:]
+                resources.reserveCapacity(slots.count)
+                for (resourceName, slot) in slots { resources[resourceName] = encoded[slot] }
+                typeSnapshots[type] = TypeSnapshot(type: type, resources: resources)
+            }
+            let group = GroupSnapshot(group: name, mode: mode, types: typeSnapshots)
+            try Consistency.check(group)
+            groups[GroupKey(group: name, mode: mode)] = group
+        }
         return Snapshot(groups: groups)
+    }
+
+    /// Every resource encoded, in order, on as many threads as there are cores: a reload is waited for, and
+    /// encoding (with the reference walk) was most of the time after reading the file. The first failure in
+    /// `distinct` order is the one reported, whichever thread met it.
+    private static func encodeAll(_ distinct: [(key: EncodingKey, group: String)]) throws(SnapshotError)
+        -> [EncodedResource]
+    {
+        let lanes = max(1, min(ProcessInfo.processInfo.activeProcessorCount, distinct.count / 64))
+        let done = Mutex([[(Int, Result<EncodedResource, SnapshotError>)]]())
+        DispatchQueue.concurrentPerform(iterations: lanes) { lane in
+            // Every `lanes`-th resource, so one large one (a route configuration) does not leave a lane idle.
+            var results: [(Int, Result<EncodedResource, SnapshotError>)] = []
+            for index in stride(from: lane, to: distinct.count, by: lanes) {
+                let (key, group) = distinct[index]
+                do {
+                    results.append((index, .success(try EncodedResource(type: key.type, name: key.name, message: key.message))))
+                } catch {
+                    results.append(
+                        (index, .failure(.encoding(group: group, type: key.type, name: key.name, reason: "\(error)"))))
+                }
+            }
+            done.withLock { $0.append(results) }
+        }
+        var slots = [EncodedResource?](repeating: nil, count: distinct.count)
+        var firstFailure: (Int, SnapshotError)?
+        for (index, result) in done.withLock({ $0 }).joined() {
+            switch result {
+            case .success(let resource):
+                slots[index] = resource
+            case .failure(let error):
+                if firstFailure.map({ index < $0.0 }) ?? true { firstFailure = (index, error) }
+            }
+        }
+        if let (_, error) = firstFailure { throw error }
+        return slots.map { $0! }
     }
 }
 
