@@ -179,7 +179,8 @@ public struct Snapshot: Hashable, Sendable {
             for index in stride(from: lane, to: distinct.count, by: lanes) {
                 let (key, group) = distinct[index]
                 do {
-                    results.append((index, .success(try EncodedResource(type: key.type, name: key.name, message: key.message))))
+                    results.append(
+                        (index, .success(try EncodedResource(type: key.type, name: key.name, message: key.message))))
                 } catch {
                     results.append(
                         (index, .failure(.encoding(group: group, type: key.type, name: key.name, reason: "\(error)"))))
