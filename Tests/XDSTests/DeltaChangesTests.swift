@@ -17,6 +17,18 @@ import Vocabulary
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return Int((state >> 33) % UInt64(bound))
         }
+
+        /// A group snapshot of `types`, each holding some of the names a–d (a name is left out when a roll of
+        /// `keep` comes up 0), each with one of `contents` contents.
+        mutating func snapshot(_ types: [ResourceType], keep: Int, contents: Int) -> GroupSnapshot {
+            var spec: [ResourceType: [String: String]] = [:]
+            for type in types {
+                var resources: [String: String] = [:]
+                for name in ["a", "b", "c", "d"] where next(keep) > 0 { resources[name] = "\(next(contents))" }
+                spec[type] = resources
+            }
+            return SnapshotFactory.group(spec)
+        }
     }
 
     @Test(arguments: 0..<400)
@@ -51,14 +63,8 @@ import Vocabulary
     typealias Generator = DeltaChangesTests.Generator
 
     static func snapshot(_ random: inout Generator) -> GroupSnapshot {
-        var spec: [ResourceType: [String: String]] = [:]
-        for type in [ResourceType.listener, .cluster, .endpoint] {
-            var resources: [String: String] = [:]
-            // Few contents, so successive snapshots often leave a type exactly as it was.
-            for name in ["a", "b", "c", "d"] where random.next(4) > 0 { resources[name] = "\(random.next(2))" }
-            spec[type] = resources
-        }
-        return F.group(spec)
+        // Few contents, so successive snapshots often leave a type exactly as it was.
+        random.snapshot([.listener, .cluster, .endpoint], keep: 4, contents: 2)
     }
 
     @Test(arguments: 0..<200)

@@ -16,14 +16,8 @@ import Vocabulary
     typealias Generator = DeltaChangesTests.Generator
 
     static func snapshot(_ random: inout Generator) -> GroupSnapshot {
-        var spec: [ResourceType: [String: String]] = [:]
-        for type in [ResourceType.listener, .cluster, .endpoint] {
-            var resources: [String: String] = [:]
-            // Mostly the same names with new contents, now and then one more or one fewer.
-            for name in ["a", "b", "c", "d"] where random.next(6) > 0 { resources[name] = "\(random.next(3))" }
-            spec[type] = resources
-        }
-        return F.group(spec)
+        // Mostly the same names with new contents, now and then one more or one fewer.
+        random.snapshot([.listener, .cluster, .endpoint], keep: 6, contents: 3)
     }
 
     /// Per type: every (name, version) sent and every name removed by `actions`.

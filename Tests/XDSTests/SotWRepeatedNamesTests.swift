@@ -14,13 +14,7 @@ import Vocabulary
     typealias Generator = DeltaChangesTests.Generator
 
     static func snapshot(_ random: inout Generator) -> GroupSnapshot {
-        var spec: [ResourceType: [String: String]] = [:]
-        for type in [ResourceType.listener, .cluster, .endpoint, .secret] {
-            var resources: [String: String] = [:]
-            for name in ["a", "b", "c", "d"] where random.next(4) > 0 { resources[name] = "\(random.next(2))" }
-            spec[type] = resources
-        }
-        return F.group(spec)
+        random.snapshot([.listener, .cluster, .endpoint, .secret], keep: 4, contents: 2)
     }
 
     static func wire(_ type: ResourceType, names: [String], version: String, nonce: String, nack: Bool) throws
