@@ -146,7 +146,9 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]),
-        .testTarget(name: "ConfigTests", dependencies: ["Config", "Certs", "Vocabulary", "TestSupport"]),
+        .testTarget(
+            name: "ConfigTests",
+            dependencies: ["Config", "Certs", "Vocabulary", "TestSupport", .product(name: "Yams", package: "Yams")]),
         .testTarget(
             name: "CertsTests",
             dependencies: [
@@ -219,7 +221,7 @@ if Context.environment["CHANCERY_FUZZ"] == "1" {
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        ("FuzzRoutesFile", ["Config"]),
+        ("FuzzRoutesFile", ["Config", .product(name: "Yams", package: "Yams")]),
         ("FuzzRawResources", ["RawResources", "Protobuf", "Config"]),
         ("FuzzCertificates", ["Certs"]),
         (

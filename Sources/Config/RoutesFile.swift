@@ -18,14 +18,7 @@ public enum RoutesFile {
 
     /// Parses routes-file text. `file` is only used in positions (`file:line:column`).
     public static func parse(_ yaml: String, file: String) throws(ConfigErrors) -> RoutesConfig {
-        let root: Node?
-        do {
-            // `.basic`: every scalar stays text with no implicit tag. Chancery reads scalars itself (YAMLReader), and
-            // Yams' default resolver would run a set of regular expressions on every key and value to tag it.
-            root = try Yams.compose(yaml: yaml, .basic)
-        } catch {
-            throw ConfigErrors([syntaxError(error, yaml: yaml, file: file)])
-        }
+        let root = try compose(yaml, file: file)
         let reader = YAMLReader(file: file)
         let decoder = RoutesDecoder(reader: reader)
         let config = decoder.decode(root: root)
@@ -67,6 +60,31 @@ public enum RoutesFile {
         if isDirectory.boolValue { return "it is a directory" }
         if !FileManager.default.isReadableFile(atPath: path) { return "permission denied" }
         return (error as NSError).localizedDescription
+    }
+
+    /// YAML text as Yams nodes, or one positioned error. `composing` is the text given to Yams when it differs from
+    /// `yaml` only inside quoted scalars (raw JSON files join surrogate escapes first); positions refer to `yaml`.
+    ///
+    /// A mapping key that is not text is refused before Yams sees the file (`ComplexKeyScan`): no Chancery file
+    /// needs one, and Yams' check for repeated keys takes time exponential in how deeply such keys nest.
+    public static func compose(_ yaml: String, file: String, composing: String? = nil) throws(ConfigErrors) -> Node? {
+        if let found = ComplexKeyScan.first(in: yaml) {
+            throw ConfigErrors([
+                .yamlSyntax(
+                    at: SourcePosition(file: file, line: found.line, column: found.column),
+                    problem:
+                        "\(found.what) is not supported: every key must be plain text (quote it if it starts with "
+                        + "?, [, { or *)",
+                    context: nil)
+            ])
+        }
+        do {
+            // `.basic`: every scalar stays text with no implicit tag. Chancery reads scalars itself (YAMLReader), and
+            // Yams' default resolver would run a set of regular expressions on every key and value to tag it.
+            return try Yams.compose(yaml: composing ?? yaml, .basic)
+        } catch {
+            throw ConfigErrors([syntaxError(error, yaml: yaml, file: file)])
+        }
     }
 
     /// Converts whatever Yams threw into one positioned error.

@@ -72,15 +72,9 @@ public enum RawResourceFile {
     }
 
     public static func parse(_ text: String, file: String) throws(ConfigErrors) -> [RawResource] {
-        let root: Node?
-        do {
-            // Only JSON files: in YAML's plain and single-quoted scalars a backslash is just a character.
-            // `.basic`: scalars are read by YAMLInput, so Yams need not tag them (with regular expressions).
-            root = try Yams.compose(yaml: file.hasSuffix(".json") ? SurrogateEscapes.joined(text) : text, .basic)
-        } catch {
-            throw ConfigErrors([RoutesFile.syntaxError(error, yaml: text, file: file)])
-        }
-        guard let root else { return [] }
+        // Only JSON files: in YAML's plain and single-quoted scalars a backslash is just a character.
+        let composing = file.hasSuffix(".json") ? SurrogateEscapes.joined(text) : nil
+        guard let root = try RoutesFile.compose(text, file: file, composing: composing) else { return [] }
         var yaml = YAMLInput(file: file)
         let input: ProtoInput
         do {

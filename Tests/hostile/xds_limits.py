@@ -12,7 +12,10 @@ For each: server RSS (VmRSS) before/during/after, the time a fresh ADS client wa
 /healthz answers, the server's CPU share while the load is held, whether the process survives, and the log lines.
 Everything is on 127.0.0.1, bounded in count and time, and the server is stopped at the end.
 
-  .venv/bin/python Tests/hostile/xds_limits.py --bin .build/release/chancery [--scenario streams|fds|all]
+  acks     One ADS stream pipelining 2,000 requests that name 1,000 endpoints of 64 bytes: the same list every time
+           (as Envoy's ACKs do), then two lists in turn; server CPU per request, RSS, and whether it stays responsive.
+
+  .venv/bin/python Tests/hostile/xds_limits.py --bin .build/release/chancery [--scenario streams|fds|acks|all]
 """
 import argparse
 import asyncio
@@ -262,6 +265,75 @@ def scenario_streams(args):
             print("    " + line[:240])
 
 
+# --- ACKs that repeat (or alternate) a large list of names, pipelined on one stream -----------------------------
+
+
+def subscribed_count(server, node_id):
+    with urllib.request.urlopen(f"http://127.0.0.1:{server.admin_port}/clients", timeout=5) as r:
+        import json
+        for client in json.load(r):
+            if client["node_id"] == node_id:
+                return client["types"].get("endpoint", {}).get("subscribed_count")
+    return None
+
+
+async def ack_flood(server, count, names, name_bytes, alternate):
+    """`count` requests on one ADS stream, each naming `names` endpoints (a stale nonce, so none is answered), the
+    same list every time or two lists in turn; then one with a third list, whose count on /clients says every
+    request before it was read. Returns (seconds, server CPU seconds)."""
+    pad = "x" * max(0, name_bytes - 12)
+    # "www" exists in the example site, so the first request is answered (names that do not exist are not, rule 19).
+    lists = [["www"] + [f"{tag}{n:06d}-{pad}"[:name_bytes] for n in range(names - 1)] for tag in "ab"]
+    last = lists[0][: names // 2]
+    node_id = f"acks-{'alt' if alternate else 'same'}"
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{server.xds_port}",
+                                        options=[("grpc.max_send_message_length", -1)])
+    stub = ads_pb2_grpc.AggregatedDiscoveryServiceStub(channel)
+    call = stub.StreamAggregatedResources()
+    await call.write(discovery_pb2.DiscoveryRequest(node=node(node_id), type_url=ENDPOINT, resource_names=lists[0]))
+    await call.read()
+    requests = [discovery_pb2.DiscoveryRequest(type_url=ENDPOINT, resource_names=lists[i % 2 if alternate else 0],
+                                               response_nonce="stale").SerializeToString() for i in range(2)]
+    with open(f"/proc/{server.proc.pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    cpu_before = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    start = time.monotonic()
+    for i in range(count):
+        await call.write(discovery_pb2.DiscoveryRequest.FromString(requests[i % 2]))
+    await call.write(discovery_pb2.DiscoveryRequest(type_url=ENDPOINT, resource_names=last, response_nonce="stale"))
+    loop = asyncio.get_running_loop()
+    while await loop.run_in_executor(None, subscribed_count, server, node_id) != len(last):
+        await asyncio.sleep(0.05)
+        if time.monotonic() - start > 120:
+            raise SystemExit("the server did not read the requests within 120 s")
+    elapsed = time.monotonic() - start
+    with open(f"/proc/{server.proc.pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") - cpu_before
+    call.cancel()
+    await channel.close()
+    return elapsed, cpu
+
+
+def scenario_acks(args):
+    print(f"== acks: {args.acks} pipelined requests on one ADS stream, {args.names} endpoint names of "
+          f"{args.ack_name_bytes} bytes each")
+    server = Server(args.bin)
+    try:
+        report(server, "before")
+        for alternate in (False, True):
+            elapsed, cpu = asyncio.run(ack_flood(server, args.acks, args.names, args.ack_name_bytes, alternate))
+            label = "two lists in turn" if alternate else "the same list"
+            print(f"  {label}: read in {elapsed:.2f}s, server CPU {cpu:.2f}s "
+                  f"({1e6 * cpu / args.acks:.0f} µs per request)")
+            report(server, f"after {label}")
+            print(f"  /healthz: {server.healthz()}")
+        wait = fresh_client_wait(server.xds_port)
+        print(f"  fresh ADS client first response after: {'%.3fs' % wait if wait is not None else 'NONE'}")
+    finally:
+        server.stop()
+
+
 # --- Row 2: preface-only connections at the fd limit -----------------------------------------------------------
 
 
@@ -315,7 +387,7 @@ def scenario_fds(args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bin", default=os.path.join(ROOT, ".build", "release", "chancery"))
-    parser.add_argument("--scenario", choices=["streams", "fds", "all"], default="all")
+    parser.add_argument("--scenario", choices=["streams", "fds", "acks", "all"], default="all")
     parser.add_argument("--streams", type=int, default=1000, help="ADS streams per connection")
     parser.add_argument("--stream-connections", type=int, default=1)
     parser.add_argument("--names", type=int, default=1000)
@@ -323,6 +395,8 @@ def main():
     parser.add_argument("--hold", type=float, default=20, help="seconds to wait for the streams' answers")
     parser.add_argument("--connections", type=int, default=1010)
     parser.add_argument("--nofile", type=int, default=1024)
+    parser.add_argument("--acks", type=int, default=2000, help="pipelined requests in the acks scenario")
+    parser.add_argument("--ack-name-bytes", type=int, default=64, help="name size in the acks scenario")
     args = parser.parse_args()
     if not os.path.exists(args.bin):
         sys.exit(f"no chancery binary at {args.bin}: nice -n 10 swift build -c release --product chancery")
@@ -330,6 +404,8 @@ def main():
         scenario_streams(args)
     if args.scenario in ("fds", "all"):
         scenario_fds(args)
+    if args.scenario in ("acks", "all"):
+        scenario_acks(args)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,121 @@
+import Foundation
+import Testing
+import Yams
+
+@testable import Config
+
+/// `ComplexKeyScan` keeps keys that are not text away from Yams, whose repeated-key check is exponential in how
+/// deeply such keys nest. It must never miss one (Yams is the oracle), and must not refuse the files people write.
+@Suite struct ComplexKeyScanTests {
+    /// Whether every mapping key Yams built is a scalar.
+    static func onlyTextKeys(_ root: Node) -> Bool {
+        var pending = [root]
+        while let node = pending.popLast() {
+            switch node {
+            case .mapping(let mapping):
+                for (key, value) in mapping {
+                    guard case .scalar = key else { return false }
+                    pending.append(value)
+                }
+            case .sequence(let sequence):
+                pending.append(contentsOf: sequence)
+            case .scalar, .alias:
+                break
+            }
+        }
+        return true
+    }
+
+    @Test(arguments: [
+        ("? a\n: b\n", "an explicit key (?)"),
+        ("x:\n  - ? a\n    : b\n", "an explicit key (?)"),
+        ("{? a : b}\n", "an explicit key (?)"),
+        ("[a, b]: c\n", "a list or mapping as a key"),
+        ("{a: b}: c\n", "a list or mapping as a key"),
+        ("x: {[a]: b}\n", "a list or mapping as a key"),
+        ("x: {[a]\n  : b}\n", "a list or mapping as a key"),
+        ("&k [a]: b\n", "a list or mapping as a key"),
+        ("a: &x [1]\n*x : 2\n", "an alias as a key"),
+        ("a: &x 1\n*x: 2\n", "an alias as a key"),
+        ("key: |\n  text\n? a\n: b\n", "an explicit key (?)"),
+        ("- key: |\n    text\n  ? a\n  : b\n", "an explicit key (?)"),
+    ])
+    func complexKeysAreFound(text: String, what: String) throws {
+        let found = try #require(ComplexKeyScan.first(in: text))
+        #expect(found.what == what, "\(text.debugDescription)")
+    }
+
+    @Test(arguments: [
+        "\"?\": a\n'[a]': b\n\"{a}\": c\n",
+        "# ? a comment\nkey: value # [a]: b\n",
+        "key: a ? b\nother: what? [x]\n",
+        "key: |\n  ? not a key\n  [a]: b\nnext: 1\n",
+        "- body: >-\n    ? folded\n    {a}: b\n  other: 2\n",
+        "list: [a, b]\nmap: {a: b, c: [d]}\n",
+        "{\"a\": [1, {\"b\": \"?\"}], \"c\": {\"d\": null}}\n",
+        "key: 'it''s ? [a]: b'\nother: \"say \\\"? [a]: b\\\"\"\n",
+        "a: &x 1\nb: *x\nc: [*x]\n",
+        "url: http://x/?a=[b]\n",
+        "--- !tag\nkey: value\n...\n",
+    ])
+    func textKeysPass(text: String) throws {
+        #expect(ComplexKeyScan.first(in: text) == nil, "\(text.debugDescription)")
+        let root = try #require(try Yams.compose(yaml: text, .basic))
+        #expect(Self.onlyTextKeys(root))
+    }
+
+    /// Every YAML file the project ships (examples, fixtures, goldens) passes.
+    @Test func theProjectsOwnFilesPass() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..")
+            .standardized
+        var checked = 0
+        for folder in ["Fixtures", "deploy", "Tests"] {
+            let enumerator = FileManager.default.enumerator(
+                at: root.appendingPathComponent(folder), includingPropertiesForKeys: nil)
+            while let url = enumerator?.nextObject() as? URL {
+                guard ["yaml", "yml", "json"].contains(url.pathExtension),
+                    let text = try? String(contentsOf: url, encoding: .utf8),
+                    (try? Yams.compose(yaml: text, .basic)).map({ $0.map(Self.onlyTextKeys) ?? true }) == true
+                else { continue }
+                #expect(ComplexKeyScan.first(in: text) == nil, "\(url.path)")
+                checked += 1
+            }
+        }
+        #expect(checked > 50)
+    }
+
+    /// Generated documents from fragments that are hard to lex (quotes, block scalars, comments, flow collections,
+    /// anchors, continuation lines, indicators inside text) mixed with every kind of complex key: whenever the scan
+    /// finds nothing and Yams reads the document, Yams must have built only text keys.
+    @Test func theScanNeverMissesAKeyYamsWouldBuild() {
+        var random = SystemRandomNumberGenerator()
+        let keys = [
+            "a", "\"q?\"", "'s''q'", "? x", "[a]", "{a: b}", "*r", "&t k", "!t k", "-", "? [a]", "\"a\nb\"", "a b",
+            "? |\n  x", "[a]\n", "{a: [b]}",
+        ]
+        let values = [
+            "v", "\"x ? [y]: z\"", "'it''s'", "|\n  ? a\n  [b]: c", ">-\n    {a}: b\n  x", "[1, {a: b}]",
+            "{[k]: v}", "&r [1]", "*r", "a ? b", "# ? c", "\"\\\"?\"", "- ? a", "!t [x]", "? ", "|2\n  [a]: b",
+            "x\n  ? cont", "{a: b,\n  c: d}",
+        ]
+        var checked = 0
+        var composed = 0
+        for _ in 0..<4000 {
+            var text = ""
+            for _ in 0..<Int.random(in: 1...4, using: &random) {
+                let indent = String(repeating: " ", count: Int.random(in: 0...3, using: &random) * 2)
+                let dash = Bool.random(using: &random) ? "- " : ""
+                text +=
+                    "\(indent)\(dash)\(keys.randomElement(using: &random)!): \(values.randomElement(using: &random)!)\n"
+            }
+            checked += 1
+            guard ComplexKeyScan.first(in: text) == nil, let root = try? Yams.compose(yaml: text, .basic) else {
+                continue
+            }
+            composed += 1
+            #expect(Self.onlyTextKeys(root), "\(text.debugDescription)")
+        }
+        // Not vacuous: many documents passed the scan and were read by Yams.
+        #expect(composed > 200, "\(composed) of \(checked)")
+    }
+}
