@@ -26,12 +26,21 @@ public enum ComplexKeyScan {
         var index = 0
         var line = 1
         var lineStart = 0
-        /// Open flow collections (`[` or `{`).
-        var flowDepth = 0
+        /// Open flow collections, innermost last (`[` or `{`).
+        var flow: [UInt8] = []
+        var flowDepth: Int { flow.count }
+        /// In a flow mapping, whether the next entry is a key: right after `{` or `,`. There an entry needs no `:`
+        /// to be a key (`{a, b}` has two keys), so a list, a mapping or an alias there is a key whatever follows.
+        var flowKey = false
         /// The column of the block node a block scalar on this line belongs to: the last `- ` entry or key.
         var nodeColumn = 0
         /// Set by a block scalar header (`|`, `>`): its content starts on the next line.
         var blockOwner: Int?
+        /// Where the properties (`&anchor`, `!tag`) of the node being read began: a key's node starts there.
+        var propertyStart: Int?
+        /// Set when a plain scalar ran to the end of its line: YAML continues it on the next lines that are indented
+        /// more than this block node (in a flow collection, on any line that does not start with an indicator).
+        var plainOwner: Int?
 
         init(_ bytes: [UInt8]) { self.bytes = bytes }
 
@@ -62,6 +71,7 @@ public enum ComplexKeyScan {
             line += 1
             lineStart = index
             nodeColumn = indent(from: index)
+            propertyStart = nil
         }
 
         func indent(from position: Int) -> Int {
@@ -98,23 +108,42 @@ public enum ComplexKeyScan {
                     if let owner = blockOwner {
                         blockOwner = nil
                         skipBlockScalar(owner: owner)
+                    } else if let owner = plainOwner {
+                        plainOwner = nil
+                        skipPlainContinuation(owner: owner)
                     }
                 case Self.space, Self.tab, Self.carriageReturn:
                     index += 1
                 case UInt8(ascii: "#") where index == lineStart || isBlank(byte(index - 1)):
                     skipToEndOfLine()
                 case UInt8(ascii: "'"), UInt8(ascii: "\""):
-                    let start = index
-                    skipQuoted(char)
-                    if colonFollows(index) { nodeColumn = start - lineStart }
+                    flowKey = false
+                    let start = propertyStart ?? (index - lineStart)
+                    propertyStart = nil
+                    let (from, fromLine, fromLineStart) = (index, line, lineStart)
+                    if skipQuoted(char) {
+                        if colonFollows(index) { nodeColumn = start }
+                    } else {
+                        // Never closed: YAML reads no quoted scalar here either (or fails at the end). Read on as
+                        // if it were plain text, so nothing after it goes unscanned.
+                        (index, line, lineStart) = (from, fromLine, fromLineStart)
+                        readPlain(nodeStart: start)
+                    }
                 case UInt8(ascii: "["), UInt8(ascii: "{"):
-                    flowDepth += 1
+                    if flowKey && flow.last == UInt8(ascii: "{") {
+                        return found("a list or mapping as a key", at: index)
+                    }
+                    flow.append(char)
+                    flowKey = char == UInt8(ascii: "{")
+                    propertyStart = nil
                     index += 1
                 case UInt8(ascii: "]"), UInt8(ascii: "}"):
-                    flowDepth = max(0, flowDepth - 1)
+                    if !flow.isEmpty { flow.removeLast() }
+                    flowKey = false
                     index += 1
                     if colonFollows(index) { return found("a list or mapping as a key", at: index - 1) }
                 case UInt8(ascii: ","):
+                    flowKey = flow.last == UInt8(ascii: "{")
                     index += 1
                 case UInt8(ascii: "?") where endsIndicator(at: index + 1):
                     return found("an explicit key (?)", at: index)
@@ -122,28 +151,42 @@ public enum ComplexKeyScan {
                     nodeColumn = column
                     index += 1
                 case UInt8(ascii: ":") where endsIndicator(at: index + 1):
+                    flowKey = false
                     index += 1
                 case UInt8(ascii: "*"):
                     let start = index
+                    if flowKey && flow.last == UInt8(ascii: "{") { return found("an alias as a key", at: start) }
                     skipAnchorName()
                     if colonFollows(index) { return found("an alias as a key", at: start) }
                 case UInt8(ascii: "&"):
+                    if propertyStart == nil { propertyStart = index - lineStart }
                     skipAnchorName()  // the node follows
                 case UInt8(ascii: "!"):
+                    if propertyStart == nil { propertyStart = index - lineStart }
                     skipTag()  // the node follows
-                case UInt8(ascii: "|"),
-                    UInt8(ascii: ">") where flowDepth == 0:
+                case UInt8(ascii: "|") where flowDepth == 0, UInt8(ascii: ">") where flowDepth == 0:
                     blockOwner = nodeColumn
                     skipToEndOfLine()  // the header's indicators and a comment
                 case UInt8(ascii: "%") where index == lineStart:
                     skipToEndOfLine()  // a directive
                 default:
-                    let start = index
-                    skipPlain()
-                    if colonFollows(index) { nodeColumn = start - lineStart }
+                    flowKey = false
+                    let start = propertyStart ?? (index - lineStart)
+                    propertyStart = nil
+                    readPlain(nodeStart: start)
                 }
             }
             return nil
+        }
+
+        /// A plain scalar from here: a key sets the node column; one that runs to the line's end may continue.
+        mutating func readPlain(nodeStart: Int) {
+            skipPlain()
+            if colonFollows(index) {
+                nodeColumn = nodeStart
+            } else if byte(index) == Self.newline {
+                plainOwner = flow.isEmpty ? nodeColumn : -1
+            }
         }
 
         mutating func skipToEndOfLine() {
@@ -169,7 +212,8 @@ public enum ComplexKeyScan {
         }
 
         /// A quoted scalar, over line breaks: `''` is a quote inside single quotes, a backslash escapes inside double.
-        mutating func skipQuoted(_ quote: UInt8) {
+        /// False when the text ends before the closing quote.
+        mutating func skipQuoted(_ quote: UInt8) -> Bool {
             index += 1
             while let char = byte(index) {
                 if char == Self.newline {
@@ -181,7 +225,7 @@ public enum ComplexKeyScan {
                         index += 2
                     } else {
                         index += 1
-                        return
+                        return true
                     }
                 } else if quote == UInt8(ascii: "\"") && char == UInt8(ascii: "\\") {
                     if byte(index + 1) == Self.newline {
@@ -191,11 +235,12 @@ public enum ComplexKeyScan {
                     }
                 } else if char == quote {
                     index += 1
-                    return
+                    return true
                 } else {
                     index += 1
                 }
             }
+            return false
         }
 
         /// A plain scalar on this line: it ends at `: `, ` #`, the line's end, or in a flow collection at a flow
@@ -209,6 +254,41 @@ public enum ComplexKeyScan {
                 if flowDepth > 0 && isFlowIndicator(char) { return }
                 index += 1
             }
+        }
+
+        /// The lines that continue a plain scalar, as text (a quote or a `?` there is part of it, as in YAML). Stops
+        /// at a line start, or where the scalar ends within a line (`: `, ` #`, a flow indicator).
+        mutating func skipPlainContinuation(owner: Int) {
+            while index < bytes.count {
+                let indent = indent(from: index)
+                let first = byte(index + indent)
+                guard let first else {
+                    index = bytes.count
+                    return
+                }
+                if first == Self.newline || first == Self.carriageReturn && byte(index + indent + 1) == Self.newline {
+                    index += indent
+                    skipToEndOfLine()
+                    if index < bytes.count { newline() }
+                    continue
+                }
+                if flow.isEmpty && indent <= owner { return }
+                if first == UInt8(ascii: "#") || isFlowIndicator(first) && !flow.isEmpty { return }
+                if first == UInt8(ascii: ":") && endsIndicator(at: index + indent + 1) { return }
+                if indent == 0, isDocumentMarker(at: index) { return }
+                index += indent
+                skipPlain()
+                guard byte(index) == Self.newline else { return }
+                newline()
+            }
+        }
+
+        /// `---` or `...` at the start of a line, followed by a blank.
+        func isDocumentMarker(at position: Int) -> Bool {
+            guard let first = byte(position), first == UInt8(ascii: "-") || first == UInt8(ascii: ".") else {
+                return false
+            }
+            return byte(position + 1) == first && byte(position + 2) == first && isBlank(byte(position + 3))
         }
 
         /// The lines of a block scalar whose header was on the line before: blank lines, and lines indented at least
