@@ -17,8 +17,36 @@ public enum ComplexKeyScan {
     }
 
     public static func first(in text: String) -> Found? {
-        var scanner = Scanner(Array(text.utf8))
+        var scanner = Scanner(lines(text))
         return scanner.run()
+    }
+
+    /// The text's bytes with every line break libyaml knows as `\n`: CR LF, a lone CR, and NEL, LS and PS (YAML 1.1),
+    /// so a comment or a plain scalar ends where libyaml ends it.
+    static func lines(_ text: String) -> [UInt8] {
+        let utf8 = Array(text.utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(utf8.count)
+        var index = 0
+        while index < utf8.count {
+            let byte = utf8[index]
+            if byte == 0x0D {
+                out.append(0x0A)
+                index += index + 1 < utf8.count && utf8[index + 1] == 0x0A ? 2 : 1
+            } else if byte == 0xC2, index + 1 < utf8.count, utf8[index + 1] == 0x85 {
+                out.append(0x0A)
+                index += 2
+            } else if byte == 0xE2, index + 2 < utf8.count, utf8[index + 1] == 0x80,
+                utf8[index + 2] == 0xA8 || utf8[index + 2] == 0xA9
+            {
+                out.append(0x0A)
+                index += 3
+            } else {
+                out.append(byte)
+                index += 1
+            }
+        }
+        return out
     }
 
     private struct Scanner {

@@ -39,6 +39,9 @@ import Yams
         ("a: &x 1\n*x: 2\n", "an alias as a key"),
         ("a: b\n  'c\n? [x]\n: y\n", "an explicit key (?)"),
         ("x: [a\n  'b, {[c]: d}]\n", "a list or mapping as a key"),
+        ("# comment\r? [a]\r: b\r", "an explicit key (?)"),
+        ("# comment\u{2028}? [a]\n: b\n", "an explicit key (?)"),
+        ("# comment\u{85}[a]: b\n", "a list or mapping as a key"),
         ("x: {a, [b]}\n", "a list or mapping as a key"),
         ("x: {a: 1, {b: 2}}\n", "a list or mapping as a key"),
         ("x: {a: 1,\n  # note\n  &y [c]}\n", "a list or mapping as a key"),
@@ -114,7 +117,8 @@ import Yams
             "v", "\"x ? [y]: z\"", "'it''s'", "|\n  ? a\n  [b]: c", ">-\n    {a}: b\n  x", "[1, {a: b}]",
             "{[k]: v}", "&r [1]", "*r", "a ? b", "# ? c", "\"\\\"?\"", "- ? a", "!t [x]", "? ", "|2\n  [a]: b",
             "x\n  ? cont", "{a: b,\n  c: d}", "{k, [x]}", "{a, *r}", "{a: [b], c: {d: e}}", "[{a: b}, [c]]",
-            "{a: 1, \"b\": [2], 'c': {d}}", "b\n  'c", "b\n    \"c ? [d]", "[a\n  'b, c]",
+            "{a: 1, \"b\": [2], 'c': {d}}", "b\n  'c", "b\n    \"c ? [d]", "[a\n  'b, c]", "# c\r? [x]",
+            "x\r\n  'y", "# c\u{2028}[k]: v",
         ]
         var checked = 0
         var composed = 0
