@@ -21,26 +21,7 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     // What keeps Yams from keys that are not text (its repeated-key check is exponential in their nesting) must see
     // every such key Yams would build. Composing here is safe when the scan found none: then every key is text.
     if ComplexKeyScan.first(in: text) == nil, let root = try? Yams.compose(yaml: text, .basic) {
-        precondition(onlyTextKeys(root), "a key that is not text got past ComplexKeyScan")
+        precondition(ComplexKeyScan.onlyTextKeys(root), "a key that is not text got past ComplexKeyScan")
     }
     return 0
-}
-
-/// Whether every mapping key in the tree is a scalar (not a list, a mapping or an alias).
-func onlyTextKeys(_ root: Node) -> Bool {
-    var pending = [root]
-    while let node = pending.popLast() {
-        switch node {
-        case .mapping(let mapping):
-            for (key, value) in mapping {
-                guard case .scalar = key else { return false }
-                pending.append(value)
-            }
-        case .sequence(let sequence):
-            pending.append(contentsOf: sequence)
-        case .scalar, .alias:
-            break
-        }
-    }
-    return true
 }

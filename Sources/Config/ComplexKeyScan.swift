@@ -1,3 +1,5 @@
+import Yams
+
 /// Finds a mapping key that is not plain text before the text reaches Yams: an explicit key (`? `), a list or
 /// mapping used as a key (`[a]: b`, `{a: b}: c`), or an alias used as one (`*a : b`).
 ///
@@ -14,6 +16,26 @@ public enum ComplexKeyScan {
         public let column: Int
         /// What was found, for the message: "an explicit key (?)", "a list or mapping as a key", "an alias as a key".
         public let what: String
+    }
+
+    /// What the scan guarantees about a file it passes: every mapping key Yams builds from it is a scalar. The
+    /// tests and the fuzz target check the scan against this.
+    public static func onlyTextKeys(_ root: Node) -> Bool {
+        var pending = [root]
+        while let node = pending.popLast() {
+            switch node {
+            case .mapping(let mapping):
+                for (key, value) in mapping {
+                    guard case .scalar = key else { return false }
+                    pending.append(value)
+                }
+            case .sequence(let sequence):
+                pending.append(contentsOf: sequence)
+            case .scalar, .alias:
+                break
+            }
+        }
+        return true
     }
 
     public static func first(in text: String) -> Found? {
