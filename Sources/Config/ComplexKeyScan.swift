@@ -316,7 +316,7 @@ public enum ComplexKeyScan {
                     index = bytes.count
                     return
                 }
-                if first == Self.newline || first == Self.carriageReturn && byte(index + indent + 1) == Self.newline {
+                if first == Self.newline {
                     index += indent
                     skipToEndOfLine()
                     if index < bytes.count { newline() }
@@ -348,7 +348,7 @@ public enum ComplexKeyScan {
             while index < bytes.count {
                 let indent = indent(from: index)
                 let first = byte(index + indent)
-                if first == Self.newline || first == Self.carriageReturn && byte(index + indent + 1) == Self.newline {
+                if first == Self.newline {
                     index += indent
                     skipToEndOfLine()
                     if index < bytes.count { newline() }

@@ -55,14 +55,6 @@ public struct StreamInfo: Hashable, Sendable {
             ackedVersion = side.ackedVersion
         }
 
-        /// Carries the last NACK of `previous` over (the machine forgets it at the next ACK; the admin does not).
-        mutating func keepNack(of previous: TypeInfo?) {
-            guard let previous else { return }
-            nackedVersion = previous.nackedVersion
-            nackMessage = previous.nackMessage
-            nackAt = previous.nackAt
-        }
-
         /// Keeps the send time of `previous` while the version sent is the same, else stamps `now`.
         mutating func stampSent(previous: TypeInfo?, now: Date) {
             guard let sentVersion else { return }
