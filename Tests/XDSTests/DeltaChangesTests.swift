@@ -55,6 +55,63 @@ import Vocabulary
     }
 }
 
+/// The general form of a push (forced names) against the rule as plainly stated: every name wanted or forced, in
+/// name order, is sent when forced or not held at its version, and reported removed when the snapshot does not
+/// have it and it is forced or held; then every held name no longer wanted or forced is reported removed.
+@Suite struct DeltaForcedChangesTests {
+    typealias F = SnapshotFactory
+
+    static func plainRule(
+        _ typeSnapshot: TypeSnapshot, _ state: DeltaStream.TypeState, forcing: Set<String>, includeRemovals: Bool
+    ) -> (send: [String], removed: [String]) {
+        let resources = typeSnapshot.resources
+        var wanted = state.names
+        if state.wildcard { wanted.formUnion(resources.keys) }
+        var send: [String] = []
+        var removed: [String] = []
+        for name in wanted.union(forcing).sorted() {
+            if let resource = resources[name] {
+                if forcing.contains(name) || state.known[name] != resource.version { send.append(name) }
+            } else if includeRemovals, forcing.contains(name) || state.known[name] != nil {
+                removed.append(name)
+            }
+        }
+        if includeRemovals {
+            for name in state.known.keys.sorted() where !wanted.contains(name) && !forcing.contains(name) {
+                removed.append(name)
+            }
+        }
+        return (send, removed)
+    }
+
+    /// Sizes and densities vary so that both the walk over the snapshot and the sort of a sparse subscription run.
+    @Test(arguments: 0..<600)
+    func generalFormFollowsThePlainRule(seed: Int) {
+        var random = DeltaChangesTests.Generator(state: UInt64(seed) &+ 0xF0_4CED)
+        let universe = (0..<(4 + random.next(60))).map { "r\($0)" }
+        let density = 2 + random.next(20)  // one name in `density` is subscribed, forced or held
+        var spec: [String: String] = [:]
+        for name in universe where random.next(4) > 0 { spec[name] = "\(random.next(3))" }
+        let typeSnapshot = F.group([.cluster: spec])[.cluster]
+        var state = DeltaStream.TypeState()
+        state.wildcard = random.next(4) == 0
+        let extra = ["missing", "gone", "zz"]
+        for name in universe + extra where random.next(density) == 0 { state.names.insert(name) }
+        var forcing = Set<String>()
+        for name in universe + extra where random.next(density) == 0 { forcing.insert(name) }
+        for name in universe + extra where random.next(density) == 0 {
+            let current = typeSnapshot.resources[name]?.version
+            state.known[name] = random.next(2) == 0 ? (current ?? "old") : "stale"
+        }
+        for includeRemovals in [true, false] {
+            let got = DeltaStream.changes(typeSnapshot, state, forcing: forcing, includeRemovals: includeRemovals)
+            let expected = Self.plainRule(typeSnapshot, state, forcing: forcing, includeRemovals: includeRemovals)
+            #expect(got.send.map(\.name) == expected.send, "seed \(seed)")
+            #expect(got.removed == expected.removed, "seed \(seed)")
+        }
+    }
+}
+
 /// A push skips a type whose version the subscription is already settled with. On generated sequences of
 /// subscription changes, ACKs, NACKs and snapshots, the skip must never hide a change: after every push, each
 /// subscribed type has nothing left to send or remove.
