@@ -191,24 +191,24 @@ struct Encoder {
             let data = ProtobufCBinaryData(len: b.count, data: buffer.assumingMemoryBound(to: UInt8.self))
             dest.storeBytes(of: data, as: ProtobufCBinaryData.self)
         case .message:
-            let type = field.messageType ?? ""
+            guard let schema = field.message else { throw ProtoError.unknownType(field.messageType ?? "") }
             let child: UnsafeMutableRawPointer
             switch value {
             case .message(let m):
-                guard m.typeName == type else {
-                    throw ProtoError.typeMismatch(path(), "expected a \(type), got a \(m.typeName)")
+                guard m.typeName == schema.name else {
+                    throw ProtoError.typeMismatch(path(), "expected a \(schema.name), got a \(m.typeName)")
                 }
-                child = try build(m, try registry.message(type))
-            case .any(let inner) where type == "google.protobuf.Any":
+                child = try build(m, schema)
+            case .any(let inner) where schema.name == "google.protobuf.Any":
                 let packed = ProtoMessage(
-                    type,
+                    schema.name,
                     [
                         "type_url": .string(typeURLPrefix + inner.typeName),
                         "value": .bytes(try Encoder.encode(inner)),
                     ])
-                child = try build(packed, try registry.message(type))
+                child = try build(packed, schema)
             default:
-                throw mismatch(type == "google.protobuf.Any" ? ".any or .message" : ".message")
+                throw mismatch(schema.name == "google.protobuf.Any" ? ".any or .message" : ".message")
             }
             dest.storeBytes(of: UnsafeMutableRawPointer?(child), as: UnsafeMutableRawPointer?.self)
         }

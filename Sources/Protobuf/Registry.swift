@@ -39,7 +39,7 @@ struct EnumSchema: Sendable {
 ///
 /// Schemas are classes, built once and never changed: handing one out costs one reference count, where a struct
 /// would copy (and retain) each of its strings on every field the encoder visits.
-final class FieldSchema: Sendable {
+final class FieldSchema: @unchecked Sendable {
     let name: String
     let jsonName: String
     let number: Int
@@ -55,6 +55,11 @@ final class FieldSchema: Sendable {
     let enumType: String?
     /// A `map<K, V>` field: repeated `<Name>Entry` messages with `key` = 1 and `value` = 2.
     let isMap: Bool
+    /// The schema of `messageType`, linked once the registry has built every type, so that the encoder finds a
+    /// nested message's layout without hashing its type name. Unowned: the registry keeps every schema for the life
+    /// of the process, and following the link costs no reference count (which both encoding threads would
+    /// otherwise contend for). Written only while the registry is built, before any other thread can see it.
+    nonisolated(unsafe) fileprivate(set) unowned(unsafe) var message: MessageSchema?
 
     init(
         name: String, jsonName: String, number: Int, kind: FieldKind, repeated: Bool, inOneof: Bool, offset: Int,
@@ -122,6 +127,9 @@ struct Registry: Sendable {
         var messages: [String: MessageSchema] = [:]
         for (name, d) in descriptors {
             messages[name] = Self.messageSchema(name, d, descriptors)
+        }
+        for schema in messages.values {
+            for field in schema.fields { field.message = field.messageType.flatMap { messages[$0] } }
         }
         self.messages = messages
         self.enums = enums
