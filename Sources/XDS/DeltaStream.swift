@@ -122,12 +122,17 @@ public struct DeltaStream: Sendable {
                 }
             }
         }
+        // What the request leaves wanted decides: a name it subscribes and unsubscribes, or unsubscribes while
+        // the wildcard it also drops still wanted it, is not sent (the proxy holds it no more, rule 29).
+        if !request.unsubscribe.isEmpty && !state.wildcard {
+            mustSend = mustSend.filter { state.names.contains($0) }
+        }
         // Counted again only when the request changed what is kept: an ACK leaves names and holdings as they were.
         if first || !request.subscribe.isEmpty || !request.unsubscribe.isEmpty {
             state.retained = retainedCost(of: state.names) + retainedCost(of: state.known)
         }
         types[type] = state
-        return verdict + respond(type, forcing: mustSend, includeRemovals: true)
+        return verdict + respond(type, forcing: mustSend, includeRemovals: true, forcingOnlyWanted: true)
     }
 
     /// A new snapshot: push what changed, clusters first; cluster removals only after everything else (rule 30).
@@ -244,7 +249,12 @@ public struct DeltaStream: Sendable {
         return (share, changes)
     }
 
-    private mutating func respond(_ type: ResourceType, forcing: Set<String>, includeRemovals: Bool) -> [Action] {
+    /// `forcingOnlyWanted`: every forced name is wanted, or not in the snapshot (the names a request subscribes to,
+    /// or unsubscribes from while the wildcard still wants them). Such a response with removals leaves the stream as
+    /// up to date as an unforced one does, so the proxy's ACK of it finds the type settled instead of walking it.
+    private mutating func respond(
+        _ type: ResourceType, forcing: Set<String>, includeRemovals: Bool, forcingOnlyWanted: Bool = false
+    ) -> [Action] {
         guard let snapshot else { return [] }
         let typeSnapshot = snapshot[type]
         // Most pushes change one type or two: the others are still what this subscription was last settled with.
@@ -295,7 +305,7 @@ public struct DeltaStream: Sendable {
             }
         }
         if changedKnown { state.basis = nil }
-        if forcing.isEmpty && includeRemovals {
+        if (forcing.isEmpty || forcingOnlyWanted) && includeRemovals {
             settled[type] = typeSnapshot.version
             // Up to date and holding every resource: from now on this stream can be served the shared changes, and
             // keep the one shared copy of what it holds.

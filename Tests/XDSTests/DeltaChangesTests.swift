@@ -159,6 +159,12 @@ import Vocabulary
             for action in actions {
                 if case .send(let response) = action { nonces[response.type] = response.nonce }
             }
+            // A subscription change is answered in full (forced names and all), so it leaves its type settled too:
+            // after every step, not only after a push, nothing is left to send or remove.
+            for (checked, state) in stream.types {
+                let left = DeltaStream.changes(stream.snapshot![checked], state, includeRemovals: true)
+                #expect(left.send.isEmpty && left.removed.isEmpty, "seed \(seed) step \(step) \(checked) after any")
+            }
             // The budget's charge is kept as the state changes; it must equal a count from scratch.
             let recounted = stream.types.values.reduce(0) {
                 $0 + retainedCost(of: $1.names) + retainedCost(of: $1.known)
