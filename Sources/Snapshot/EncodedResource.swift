@@ -4,37 +4,31 @@ import Vocabulary
 
 /// One resource, encoded once and shared by every stream that sends it.
 ///
-/// The fields live in one shared box: a push walks and copies resources by the thousand (every stream's changes,
-/// every response's list), and a copy is then one reference count instead of one per string, array and message
-/// (six), all of them on objects every event-loop thread touches.
+/// Name and version are kept in the value, where a walk over a type's resources reads them without a trip to the
+/// heap; the rest lives in one shared box. A push walks and copies resources by the thousand (every stream's changes,
+/// every response's list), and a copy then costs two or three reference counts instead of six, on objects every
+/// event-loop thread touches.
 public struct EncodedResource: Hashable, Sendable {
     private final class Storage: Sendable {
         let type: ResourceType
-        let name: String
-        let version: String
         let anyBytes: [UInt8]
         let message: ProtoMessage
         let references: [Consistency.Reference]
 
-        init(
-            type: ResourceType, name: String, version: String, anyBytes: [UInt8], message: ProtoMessage,
-            references: [Consistency.Reference]
-        ) {
+        init(type: ResourceType, anyBytes: [UInt8], message: ProtoMessage, references: [Consistency.Reference]) {
             self.type = type
-            self.name = name
-            self.version = version
             self.anyBytes = anyBytes
             self.message = message
             self.references = references
         }
     }
 
+    public let name: String
+    /// The content hash of the resource: equal bytes, equal version, on every restart and every replica.
+    public let version: String
     private let storage: Storage
 
     public var type: ResourceType { storage.type }
-    public var name: String { storage.name }
-    /// The content hash of the resource: equal bytes, equal version, on every restart and every replica.
-    public var version: String { storage.version }
     /// The resource as a serialized `google.protobuf.Any`, ready to be copied into a response.
     public var anyBytes: [UInt8] { storage.anyBytes }
     /// The resource message itself, for rendering (admin, golden files).
@@ -50,24 +44,25 @@ public struct EncodedResource: Hashable, Sendable {
         any.reserveCapacity(type.typeURL.utf8.count + value.count + 16)
         ProtoWire.appendString(field: 1, type.typeURL, to: &any)
         if !value.isEmpty { ProtoWire.appendLengthDelimited(field: 2, value, to: &any) }
+        self.name = name
+        self.version = ContentHash.of(any)
         storage = Storage(
-            type: type, name: name, version: ContentHash.of(any), anyBytes: any, message: message,
-            references: Consistency.references(type, message))
+            type: type, anyBytes: any, message: message, references: Consistency.references(type, message))
     }
 
     /// Equal when every field is: the same box is, and two boxes are compared field by field.
     public static func == (lhs: EncodedResource, rhs: EncodedResource) -> Bool {
+        guard lhs.name == rhs.name && lhs.version == rhs.version else { return false }
         if lhs.storage === rhs.storage { return true }
         let a = lhs.storage
         let b = rhs.storage
-        return a.type == b.type && a.name == b.name && a.version == b.version && a.anyBytes == b.anyBytes
-            && a.message == b.message && a.references == b.references
+        return a.type == b.type && a.anyBytes == b.anyBytes && a.message == b.message && a.references == b.references
     }
 
     public func hash(into hasher: inout Hasher) {
         hasher.combine(storage.type)
-        hasher.combine(storage.name)
-        hasher.combine(storage.version)
+        hasher.combine(name)
+        hasher.combine(version)
         hasher.combine(storage.anyBytes)
         hasher.combine(storage.message)
         hasher.combine(storage.references)

@@ -293,6 +293,8 @@ public struct DeltaStream: Sendable {
         for resource in send {
             // Re-sending a version the proxy holds changes nothing (and must not copy a shared `known`).
             guard state.known[resource.name] != resource.version else { continue }
+            // Room for all of them at once: a subscription to 1,000 new names grew the table ten times.
+            if !changedKnown { state.known.reserveCapacity(state.known.count + send.count) }
             let old = state.known.updateValue(resource.version, forKey: resource.name)
             state.retained +=
                 retainedCost(resource.name, resource.version) - (old.map { retainedCost(resource.name, $0) } ?? 0)
