@@ -320,7 +320,14 @@ public struct DeltaStream: Sendable {
             types[type] = state
             return []
         }
-        var actions = [emit(type, &state, send: send, removed: removed.sorted(), shareKey: nil)]
+        // Every resource of the type and nothing removed (a proxy's first request, or one subscribing to all of a
+        // new version's names) is one body for every stream: named by the version, not by hashing each name.
+        let everything = removed.isEmpty && send.count == typeSnapshot.sorted.count
+        var actions = [
+            emit(
+                type, &state, send: send, removed: removed.sorted(),
+                shareKey: everything ? "all \(typeSnapshot.version)" : nil)
+        ]
         if type == .cluster, fixedType == nil, types[.endpoint] != nil, !send.isEmpty {
             actions += warmEndpoints(of: send, shared: nil)
         }

@@ -175,6 +175,7 @@ import Vocabulary
                     guard let key = response.shareKey else { continue }
                     sharedResponses += 1
                     if afterSkip { skippedThenShared += 1 }
+                    if key.hasPrefix("all ") { kinds["all", default: 0] += 1 }
                     if key.hasPrefix("warm") {
                         kinds[key.split(separator: " ").count == 3 ? "warm+changes" : "warm", default: 0] += 1
                     }
@@ -217,6 +218,7 @@ import Vocabulary
         #expect(sharedResponses > 500)
         #expect(skippedThenShared > 50)
         #expect(kinds["warm+changes", default: 0] > 20)
+        #expect(kinds["all", default: 0] > 20)
         #expect(kinds["endpoint changed in place", default: 0] > 20)
     }
 }
