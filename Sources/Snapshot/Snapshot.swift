@@ -13,6 +13,9 @@ public struct TypeSnapshot: Hashable, Sendable {
 
     /// Every resource, sorted by name once here rather than by each stream on each push.
     public let sorted: [EncodedResource]
+    /// What `sorted` takes in a response: each resource's bytes plus 8 for its field tag and length, the measure
+    /// a SotW response is split by. Known here, a stream sending every resource need not add them up.
+    public let sortedBytes: Int
     /// Hash of the names alone: changes only when a resource is added or removed, so a stream that once found its
     /// subscription covers every name need not check again until this changes.
     public let namesVersion: String
@@ -25,6 +28,7 @@ public struct TypeSnapshot: Hashable, Sendable {
         self.type = type
         self.resources = resources
         self.sorted = resources.values.sorted { $0.name < $1.name }
+        self.sortedBytes = sorted.reduce(0) { $0 + $1.anyBytes.count + 8 }
         self.version = ContentHash.of(versions: sorted.map { ($0.name, $0.version) })
         self.namesVersion = ContentHash.of(versions: sorted.map { ($0.name, "") })
         self.share = nil
@@ -35,6 +39,7 @@ public struct TypeSnapshot: Hashable, Sendable {
         self.type = other.type
         self.resources = other.resources
         self.sorted = other.sorted
+        self.sortedBytes = other.sortedBytes
         self.version = other.version
         self.namesVersion = other.namesVersion
         self.share = share

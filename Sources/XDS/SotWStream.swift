@@ -214,7 +214,9 @@ public struct SotWStream: Sendable {
         // Named types may be sent in parts (rule 19), so a large set is split to stay under gRPC's 4 MiB default
         // receive limit (grpc-go#5790); each part carries the same version, and the proxy's ACK of the last one
         // acknowledges them all. LDS and CDS must arrive whole (rule 18).
-        let parts = type.requiresFullStateInSotW ? [resources] : Self.split(resources, under: maxResponseBytes)
+        let fits = resources.count == all.sorted.count && extra.isEmpty && all.sortedBytes <= maxResponseBytes
+        let parts =
+            type.requiresFullStateInSotW || fits ? [resources] : Self.split(resources, under: maxResponseBytes)
         var actions: [Action] = []
         for (index, part) in parts.enumerated() {
             nonceCounter += 1
@@ -242,6 +244,8 @@ public struct SotWStream: Sendable {
     /// Groups resources, in order, into parts whose encoded size stays under `limit` (a resource larger than
     /// `limit` travels alone).
     static func split(_ resources: [EncodedResource], under limit: Int) -> [[EncodedResource]] {
+        // Most responses fit whole: measured first, they are sent as the array they are, without a copy of each.
+        if resources.reduce(0, { $0 + $1.anyBytes.count + 8 }) <= limit { return [resources] }
         var parts: [[EncodedResource]] = []
         var current: [EncodedResource] = []
         var size = 0

@@ -324,6 +324,26 @@ import Vocabulary
     }
 }
 
+/// A response goes whole exactly when its resources (bytes plus 8 each) fit the limit, whether the stream sends every
+/// resource of the type (measured once per snapshot, `TypeSnapshot.sortedBytes`) or a subset (measured per response).
+@Suite struct SotWSplitLimitTests {
+    typealias F = SnapshotFactory
+
+    @Test(arguments: [["a", "b", "c"], ["a", "c"]])
+    func aResponseGoesWholeExactlyWhenItFits(asked: [String]) {
+        let group = F.group([.secret: ["a": "one", "b": String(repeating: "y", count: 300), "c": "three"]])
+        let size = asked.reduce(0) { $0 + group[.secret].resources[$1]!.anyBytes.count + 8 }
+        for (limit, expected) in [(size, 1), (size - 1, 2)] {
+            var stream = SotWStream(fixedType: nil, maxResponseBytes: limit)
+            stream.attach(group)
+            let tests = SotWStreamTests()
+            let parts = tests.sends(stream.receive(tests.request(.secret, asked, node: NodeInfo(id: "n"))))
+            #expect(parts.count == expected, "limit \(limit)")
+            #expect(parts.flatMap { $0.resources.map { $0.name } } == asked.sorted(), "limit \(limit)")
+        }
+    }
+}
+
 /// The budget's charge for subscribed names is kept as subscriptions change; it must equal a count from scratch.
 @Suite struct SotWRetainedTests {
     @Test func theKeptChargeMatchesARecount() {
