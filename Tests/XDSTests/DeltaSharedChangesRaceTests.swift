@@ -28,20 +28,6 @@ import Vocabulary
         return F.group(spec, name: group)
     }
 
-    static func effects(_ actions: [DeltaStream.Action]) -> [ResourceType: (
-        sent: [String: String], removed: Set<String>
-    )] {
-        var out: [ResourceType: (sent: [String: String], removed: Set<String>)] = [:]
-        for action in actions {
-            guard case .send(let response) = action else { continue }
-            for resource in response.resources {
-                out[response.type, default: ([:], [])].sent[resource.name] = resource.version
-            }
-            out[response.type, default: ([:], [])].removed.formUnion(response.removed)
-        }
-        return out
-    }
-
     @Test func sharedChangesAgreeUnderCoalescingRacesReconnectsAndGroupSwitches() {
         var sharedResponses = 0
         var skippedThenShared = 0
@@ -128,12 +114,8 @@ import Vocabulary
                     }
                     for t in types where (fixed.map { $0 != t } ?? false) || shared.types[t] == nil { proxy[t] = nil }
                 case 5:
-                    let request = DeltaDiscoveryRequest(
-                        node: NodeInfo(id: "n"), typeURL: type.typeURL,
-                        subscribe: names.filter { _ in random.next(3) == 0 },
-                        unsubscribe: names.filter { _ in random.next(5) == 0 })
-                    sharedActions = shared.receive(request)
-                    plainActions = plain.receive(request)
+                    let request = DeltaSharedChangesTests.subscriptionChange(type, names, &random)
+                    (sharedActions, plainActions) = (shared.receive(request), plain.receive(request))
                     // Unsubscribed names are dropped by the proxy (rule 29), unless still wanted by the wildcard.
                     if let state = shared.types[type] {
                         for name in request.unsubscribe where name != "*" && !state.wildcard {
@@ -144,11 +126,8 @@ import Vocabulary
                         }
                     }
                 default:
-                    let request = DeltaDiscoveryRequest(
-                        typeURL: type.typeURL, responseNonce: nonces[type] ?? "",
-                        errorDetail: random.next(5) == 0 ? ErrorDetail(code: 13, message: "no") : nil)
-                    sharedActions = shared.receive(request)
-                    plainActions = plain.receive(request)
+                    let request = DeltaSharedChangesTests.verdict(type, nonce: nonces[type], &random)
+                    (sharedActions, plainActions) = (shared.receive(request), plain.receive(request))
                 }
                 // The proxy applies what it is sent.
                 var sentClusters: [String] = []
@@ -197,21 +176,10 @@ import Vocabulary
                     }
                     #expect(wanted.isEmpty, "\(label): clusters \(wanted) sent without their endpoints")
                 }
-                let a = Self.effects(sharedActions)
-                let b = Self.effects(plainActions)
-                #expect(Set(a.keys) == Set(b.keys), "\(label)")
-                for (kind, effect) in a {
-                    #expect(effect.sent == b[kind]?.sent, "\(label) \(kind)")
-                    #expect(effect.removed == b[kind]?.removed, "\(label) \(kind)")
-                }
+                DeltaSharedChangesTests.expectSameOutcome(shared, sharedActions, plain, plainActions, label)
                 for (kind, state) in shared.types {
-                    #expect(state.known == plain.types[kind]?.known, "\(label) \(kind)")
                     #expect(state.known == (proxy[kind] ?? [:]), "\(label) \(kind): server and proxy disagree")
-                    if let basis = state.basis, basis == shared.snapshot![kind].version {
-                        #expect(state.known == shared.snapshot![kind].share?.versions, "\(label) \(kind)")
-                    }
                 }
-                #expect(shared.retainedBytes == plain.retainedBytes, "\(label)")
             }
         }
         // The paths this test is for were taken.

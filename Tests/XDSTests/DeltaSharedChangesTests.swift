@@ -35,6 +35,45 @@ import Vocabulary
         return out
     }
 
+    /// Some of `names` subscribed and some unsubscribed.
+    static func subscriptionChange(_ type: ResourceType, _ names: [String], _ random: inout Generator)
+        -> DeltaDiscoveryRequest
+    {
+        DeltaDiscoveryRequest(
+            node: NodeInfo(id: "n"), typeURL: type.typeURL, subscribe: names.filter { _ in random.next(3) == 0 },
+            unsubscribe: names.filter { _ in random.next(5) == 0 })
+    }
+
+    /// An ACK, or now and then a NACK, of `nonce`.
+    static func verdict(_ type: ResourceType, nonce: String?, _ random: inout Generator) -> DeltaDiscoveryRequest {
+        DeltaDiscoveryRequest(
+            typeURL: type.typeURL, responseNonce: nonce ?? "",
+            errorDetail: random.next(5) == 0 ? ErrorDetail(code: 13, message: "no") : nil)
+    }
+
+    /// The stream fed published (linked) snapshots against the one fed plain ones, after the same step: the same
+    /// versions sent and names removed per type, the same holdings and budget charge, and a basis that names exactly
+    /// what the stream holds (what the shared path relies on).
+    static func expectSameOutcome(
+        _ shared: DeltaStream, _ sharedActions: [DeltaStream.Action], _ plain: DeltaStream,
+        _ plainActions: [DeltaStream.Action], _ label: String
+    ) {
+        let a = effects(sharedActions)
+        let b = effects(plainActions)
+        #expect(Set(a.keys) == Set(b.keys), "\(label)")
+        for (kind, effect) in a {
+            #expect(effect.sent == b[kind]?.sent, "\(label) \(kind)")
+            #expect(effect.removed == b[kind]?.removed, "\(label) \(kind)")
+        }
+        for (kind, state) in shared.types {
+            #expect(state.known == plain.types[kind]?.known, "\(label) \(kind)")
+            if let basis = state.basis, basis == shared.snapshot![kind].version {
+                #expect(state.known == shared.snapshot![kind].share?.versions, "\(label) \(kind)")
+            }
+        }
+        #expect(shared.retainedBytes == plain.retainedBytes, "\(label)")
+    }
+
     @Test func sharedChangesSendWhatEachStreamWouldWorkOutItself() {
         var sharedResponses = 0
         var warmingResponses = 0
@@ -63,18 +102,11 @@ import Vocabulary
                     sharedActions = shared.update(published)
                     plainActions = plain.update(built)
                 case 1:
-                    let request = DeltaDiscoveryRequest(
-                        node: NodeInfo(id: "n"), typeURL: type.typeURL,
-                        subscribe: names.filter { _ in random.next(3) == 0 },
-                        unsubscribe: names.filter { _ in random.next(5) == 0 })
-                    sharedActions = shared.receive(request)
-                    plainActions = plain.receive(request)
+                    let request = Self.subscriptionChange(type, names, &random)
+                    (sharedActions, plainActions) = (shared.receive(request), plain.receive(request))
                 default:
-                    let request = DeltaDiscoveryRequest(
-                        typeURL: type.typeURL, responseNonce: nonces[type] ?? "",
-                        errorDetail: random.next(5) == 0 ? ErrorDetail(code: 13, message: "no") : nil)
-                    sharedActions = shared.receive(request)
-                    plainActions = plain.receive(request)
+                    let request = Self.verdict(type, nonce: nonces[type], &random)
+                    (sharedActions, plainActions) = (shared.receive(request), plain.receive(request))
                 }
                 for action in sharedActions {
                     guard case .send(let response) = action else { continue }
@@ -88,24 +120,7 @@ import Vocabulary
                     #expect(bodies[named, default: carried] == carried, "\(label): \(named)")
                     bodies[named] = carried
                 }
-                let a = Self.effects(sharedActions)
-                let b = Self.effects(plainActions)
-                #expect(Set(a.keys) == Set(b.keys), "\(label)")
-                for (kind, effect) in a {
-                    #expect(effect.sent == b[kind]?.sent, "\(label) \(kind)")
-                    #expect(effect.removed == b[kind]?.removed, "\(label) \(kind)")
-                }
-                for (kind, state) in shared.types {
-                    #expect(state.known == plain.types[kind]?.known, "\(label) \(kind)")
-                    // What the shared path relies on: a basis names exactly what the stream holds.
-                    if let basis = state.basis {
-                        let now = shared.snapshot![kind]
-                        if basis == now.version {
-                            #expect(state.known == now.share?.versions, "\(label) \(kind)")
-                        }
-                    }
-                }
-                #expect(shared.retainedBytes == plain.retainedBytes, "\(label)")
+                Self.expectSameOutcome(shared, sharedActions, plain, plainActions, label)
             }
         }
         // Not vacuous: the shared path was taken, warming lists included.
