@@ -15,7 +15,11 @@ Everything is on 127.0.0.1, bounded in count and time, and the server is stopped
   acks     One ADS stream pipelining 2,000 requests that name 1,000 endpoints of 64 bytes: the same list every time
            (as Envoy's ACKs do), then two lists in turn; server CPU per request, RSS, and whether it stays responsive.
 
-  .venv/bin/python Tests/hostile/xds_limits.py --bin .build/release/chancery [--scenario streams|fds|acks|all]
+  churn    One delta ADS stream pipelining 2,000 requests that subscribe to 1,000 endpoint names of 64 bytes and then
+           unsubscribe them, in turn (every subscription is answered, rule 25), read by the client as they come;
+           server CPU per request, RSS, and whether it stays responsive.
+
+  .venv/bin/python Tests/hostile/xds_limits.py --bin .build/release/chancery [--scenario streams|fds|acks|churn|all]
 """
 import argparse
 import asyncio
@@ -334,6 +338,77 @@ def scenario_acks(args):
         server.stop()
 
 
+# --- Delta subscriptions of many names, subscribed and unsubscribed in turn, pipelined on one stream ---------------
+
+
+def server_cpu(server):
+    with open(f"/proc/{server.proc.pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def delta_churn(server, count, names, name_bytes):
+    """`count` delta requests on one ADS stream, subscribing `names` endpoint names and unsubscribing them in turn,
+    while a reader drains the answers; then one subscribing half the names, whose count on /clients says every
+    request before it was read. Returns (seconds, server CPU seconds, responses read)."""
+    pad = "x" * max(0, name_bytes - 12)
+    # "www" exists in the example site; the others do not and are answered in removed_resources (rule 27).
+    wanted = ["www"] + [f"c{n:06d}-{pad}"[:name_bytes] for n in range(names - 1)]
+    last = wanted[: names // 2]
+    node_id = "churn"
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{server.xds_port}",
+                                        options=[("grpc.max_send_message_length", -1),
+                                                 ("grpc.max_receive_message_length", -1)])
+    stub = ads_pb2_grpc.AggregatedDiscoveryServiceStub(channel)
+    call = stub.DeltaAggregatedResources()
+    await call.write(discovery_pb2.DeltaDiscoveryRequest(node=node(node_id), type_url=ENDPOINT))
+    read = 0
+
+    async def drain():
+        nonlocal read
+        async for _ in call:
+            read += 1
+
+    reader = asyncio.create_task(drain())
+    requests = [
+        discovery_pb2.DeltaDiscoveryRequest(type_url=ENDPOINT, resource_names_subscribe=wanted),
+        discovery_pb2.DeltaDiscoveryRequest(type_url=ENDPOINT, resource_names_unsubscribe=wanted),
+    ]
+    cpu_before = server_cpu(server)
+    start = time.monotonic()
+    for i in range(count - count % 2):
+        await call.write(requests[i % 2])
+    await call.write(discovery_pb2.DeltaDiscoveryRequest(type_url=ENDPOINT, resource_names_subscribe=last))
+    loop = asyncio.get_running_loop()
+    while await loop.run_in_executor(None, subscribed_count, server, node_id) != len(last):
+        await asyncio.sleep(0.05)
+        if time.monotonic() - start > 120:
+            raise SystemExit("the server did not read the requests within 120 s")
+    elapsed = time.monotonic() - start
+    cpu = server_cpu(server) - cpu_before
+    reader.cancel()
+    call.cancel()
+    await channel.close()
+    return elapsed, cpu, read
+
+
+def scenario_churn(args):
+    print(f"== churn: {args.acks} pipelined delta requests on one ADS stream, subscribing and unsubscribing "
+          f"{args.names} endpoint names of {args.ack_name_bytes} bytes in turn")
+    server = Server(args.bin)
+    try:
+        report(server, "before")
+        elapsed, cpu, read = asyncio.run(delta_churn(server, args.acks, args.names, args.ack_name_bytes))
+        print(f"  read in {elapsed:.2f}s, server CPU {cpu:.2f}s ({1e6 * cpu / args.acks:.0f} µs per request), "
+              f"{read} responses read by the client")
+        report(server, "after")
+        print(f"  /healthz: {server.healthz()}")
+        wait = fresh_client_wait(server.xds_port)
+        print(f"  fresh ADS client first response after: {'%.3fs' % wait if wait is not None else 'NONE'}")
+    finally:
+        server.stop()
+
+
 # --- Row 2: preface-only connections at the fd limit -----------------------------------------------------------
 
 
@@ -387,7 +462,7 @@ def scenario_fds(args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bin", default=os.path.join(ROOT, ".build", "release", "chancery"))
-    parser.add_argument("--scenario", choices=["streams", "fds", "acks", "all"], default="all")
+    parser.add_argument("--scenario", choices=["streams", "fds", "acks", "churn", "all"], default="all")
     parser.add_argument("--streams", type=int, default=1000, help="ADS streams per connection")
     parser.add_argument("--stream-connections", type=int, default=1)
     parser.add_argument("--names", type=int, default=1000)
@@ -406,6 +481,8 @@ def main():
         scenario_fds(args)
     if args.scenario in ("acks", "all"):
         scenario_acks(args)
+    if args.scenario in ("churn", "all"):
+        scenario_churn(args)
 
 
 if __name__ == "__main__":
